@@ -1,0 +1,58 @@
+"""The contract clauses as schemathesis checks, so every generated case is judged by the same functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from spidra_contract import clauses as clause_defs
+from spidra_contract.exchange import Reply, reply_from_parts
+
+if TYPE_CHECKING:
+    from spidra_contract.run import Run
+
+_ACTIVE: list[Run] = []
+PROPERTY_TEST = "property-based: GET /crawl/{jobId}"
+
+
+def activate(run: Run) -> None:
+    """Schemathesis calls checks without our fixtures; they find the run here."""
+    _ACTIVE[:] = [run]
+
+
+def _reply(run: Run, response: Any) -> Reply:
+    request = response.request
+    return reply_from_parts(
+        method=request.method or "GET",
+        url=request.url or "",
+        request_headers=dict(request.headers),
+        status=response.status_code,
+        headers={name: ", ".join(values) if isinstance(values, list) else values
+                 for name, values in response.headers.items()},
+        content=response.content or b"",
+        elapsed_ms=float(getattr(response, "elapsed", 0) or 0) * 1000,
+        redactor=run.redactor,
+    )
+
+
+def _make(name: str) -> Callable[[Any, Any, Any], bool | None]:
+    def check(ctx: Any, response: Any, case: Any) -> bool | None:
+        run = _ACTIVE[0]
+        reply = _reply(run, response)
+        names: tuple[str, ...] = (name,)
+        if name == "unknown-job":
+            # A generated id names no job of this account; only a 200 for it is evidence of a problem.
+            job_id = (case.path_parameters or {}).get("jobId")
+            if reply.status != 200 or job_id in run.job_ids:
+                return None
+        lines = run.judge(PROPERTY_TEST, reply, names)
+        if lines:
+            raise AssertionError(run.explain(lines, reply))
+        return None
+
+    check.__name__ = "clause_" + name.replace("-", "_")
+    check.__qualname__ = check.__name__
+    return check
+
+
+CLAUSE_CHECKS = [_make(name) for name in (*clause_defs.EVERY_REPLY, "unknown-job")]

@@ -1,0 +1,348 @@
+"""Every clause of the contract, each one small pure function: reply (or replies) in, violations out.
+
+The hand-written tests, the schemathesis custom checks, the lifecycle poller, the corpus sweep and the
+reports all call these functions; a clause is found by its name here and changed in one place.
+A clause returns None when it does not apply to the reply (a body clause on a 404, say), so the
+reports can count how many responses each clause really judged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from spidra_contract.exchange import Reply
+from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
+
+TERMINAL_STATUSES = frozenset({"completed", "failed"})
+# Forward order of the documented states; a job may skip states, never go back.
+STATUS_ORDER = {"waiting": 0, "active": 1, "completed": 2, "failed": 2}
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a reply broke one clause, with the evidence a person needs to see it."""
+
+    clause: str
+    message: str
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        where = f" at {self.pointer}" if self.pointer else ""
+        return f"[{self.clause}] {self.message}{where}"
+
+
+Verdict = list[Violation] | None
+
+
+@dataclass(frozen=True)
+class Clause:
+    name: str
+    title: str
+    reference: str
+    check: Callable[..., Verdict]
+
+
+CLAUSES: dict[str, Clause] = {}
+
+
+def clause(name: str, title: str, reference: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+    """Register a clause function under its name, with the one-line statement and the spec's wording."""
+
+    def register(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
+        CLAUSES[name] = Clause(name=name, title=title, reference=reference, check=func)
+        return func
+
+    return register
+
+
+@lru_cache(maxsize=64)
+def _validator(contract: Contract, status: int, prop: str | None) -> Draft202012Validator | None:
+    schema = contract.response_schema(status) if prop is None else contract.property_schema(status, prop)
+    return None if schema is None else Draft202012Validator(schema)
+
+
+def _schema_violations(name: str, validator: Draft202012Validator | None, instance: Any, base: str) -> list[Violation]:
+    if validator is None:
+        return []
+    found = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        pointer = base + "".join(f"/{part}" for part in error.absolute_path)
+        found.append(Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer))
+    return found
+
+
+def _body_object(reply: Reply) -> dict[str, Any] | None:
+    if reply.method != "GET":
+        return None
+    body = reply.body
+    return body if isinstance(body, dict) else None
+
+
+def _job_body(reply: Reply) -> dict[str, Any] | None:
+    return _body_object(reply) if reply.status == 200 else None
+
+
+# --- transport -----------------------------------------------------------------------------------------
+
+
+@clause("documented-status", "GET answers only with a documented status code (200, 403, 404)",
+        "paths./crawl/{jobId}.get.responses")
+def documented_status(reply: Reply, contract: Contract) -> Verdict:
+    """Any code the operation does not document is a violation, reported with its body."""
+    if reply.method not in ("GET", "HEAD"):
+        return None
+    if reply.status in contract.documented_statuses:
+        return []
+    return [Violation("documented-status",
+                      f"status {reply.status} is not documented (documented: "
+                      f"{sorted(contract.documented_statuses)}); body: {reply.excerpt!r}")]
+
+
+@clause("json-body", "Documented responses are application/json (parameters allowed) and parse as a JSON object",
+        "responses.*.content.application/json")
+def json_body(reply: Reply, contract: Contract) -> Verdict:
+    if reply.method != "GET" or reply.status not in contract.documented_statuses:
+        return None
+    found = []
+    if reply.media_type != JSON_MEDIA_TYPE:
+        found.append(Violation("json-body", f"Content-Type is {reply.header('content-type')!r}, "
+                                            f"expected {JSON_MEDIA_TYPE}"))
+    try:
+        body = reply.json
+    except ValueError as exc:
+        found.append(Violation("json-body", f"body does not parse as JSON ({exc}): {reply.excerpt!r}"))
+    else:
+        if not isinstance(body, dict):
+            found.append(Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object"))
+    return found
+
+
+# --- the 200 body --------------------------------------------------------------------------------------
+
+
+@clause("status-enum", "`status` is one of the documented values", "200.schema.properties.status.enum")
+def status_enum(reply: Reply, contract: Contract) -> Verdict:
+    body = _job_body(reply)
+    if body is None or "status" not in body:
+        return None if body is None else []
+    return _schema_violations("status-enum", _validator(contract, 200, "status"), body["status"], "/status")
+
+
+@clause("progress", "`progress` is an object: message a string, pagesCrawled and maxPages non-negative "
+        "integers, pagesCrawled <= maxPages", "200.schema.properties.progress")
+def progress(reply: Reply, contract: Contract) -> Verdict:
+    body = _job_body(reply)
+    if body is None or "progress" not in body:
+        return None if body is None else []
+    value = body["progress"]
+    found = _schema_violations("progress", _validator(contract, 200, "progress"), value, "/progress")
+    if found or not isinstance(value, dict):
+        return found
+    crawled, limit = value.get("pagesCrawled"), value.get("maxPages")
+    for key, number in (("pagesCrawled", crawled), ("maxPages", limit)):
+        if isinstance(number, int) and number < 0:
+            found.append(Violation("progress", f"{key} is negative ({number})", f"/progress/{key}"))
+    if isinstance(crawled, int) and isinstance(limit, int) and crawled > limit:
+        found.append(Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress"))
+    return found
+
+
+@clause("result-shape", "`result` is null or an array of objects whose url, title, status are strings and "
+        "data an object, when present", "200.schema.properties.result")
+def result_shape(reply: Reply, contract: Contract) -> Verdict:
+    body = _job_body(reply)
+    if body is None or "result" not in body:
+        return None if body is None else []
+    return _schema_violations("result-shape", _validator(contract, 200, "result"), body["result"], "/result")
+
+
+@clause("nullable-error", "`error` is null or a string, when present", "200.schema.properties.error")
+def nullable_error(reply: Reply, contract: Contract) -> Verdict:
+    body = _job_body(reply)
+    if body is None or "error" not in body:
+        return None if body is None else []
+    return _schema_violations("nullable-error", _validator(contract, 200, "error"), body["error"], "/error")
+
+
+@clause("status-semantics", "completed has a result array and no error; failed has a non-empty error; "
+        "waiting has no result items yet", "200 description + example (semantics across fields)")
+def status_semantics(reply: Reply, contract: Contract) -> Verdict:
+    body = _job_body(reply)
+    if body is None or not isinstance(body.get("status"), str):
+        return None
+    status, result, error = body["status"], body.get("result"), body.get("error")
+    found = []
+    if status == "completed":
+        if not isinstance(result, list):
+            found.append(Violation("status-semantics", f"completed job has result {result!r}, expected an array",
+                                   "/result"))
+        if error not in (None, ""):
+            found.append(Violation("status-semantics", f"completed job carries an error: {error!r}", "/error"))
+    elif status == "failed":
+        if not isinstance(error, str) or not error.strip():
+            found.append(Violation("status-semantics", f"failed job has no error message (error={error!r})",
+                                   "/error"))
+    elif status == "waiting" and isinstance(result, list) and result:
+        found.append(Violation("status-semantics", f"waiting job already has {len(result)} result items",
+                               "/result"))
+    return found
+
+
+# --- error responses -----------------------------------------------------------------------------------
+
+
+@clause("error-response", "403 and 404 bodies are an ErrorResponse: status \"error\" and a non-empty message",
+        "components.schemas.ErrorResponse")
+def error_response(reply: Reply, contract: Contract) -> Verdict:
+    if reply.method != "GET" or reply.status == 200 or reply.status not in contract.documented_statuses:
+        return None
+    body = _body_object(reply)
+    if body is None:
+        return [Violation("error-response", f"{reply.status} body is not a JSON object: {reply.excerpt!r}")]
+    found = _schema_violations("error-response", _validator(contract, reply.status, None), body, "")
+    message = body.get("message")
+    if isinstance(message, str) and not message.strip():
+        found.append(Violation("error-response", "message is empty", "/message"))
+    return found
+
+
+# Signs of an implementation's insides leaking into an error message.
+_LEAK_PATTERNS = {
+    "stack trace": re.compile(r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
+                              r"File \"[^\"]+\", line \d+|\n\s+at .+:\d+:\d+"),
+    "file path": re.compile(r"(?:/(?:usr|var|home|srv|opt|app|etc)/[\w./-]+)|(?:[A-Z]:\\[\w\\.-]+)"),
+    "SQL text": re.compile(r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
+                           r"syntax error at or near|SQLSTATE|ORA-\d{5}|sqlite3?\.|psycopg|"
+                           r"You have an error in your SQL syntax", re.IGNORECASE | re.DOTALL),
+    "exception name": re.compile(r"\b\w+(?:Error|Exception): |\bE11000\b|MongoServerError"),
+}
+
+
+@clause("error-hygiene", "Error bodies carry no stack trace, file path, SQL text or exception name",
+        "security (OWASP API8: security misconfiguration)")
+def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
+    if reply.status < 400:
+        return None
+    text = reply.text
+    return [Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}")
+            for kind, pattern in _LEAK_PATTERNS.items() if (match := pattern.search(text))]
+
+
+# --- expectations set by the request -------------------------------------------------------------------
+
+
+@clause("auth-required", "A missing, empty or wrong key (or one sent only in the query) gets 403",
+        "responses.403 \"Not authorized\" + security: ApiKeyAuth")
+def auth_required(reply: Reply, contract: Contract) -> Verdict:
+    if reply.status == 403:
+        return []
+    hint = " (401 is what the SDKs expect; the spec documents 403)" if reply.status == 401 else ""
+    return [Violation("auth-required", f"expected 403 for an unauthorized request, got {reply.status}{hint}; "
+                                       f"body: {reply.excerpt!r}")]
+
+
+@clause("unknown-job", "An id that names no job gets 404", "responses.404 \"Job not found\"")
+def unknown_job(reply: Reply, contract: Contract) -> Verdict:
+    if reply.status == 404:
+        return []
+    return [Violation("unknown-job", f"expected 404 for an id that names no job, got {reply.status}; "
+                                     f"body: {reply.excerpt!r}")]
+
+
+@clause("foreign-job", "Another account's job is never readable: 403 or 404, never 200",
+        "responses.403 \"Not authorized\" / 404")
+def foreign_job(reply: Reply, contract: Contract) -> Verdict:
+    if reply.status in (403, 404):
+        return []
+    return [Violation("foreign-job", f"another account's key got {reply.status} for this job "
+                                     f"(expected 403 or 404); body: {reply.excerpt!r}")]
+
+
+@clause("hostile-id", "A hostile or malformed id gets a 403/404 ErrorResponse: never 5xx, never a job",
+        "responses.404 + robustness")
+def hostile_id(reply: Reply, contract: Contract) -> Verdict:
+    if reply.status in (403, 404):
+        return []
+    return [Violation("hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); "
+                                    f"body: {reply.excerpt!r}")]
+
+
+# --- the job over time ---------------------------------------------------------------------------------
+
+
+def _snapshot(reply: Reply) -> dict[str, Any] | None:
+    body = _job_body(reply)
+    return body if body is not None and isinstance(body.get("status"), str) else None
+
+
+@clause("lifecycle-forward", "A job's status only moves forward: waiting -> active -> completed|failed",
+        "status enum order; terminal states are final")
+def lifecycle_forward(before: Reply, after: Reply, contract: Contract) -> Verdict:
+    old, new = _snapshot(before), _snapshot(after)
+    if old is None or new is None:
+        return None
+    a, b = old["status"], new["status"]
+    if a in STATUS_ORDER and b in STATUS_ORDER and (
+        STATUS_ORDER[b] < STATUS_ORDER[a] or (a in TERMINAL_STATUSES and a != b)
+    ):
+        return [Violation("lifecycle-forward", f"status went from {a!r} to {b!r}", "/status")]
+    return []
+
+
+def _progress_numbers(body: dict[str, Any]) -> tuple[Any, Any]:
+    progress_ = body.get("progress")
+    if not isinstance(progress_, dict):
+        return None, None
+    return progress_.get("pagesCrawled"), progress_.get("maxPages")
+
+
+@clause("progress-monotonic", "pagesCrawled never decreases and maxPages never changes between reads",
+        "progress semantics over time")
+def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdict:
+    old, new = _snapshot(before), _snapshot(after)
+    if old is None or new is None:
+        return None
+    (crawled_a, max_a), (crawled_b, max_b) = _progress_numbers(old), _progress_numbers(new)
+    found = []
+    if isinstance(crawled_a, int) and isinstance(crawled_b, int) and crawled_b < crawled_a:
+        found.append(Violation("progress-monotonic", f"pagesCrawled dropped from {crawled_a} to {crawled_b}",
+                               "/progress/pagesCrawled"))
+    if isinstance(max_a, int) and isinstance(max_b, int) and max_a != max_b:
+        found.append(Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}",
+                               "/progress/maxPages"))
+    return found
+
+
+@clause("terminal-stable", "Once completed or failed, later reads return the same status, result and error",
+        "terminal states are final")
+def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
+    old, new = _snapshot(first), _snapshot(later)
+    if old is None or new is None or old["status"] not in TERMINAL_STATUSES:
+        return None
+    return [Violation("terminal-stable", f"{key} changed after the job was {old['status']}: "
+                                         f"{_short(old.get(key))} -> {_short(new.get(key))}", f"/{key}")
+            for key in ("status", "result", "error") if old.get(key) != new.get(key)]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+# Groups: which clauses judge which kind of reply.
+TRANSPORT = ("documented-status", "json-body")
+JOB_BODY = ("status-enum", "progress", "result-shape", "nullable-error", "status-semantics")
+ERROR_BODY = ("error-response", "error-hygiene")
+EVERY_REPLY = TRANSPORT + JOB_BODY + ERROR_BODY
+PAIRWISE = ("lifecycle-forward", "progress-monotonic", "terminal-stable")
+
+
+def evaluate(reply: Reply, contract: Contract, names: tuple[str, ...] = EVERY_REPLY) -> dict[str, Verdict]:
+    """Run the named single-reply clauses; a clause that does not apply maps to None."""
+    return {name: CLAUSES[name].check(reply, contract) for name in names}

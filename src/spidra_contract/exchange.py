@@ -1,0 +1,185 @@
+"""One HTTP exchange as every layer sees it: what was sent (secrets redacted) and what came back."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+REDACTED = "[REDACTED]"
+SENSITIVE_NAMES = frozenset(
+    {"x-api-key", "authorization", "cookie", "set-cookie", "proxy-authorization", "api_key", "apikey", "key",
+     "api-key", "token", "access_token"}
+)
+_NOT_PARSED = object()
+EXCERPT_CHARS = 400
+
+
+class Redactor:
+    """Replaces every known secret, and anything close to one (case-changed, cut or extended), by its label."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, secret: str | None, label: str) -> None:
+        if not secret:
+            return
+        self._secrets[secret] = label
+        # The shortest probe derived from a key is the key less one character; matching that prefix
+        # case-insensitively also covers the key itself, its case-swapped and extended forms.
+        cores = sorted({s[:-1] if len(s) > 4 else s for s in self._secrets}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(core) for core in cores), re.IGNORECASE)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(self._secrets)
+
+    def label_for(self, value: str) -> str:
+        """How a header value is shown: `$SPIDRA_API_KEY` for the key itself, a description for a variant."""
+        if value in self._secrets:
+            return self._secrets[value]
+        if self._pattern is not None and self._pattern.search(value):
+            return REDACTED
+        return value
+
+    def text(self, value: str) -> str:
+        if self._pattern is None or not value:
+            return value
+        return self._pattern.sub(REDACTED, value)
+
+    def url(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.query:
+            query = [
+                (name, REDACTED if name.lower() in SENSITIVE_NAMES else self.text(value))
+                for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="[]$"))
+        return self.text(urlunsplit(parts))
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        shown: dict[str, str] = {}
+        for name, value in headers.items():
+            if name.lower() in SENSITIVE_NAMES:
+                label = self.label_for(value) if value else value
+                shown[name] = label if label != value or not value else REDACTED
+            else:
+                shown[name] = self.text(value)
+        return shown
+
+
+@dataclass
+class Reply:
+    """A response with the request that produced it; request headers and URL are already redacted."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    status: int
+    headers: dict[str, str]
+    content: bytes
+    elapsed_ms: float = 0.0
+    note: str = ""
+    _json: Any = field(default=_NOT_PARSED, repr=False)
+
+    @property
+    def media_type(self) -> str:
+        return self.header("content-type").split(";")[0].strip().lower()
+
+    def header(self, name: str) -> str:
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return ""
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    @property
+    def json(self) -> Any:
+        """The parsed body; raises `ValueError` when it is not JSON."""
+        if self._json is _NOT_PARSED:
+            self._json = json.loads(self.content.decode("utf-8"))
+        return self._json
+
+    @property
+    def body(self) -> Any:
+        """The parsed body, or None when it does not parse (the media-type clause reports that)."""
+        try:
+            return self.json
+        except ValueError:
+            return None
+
+    @property
+    def excerpt(self) -> str:
+        text = self.text
+        return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + f"... ({len(text)} chars)"
+
+    @property
+    def request_line(self) -> str:
+        return f"{self.method} {self.url}"
+
+    def curl(self) -> str:
+        """A shell line that sends the same request; keys appear as environment variables, never as values."""
+        parts = ["curl", "-sS", "-i", "-X", self.method]
+        for name, value in self.request_headers.items():
+            if name.lower() in {"user-agent", "accept-encoding", "connection", "content-length", "host"}:
+                continue
+            header = f"{name}: {value}"
+            # Double quotes let the shell expand $SPIDRA_API_KEY; every other character is escaped.
+            if "$SPIDRA_" in value:
+                escaped = header.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
+                parts += ["-H", f'"{escaped}"']
+            else:
+                parts += ["-H", shlex.quote(header)]
+        parts.append(shlex.quote(self.url))
+        return " ".join(parts)
+
+    def as_evidence(self) -> dict[str, Any]:
+        return {
+            "request": self.request_line,
+            "status": self.status,
+            "content_type": self.header("content-type"),
+            "excerpt": self.excerpt,
+            "curl": self.curl(),
+        }
+
+
+def reply_from_parts(
+    *,
+    method: str,
+    url: str,
+    request_headers: Iterable[tuple[str, str]] | Mapping[str, str],
+    status: int,
+    headers: Iterable[tuple[str, str]] | Mapping[str, str],
+    content: bytes,
+    elapsed_ms: float,
+    redactor: Redactor,
+) -> Reply:
+    req = dict(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
+    res = dict(headers.items() if isinstance(headers, Mapping) else headers)
+    return Reply(
+        method=method.upper(),
+        url=redactor.url(url),
+        request_headers=redactor.headers(req),
+        status=status,
+        headers=redactor.headers(res),
+        content=_redacted_content(content, redactor),
+        elapsed_ms=elapsed_ms,
+    )
+
+
+def _redacted_content(content: bytes, redactor: Redactor) -> bytes:
+    """The body with secrets removed; untouched bytes (even invalid UTF-8) when it holds none."""
+    if not redactor.secrets:
+        return content
+    text = content.decode("utf-8", errors="replace")
+    cleaned = redactor.text(text)
+    return content if cleaned == text else cleaned.encode("utf-8")

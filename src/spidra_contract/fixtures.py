@@ -1,0 +1,115 @@
+"""Fixtures of the contract suite, named for what they give."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from spidra_contract import clauses as clause_defs
+from spidra_contract.client import GuardedSession, SuiteRefusal, reply_of
+from spidra_contract.exchange import Reply
+from spidra_contract.run import Run, Target
+from spidra_contract.spec import Contract
+
+
+def _run(request: pytest.FixtureRequest) -> Run:
+    from spidra_contract.plugin import get_run
+
+    return get_run(request.config)
+
+
+@pytest.fixture(scope="session")
+def run(request: pytest.FixtureRequest) -> Run:
+    """The run: settings, contract, ledger and traffic shared by every layer."""
+    return _run(request)
+
+
+@pytest.fixture(scope="session")
+def target(run: Run) -> Target:
+    """The API under test (the embedded mock unless --base-url was given)."""
+    assert run.target is not None, "the target is started at session start"
+    return run.target
+
+
+@pytest.fixture(scope="session")
+def contract(run: Run) -> Contract:
+    """The OpenAPI contract, nullable intent honoured."""
+    return run.contract
+
+
+@pytest.fixture(scope="session")
+def known_jobs(run: Run) -> tuple[str, ...]:
+    """Job ids of the key's account (from --job-id, or the mock's own)."""
+    return run.job_ids
+
+
+@pytest.fixture(scope="session")
+def report_dir(run: Run) -> Path:
+    """Where this run writes its reports."""
+    return run.settings.report_dir
+
+
+@pytest.fixture(scope="session")
+def api(run: Run) -> GuardedSession:
+    """The guarded HTTP session: safe methods only against a live API, budgeted, rate-limited, recorded."""
+    return run.session()
+
+
+class Fetch:
+    """Send one request through the guarded session and hand back its redacted `Reply`."""
+
+    def __init__(self, api: GuardedSession, target: Target) -> None:
+        self.api = api
+        self.target = target
+
+    def __call__(self, job_id: str, *, key: str | None = None, headers: dict[str, str] | None = None,
+                 method: str = "GET", encode: bool = True, params: dict[str, str] | None = None) -> Reply:
+        sent = dict(self.target.auth(key)) if headers is None else headers
+        try:
+            response = self.api.request(method, self.target.url(job_id, encode=encode), headers=sent,
+                                        params=params)
+        except SuiteRefusal as exc:
+            pytest.skip(str(exc))
+        except requests.Timeout as exc:
+            pytest.fail(f"request timed out after {self.api.timeout}s: {exc}", pytrace=False)
+        return reply_of(response)
+
+
+@pytest.fixture(scope="session")
+def fetch(api: GuardedSession, target: Target) -> Fetch:
+    """`fetch(job_id, key=..., headers=...)` -> Reply, through the guarded session."""
+    return Fetch(api, target)
+
+
+@pytest.fixture
+def judge(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """`judge(reply, *clause_names)`: apply the clauses (all single-reply ones by default), fail with evidence."""
+
+    def apply(reply: Reply, *names: str) -> None:
+        __tracebackhide__ = True
+        run.expect(request.node.nodeid, reply, names or clause_defs.EVERY_REPLY)
+
+    return apply
+
+
+@pytest.fixture
+def judge_pair(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
+    """`judge_pair(before, after, *clause_names)`: the clauses that compare two reads of one job."""
+
+    def apply(before: Reply, after: Reply, *names: str) -> None:
+        __tracebackhide__ = True
+        run.expect_pair(request.node.nodeid, before, after, names or clause_defs.PAIRWISE)
+
+    return apply
+
+
+@pytest.fixture(scope="session")
+def api_schema(run: Run, target: Target) -> Any:
+    """The schemathesis schema for `openapi.yaml` (nullable honoured), configured for this target."""
+    from spidra_contract.generation import build_schema
+
+    return build_schema(run, target)

@@ -1,0 +1,229 @@
+"""What a run learns: per-clause verdicts with evidence, drift from the spec, findings, observed statuses,
+and the exchanges for the cassette. Plain data, mergeable across xdist workers."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from spidra_contract.clauses import CLAUSES, Verdict, Violation
+from spidra_contract.exchange import Reply
+from spidra_contract.spec import Contract
+
+EXAMPLES_PER_CLAUSE = 5
+CASSETTE_LIMIT = 3000
+
+
+class ContractViolation(AssertionError):
+    """A reply broke one or more clauses; the message names them, the request and the evidence."""
+
+
+@dataclass
+class Tally:
+    judged: int = 0
+    failed: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _field_path(pointer: str) -> str:
+    """/result/3/data -> /result/*/data: one drift entry per field, not per item."""
+    return re.sub(r"/\d+(?=/|$)", "/*", pointer)
+
+
+@dataclass
+class Ledger:
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    observed_statuses: Counter[str] = field(default_factory=Counter)
+    drift: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    exchanges: list[dict[str, Any]] = field(default_factory=list)
+    exchanges_dropped: int = 0
+    ok_replies: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    # --- recording --------------------------------------------------------------------------------
+
+    def record(self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = "") -> list[Violation]:
+        """Count each clause that applied, keep evidence of each violation; return the violations."""
+        found: list[Violation] = []
+        with self.lock:
+            for name, verdict in verdicts.items():
+                if verdict is None:
+                    continue
+                tally = self.tallies.setdefault(name, Tally())
+                tally.judged += 1
+                if verdict:
+                    tally.failed += 1
+                    found.extend(verdict)
+                    if len(tally.examples) < EXAMPLES_PER_CLAUSE:
+                        tally.examples.append({"test": test, "violations": [str(v) for v in verdict],
+                                               "pointers": [v.pointer for v in verdict], "seed": seed,
+                                               **reply.as_evidence()})
+        return found
+
+    def exchange(self, reply: Reply, contract: Contract) -> None:
+        """Keep one exchange for the cassette, and learn what it shows about drift from the spec."""
+        with self.lock:
+            if len(self.exchanges) < CASSETTE_LIMIT:
+                self.exchanges.append(_har_entry(reply))
+            else:
+                self.exchanges_dropped += 1
+            if reply.status == 200 and reply.method == "GET":
+                body = reply.body
+                if isinstance(body, dict):
+                    self.ok_replies += 1
+            self._learn_drift(reply, contract)
+
+    def observe_status(self, status: Any) -> None:
+        with self.lock:
+            self.observed_statuses[str(status)] += 1
+
+    def finding(self, kind: str, message: str, evidence: dict[str, Any] | None = None) -> None:
+        with self.lock:
+            self.findings.append({"kind": kind, "message": message, "evidence": evidence or {}})
+
+    def note(self, text: str) -> None:
+        with self.lock:
+            self.notes.append(text)
+
+    def _drift(self, key: str, kind: str, what: str, reply: Reply, suggestion: str) -> None:
+        entry = self.drift.get(key)
+        if entry is None:
+            self.drift[key] = {"kind": kind, "what": what, "count": 1, "example": reply.as_evidence(),
+                               "suggestion": suggestion}
+        else:
+            entry["count"] += 1
+
+    def _learn_drift(self, reply: Reply, contract: Contract) -> None:
+        if reply.status not in contract.documented_statuses:
+            self._drift(f"status-code:{reply.status}", "undocumented status code",
+                        f"{reply.method} answered {reply.status}", reply,
+                        f"document a '{reply.status}' response for GET /crawl/{{jobId}} (with an ErrorResponse "
+                        "body if it carries one)" if reply.method == "GET" else
+                        f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer")
+            return
+        if reply.status != 200 or not isinstance(reply.body, dict):
+            return
+        status = reply.body.get("status")
+        if isinstance(status, str) and contract.status_enum and status not in contract.status_enum:
+            self._drift(f"status-value:{status}", "status value outside the enum", f"status {status!r}", reply,
+                        f"add '{status}' to the status enum in openapi.yaml")
+        for name in ("progress", "result", "error"):
+            if name not in reply.body:
+                continue
+            verdict = CLAUSES[{"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]]\
+                .check(reply, contract) or []
+            for violation in verdict:
+                if "schema:" not in violation.message:
+                    continue
+                path = _field_path(violation.pointer)
+                value = _resolve(reply.body, violation.pointer)
+                seen = _json_type(value)
+                self._drift(f"type:{path}:{seen}", "field type differs from the spec",
+                            f"{path} is {seen}", reply,
+                            f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)")
+
+    # --- merging and reading ----------------------------------------------------------------------
+
+    def merge(self, data: dict[str, Any]) -> None:
+        with self.lock:
+            for name, raw in data.get("tallies", {}).items():
+                tally = self.tallies.setdefault(name, Tally())
+                tally.judged += raw["judged"]
+                tally.failed += raw["failed"]
+                tally.examples.extend(raw["examples"][: EXAMPLES_PER_CLAUSE - len(tally.examples)])
+            self.observed_statuses.update(data.get("observed_statuses", {}))
+            for key, entry in data.get("drift", {}).items():
+                if key in self.drift:
+                    self.drift[key]["count"] += entry["count"]
+                else:
+                    self.drift[key] = entry
+            self.findings.extend(data.get("findings", []))
+            self.notes.extend(data.get("notes", []))
+            room = CASSETTE_LIMIT - len(self.exchanges)
+            incoming = data.get("exchanges", [])
+            self.exchanges.extend(incoming[:room])
+            self.exchanges_dropped += data.get("exchanges_dropped", 0) + max(0, len(incoming) - room)
+            self.ok_replies += data.get("ok_replies", 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "tallies": {name: {"judged": t.judged, "failed": t.failed, "examples": t.examples}
+                            for name, t in self.tallies.items()},
+                "observed_statuses": dict(self.observed_statuses),
+                "drift": self.drift,
+                "findings": self.findings,
+                "notes": self.notes,
+                "exchanges": self.exchanges,
+                "exchanges_dropped": self.exchanges_dropped,
+                "ok_replies": self.ok_replies,
+            }
+
+    @property
+    def violations(self) -> int:
+        return sum(t.failed for t in self.tallies.values())
+
+
+def _resolve(document: Any, pointer: str) -> Any:
+    node = document
+    for part in [p for p in pointer.split("/") if p]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return node
+    return node
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _har_entry(reply: Reply) -> dict[str, Any]:
+    """One HAR 1.2 entry (request headers and URL already redacted)."""
+    text = reply.text
+    return {
+        "startedDateTime": "",
+        "time": round(reply.elapsed_ms, 2),
+        "request": {
+            "method": reply.method,
+            "url": reply.url,
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": k, "value": v} for k, v in reply.request_headers.items()],
+            "queryString": [],
+            "cookies": [],
+            "headersSize": -1,
+            "bodySize": 0,
+        },
+        "response": {
+            "status": reply.status,
+            "statusText": "",
+            "httpVersion": "HTTP/1.1",
+            "headers": [{"name": k, "value": v} for k, v in reply.headers.items()],
+            "cookies": [],
+            "content": {"size": len(reply.content), "mimeType": reply.header("content-type"), "text": text},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": len(reply.content),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": round(reply.elapsed_ms, 2), "receive": 0},
+    }

@@ -1,0 +1,1 @@
+"""The embedded mock: a reference implementation of the crawl-status endpoint with fault switches."""

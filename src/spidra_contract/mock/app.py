@@ -1,0 +1,344 @@
+"""The embedded mock: a reference implementation of GET /crawl/{jobId}, with fault and variant switches.
+
+Reference mode follows `openapi.yaml` to the letter. Each switch in `catalogue.py` bends one behaviour:
+a fault breaks one clause, a variant does something unusual that the contract still allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import posixpath
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from spidra_contract.mock import catalogue
+from spidra_contract.mock.jobs import ACCOUNTS, ZERO_PAGES_JOB, Job, JobStore, seeded_store
+
+API_PREFIX = "/api"
+ALLOWED = "GET, HEAD"
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+BURST_LIMIT = 8
+NOT_FOUND = "Crawl job not found"
+NOT_AUTHORIZED = "Not authorized: missing or invalid API key"
+TRACEBACK = ('Traceback (most recent call last):\n  File "/srv/spidra/api/jobs.py", line 88, in get_job\n'
+             "    row = db.fetch_one(query)\nKeyError: 'job'")
+
+
+@dataclass
+class MockState:
+    """What the mock holds: jobs, switches, a clock speed, and a log of what it received."""
+
+    switches: frozenset[str] = frozenset()
+    time_scale: float = 1.0
+    store: JobStore = field(default_factory=seeded_store)
+    received: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=50_000))
+    reads: collections.Counter[str] = field(default_factory=collections.Counter)
+    requests_seen: int = 0
+    inflight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def on(self, name: str) -> bool:
+        return name in self.switches
+
+    @property
+    def keys(self) -> dict[str, str]:
+        return {account: key for key, account in ACCOUNTS.items()}
+
+    def job_ids(self, account: str = "alpha") -> list[str]:
+        return self.store.ids_of(account)
+
+
+def make_state(switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0) -> MockState:
+    return MockState(switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale)
+
+
+# --- rendering -----------------------------------------------------------------------------------------
+
+
+def _json(state: MockState, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    if state.on("pretty") and isinstance(body, dict):
+        body = dict(reversed(list(body.items())))
+        text = json.dumps(body, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    media_type = "application/json"
+    if state.on("charset"):
+        media_type = "application/json; charset=utf-8"
+    if status == 200 and state.on("text-plain"):
+        media_type = "text/plain"
+    if status == 200 and state.on("invalid-json"):
+        text = text[: max(1, len(text) // 2)]
+    return Response(text.encode("utf-8"), status_code=status, headers=headers, media_type=media_type)
+
+
+def error(state: MockState, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An ErrorResponse, bent by whichever error-contract switches are on."""
+    if state.on("other-messages"):
+        message = {403: "Forbidden.", 404: "No such crawl."}.get(status, "Request rejected.")
+    if state.on("non-ascii"):
+        message = f"{message} — ¿qué pasó? ジョブ"
+    if status == 404 and state.on("stack-trace-404"):
+        message = f"{message}\n{TRACEBACK}"
+    if status == 404 and state.on("html-404"):
+        return HTMLResponse(f"<html><body><h1>404</h1><p>{message}</p></body></html>", status_code=404)
+    body: dict[str, Any] = {"status": "fail" if state.on("error-status-fail") else "error", "message": message}
+    if state.on("error-missing-message"):
+        del body["message"]
+    elif state.on("error-empty-message"):
+        body["message"] = ""
+    if state.on("extra-fields"):
+        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ERROR")
+    return _json(state, status, body, headers)
+
+
+def _page(state: MockState, page: dict[str, Any], depth: int) -> Any:
+    item = dict(page)
+    if state.on("non-ascii"):
+        item["title"] = f"{item['title']} · Ñandú 北京 ✓"
+    if state.on("sparse-items"):
+        item.pop("title", None)
+        item.pop("data", None)
+    if state.on("extra-fields"):
+        item |= {"depth": depth, "parent_url": None if depth == 0 else "https://example.com/",
+                 "markdown": f"https://files.mock.invalid/{depth}.md?sig=abc"}
+    if state.on("result-url-number"):
+        item["url"] = 1000 + depth
+    if state.on("result-data-string") and "data" in item:
+        item["data"] = f"# {item.get('title', '')}\n\nMarkdown body."
+    if state.on("result-title-null"):
+        item["title"] = None
+    if state.on("result-item-string"):
+        return item["url"]
+    return item
+
+
+# Body switches that rewrite a rendered job: name -> (status it applies to or None for all, rewrite).
+BODY_SWITCHES: dict[str, tuple[str | None, Callable[[dict[str, Any]], None]]] = {
+    "status-uppercase": (None, lambda b: b.update(status=b["status"].upper())),
+    "progress-not-object": (None, lambda b: b.update(
+        progress=f"{b['progress']['pagesCrawled']}/{b['progress']['maxPages']}")),
+    "pages-crawled-string": (None, lambda b: b["progress"].update(pagesCrawled=str(b["progress"]["pagesCrawled"]))),
+    "negative-pages": ("waiting", lambda b: b["progress"].update(pagesCrawled=-1)),
+    "pages-exceed-max": ("completed", lambda b: b["progress"].update(pagesCrawled=b["progress"]["maxPages"] + 1)),
+    "max-pages-float": (None, lambda b: b["progress"].update(maxPages=b["progress"]["maxPages"] + 0.5)),
+    "result-object": ("completed", lambda b: b.update(
+        result={str(i): item for i, item in enumerate(b["result"] or [])})),
+    "error-number": ("failed", lambda b: b.update(error=503)),
+    "error-object": ("failed", lambda b: b.update(error={"code": "DNS", "message": b["error"]})),
+    "completed-with-error": ("completed", lambda b: b.update(error="Some pages timed out")),
+    "completed-null-result": ("completed", lambda b: b.update(result=None)),
+    "failed-without-error": ("failed", lambda b: b.update(error=None)),
+    "failed-empty-error": ("failed", lambda b: b.update(error="")),
+    "waiting-with-results": ("waiting", lambda b: b.update(
+        result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}])),
+}
+
+
+def render_job(state: MockState, job: Job, read_number: int) -> Any:
+    """The 200 body for `job` as of now: the spec's shape, then the switches that are on."""
+    status, crawled, err, message = job.state(time.monotonic(), state.time_scale)
+    actual_status = status
+    max_pages = job.max_pages
+    pages = job.pages
+    if state.on("zero-pages") and status == "completed" and job.id == ZERO_PAGES_JOB:
+        pages, crawled = [], 0
+    if state.on("non-ascii"):
+        message = f"{message} · en cours ✓"
+    result = [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
+    # Lifecycle switches work on the sequence of reads of one job.
+    if state.on("status-regresses") and status == "completed" and read_number % 3 == 2:
+        status, result = "active", None
+    if state.on("progress-drops") and status == "active" and read_number % 2 == 1:
+        crawled = max(0, crawled - 1) if crawled else crawled
+    if state.on("max-pages-changes") and status == "active":
+        max_pages += read_number
+    if state.on("result-unstable") and status == "completed" and result and read_number % 2 == 1:
+        result = list(reversed(result))[:-1] if len(result) > 1 else []
+    if state.on("status-outside-enum") and status == "active":
+        status = "running"
+    body: dict[str, Any] = {
+        "status": status,
+        "progress": {"message": message, "pagesCrawled": crawled, "maxPages": max_pages},
+        "result": result,
+        "error": err,
+    }
+    for name, (applies_to, rewrite) in BODY_SWITCHES.items():
+        if state.on(name) and applies_to in (None, actual_status):
+            rewrite(body)
+    if state.on("extra-fields"):
+        body["progress"]["startedAt"] = "2025-01-01T10:00:00Z"
+        body |= {"jobId": job.id, "createdAt": "2025-01-01T09:59:58Z"}
+        if status == "completed":
+            body |= {"total_pages": len(pages), "result_truncated": False}
+    if state.on("omit-nulls"):
+        body = {key: value for key, value in body.items() if value is not None}
+        body.get("progress", {}).pop("message", None)
+    if state.on("body-array"):
+        return [body]
+    return body
+
+
+# --- request handling ----------------------------------------------------------------------------------
+
+
+def _presented_key(state: MockState, request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key is None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        key = token.strip() if scheme.lower() == "bearer" else None
+    if key is None and state.on("query-key"):
+        key = request.query_params.get("api_key")
+    return key
+
+
+def authenticate(state: MockState, request: Request) -> str | None:
+    """The account the request speaks for, or None."""
+    if state.on("no-auth"):
+        return "alpha"
+    key = _presented_key(state, request)
+    if key is None:
+        return None
+    if key == "" and state.on("empty-key-accepted"):
+        return "alpha"
+    for known, account in ACCOUNTS.items():
+        if key == known:
+            return account
+        if state.on("key-case-insensitive") and key.lower() == known.lower():
+            return account
+        if state.on("key-prefix") and key and (known.startswith(key) or key.startswith(known)):
+            return account
+    return None
+
+
+def _unknown(state: MockState, job_id: str) -> Response:
+    if state.on("unknown-500"):
+        return Response("Internal Server Error", status_code=500, media_type="text/plain")
+    if state.on("unknown-200"):
+        return _json(state, 200, {"status": "waiting", "progress": {"message": "", "pagesCrawled": 0,
+                                                                     "maxPages": 0}, "result": None, "error": None})
+    return error(state, 404, NOT_FOUND)
+
+
+def _lookup(state: MockState, job_id: str) -> Job | None:
+    job = state.store.get(job_id)
+    if job is None and state.on("traversal-reads-job") and ("/" in job_id or "\\" in job_id):
+        job = state.store.get(posixpath.basename(posixpath.normpath(job_id.replace("\\", "/"))))
+    return job
+
+
+async def crawl_status(request: Request) -> Response:
+    state: MockState = request.app.state.mock
+    job_id = request.path_params["job_id"]
+    if request.method not in ("GET", "HEAD"):
+        return error(state, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
+    account = authenticate(state, request)
+    if account is None:
+        return error(state, 401 if state.on("auth-401") else 403, NOT_AUTHORIZED)
+    if state.on("long-id-500") and len(job_id) > 1024:
+        return Response("upstream header too large", status_code=500, media_type="text/plain")
+    if state.on("injection-500") and any(ch in job_id for ch in "'\";$"):
+        return _json(state, 500, {"status": "error", "message": f"syntax error at or near \"{job_id[:20]}\": "
+                                                               f"SELECT * FROM jobs WHERE id = '{job_id[:20]}'"})
+    job = _lookup(state, job_id)
+    if job is None:
+        return _unknown(state, job_id)
+    if job.account != account and not state.on("cross-account-read"):
+        if state.on("foreign-403"):
+            return error(state, 403, "This job belongs to another account")
+        return error(state, 404, NOT_FOUND)
+    if job.account == account:
+        state.store.touch(job)
+    with state.lock:
+        read_number = state.reads[job.id]
+        state.reads[job.id] += 1
+    return _json(state, 200, render_job(state, job, read_number))
+
+
+async def submit_crawl(request: Request) -> Response:
+    """POST /crawl: not part of the contract; lets real clients (the official SDK) start a job."""
+    state: MockState = request.app.state.mock
+    account = authenticate(state, request)
+    if account is None:
+        return error(state, 403, NOT_AUTHORIZED)
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = {}
+    url = str(payload.get("baseUrl") or payload.get("url") or "https://example.com/")
+    job = state.store.create(account, url, int(payload.get("maxPages") or 5))
+    return _json(state, 200, {"status": "queued", "jobId": job.id, "message": "Crawl job queued"})
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    state: MockState = request.app.state.mock
+    code = exc.status_code if isinstance(exc, HTTPException) else 500
+    if code == 405:
+        return error(state, 405, f"Method {request.method} not allowed", {"Allow": "POST"})
+    return error(state, code, f"No route for {request.method} {request.url.path}")
+
+
+class Instrument:
+    """Logs every request, counts concurrency, and applies the whole-response switches (slow, 429, 503)."""
+
+    def __init__(self, app: Any, state: MockState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        with state.lock:
+            state.requests_seen += 1
+            number = state.requests_seen
+            state.inflight += 1
+            concurrent = state.inflight
+            state.received.append({"method": scope["method"], "path": scope["path"],
+                                   "query": scope.get("query_string", b"").decode("latin-1"),
+                                   "has_key": "x-api-key" in headers or "authorization" in headers})
+        try:
+            if state.on("slow"):
+                await asyncio.sleep(0.25)
+            if state.on("burst-503") and concurrent > BURST_LIMIT:
+                await asyncio.sleep(0.05)
+                response: Response = error(state, 503, "Service busy")
+            elif state.on("rate-limited") and number % 25 == 0:
+                response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
+            else:
+                await self.app(scope, receive, send)
+                return
+            await response(scope, receive, send)
+        finally:
+            with state.lock:
+                state.inflight -= 1
+
+
+def create_app(state: MockState | None = None) -> Any:
+    """The ASGI app; `app.state.mock` is the `MockState` it serves."""
+    state = state or make_state()
+    middleware = [Middleware(GZipMiddleware, minimum_size=0)] if state.on("gzip") else []
+    app = Starlette(
+        routes=[
+            Route(f"{API_PREFIX}/crawl/{{job_id:path}}", crawl_status, methods=ALL_METHODS),
+            Route(f"{API_PREFIX}/crawl", submit_crawl, methods=["POST"]),
+        ],
+        middleware=middleware,
+        exception_handlers={404: not_found, 405: not_found},
+    )
+    app.state.mock = state
+    return Instrument(app, state)

@@ -1,0 +1,59 @@
+"""Serve the mock over real HTTP with uvicorn: in a thread of this process, or as a foreground command."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+
+import uvicorn
+
+from spidra_contract.mock.app import API_PREFIX, MockState, create_app
+
+
+class MockServer:
+    """The mock on a loopback socket (port 0 picks a free one); use as a context manager."""
+
+    def __init__(self, state: MockState, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state = state
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.port: int = self._sock.getsockname()[1]
+        config = uvicorn.Config(create_app(state), log_level="error", access_log=False, lifespan="off",
+                                timeout_keep_alive=30, backlog=4096)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
+                                        name="spidra-mock", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}{API_PREFIX}"
+
+    def start(self) -> MockServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded mock did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self.stop()
+
+
+def serve_forever(state: MockState, host: str, port: int) -> None:
+    """Serve in the foreground until interrupted."""
+    config = uvicorn.Config(create_app(state), host=host, port=port, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run()

@@ -1,0 +1,168 @@
+"""What a run leaves behind: summary.json, summary.md (compliance matrix), cassette.har, and the terminal lines.
+junit.xml and report.html come from pytest's junitxml and pytest-html, pointed at the report directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spidra_contract import __version__
+from spidra_contract.clauses import CLAUSES
+from spidra_contract.run import Run
+
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _verdict(tally: dict[str, Any] | None, known: set[str], name: str) -> str:
+    if tally is None or tally["judged"] == 0:
+        return "not judged"
+    if tally["failed"] == 0:
+        return "pass"
+    return "known" if name in known else "fail"
+
+
+def clause_rows(run: Run, known: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per clause: its verdict, how many replies it judged, failures and their first examples."""
+    tallies = run.ledger.to_dict()["tallies"]
+    rows = []
+    for name, spec in CLAUSES.items():
+        tally = tallies.get(name)
+        rows.append({
+            "clause": name,
+            "title": spec.title,
+            "reference": spec.reference,
+            "verdict": _verdict(tally, known or set(), name),
+            "judged": tally["judged"] if tally else 0,
+            "failed": tally["failed"] if tally else 0,
+            "examples": tally["examples"] if tally else [],
+        })
+    return rows
+
+
+def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
+    settings = run.settings
+    ledger = run.ledger.to_dict()
+    observed = ledger["observed_statuses"]
+    enum = list(run.contract.status_enum)
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "verdict": {0: "conformant", 1: "violations"}.get(int(session.exitstatus), "could not test"),
+        "exit_code": int(session.exitstatus),
+        "target": {"kind": "embedded mock" if settings.is_mock else "live",
+                   "base_url": run.target.base_url if run.target else settings.base_url,
+                   "mock_switches": list(settings.mock_switches)},
+        "profile": settings.profile.name,
+        "seed": run.seed,
+        "versions": {"suite": __version__, "schemathesis": _version("schemathesis"),
+                     "hypothesis": _version("hypothesis"), "pytest": pytest.__version__,
+                     "python": platform.python_version()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
+        "duration_s": round(time.time() - run.started, 2),
+        "requests": {"sent": run.traffic.sent, "by_method": run.traffic.by_method,
+                     "rate_limited": run.traffic.rate_limited, "blocked_unsafe": run.traffic.blocked,
+                     "budget": settings.max_requests, "rate_limit_per_s": settings.rate_limit},
+        "tests": {"collected": session.testscollected, "failed": session.testsfailed},
+        "known_jobs": len(run.job_ids),
+        "ok_replies": ledger["ok_replies"],
+        "observed_statuses": observed,
+        "statuses_not_observed": [s for s in enum if s not in observed],
+        "clauses": clause_rows(run),
+        "drift": list(ledger["drift"].values()),
+        "spec_defects": [d.as_dict() for d in run.contract.defects],
+        "findings": ledger["findings"],
+        "notes": ledger["notes"],
+    }
+
+
+def matrix_markdown(summary: dict[str, Any]) -> str:
+    icon = {"pass": "✅ pass", "fail": "❌ fail", "known": "⚠️ known", "not judged": "➖ not judged"}
+    lines = [
+        f"## Spidra crawl-status contract: {summary['verdict']}",
+        "",
+        f"Target: `{summary['target']['base_url']}` ({summary['target']['kind']}) · profile "
+        f"`{summary['profile']}` · seed `{summary['seed']}` · {summary['requests']['sent']} requests · "
+        f"{summary['duration_s']} s",
+        "",
+        "| clause | verdict | judged | evidence |",
+        "|---|---|---:|---|",
+    ]
+    for row in summary["clauses"]:
+        evidence = ""
+        if row["examples"]:
+            example = row["examples"][0]
+            evidence = f"`{example['request']}` → {example['status']}: {example['violations'][0]}"
+            evidence = evidence.replace("|", "\\|").replace("\n", " ")[:300]
+        lines.append(f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | "
+                     f"{evidence} |")
+    if summary["statuses_not_observed"]:
+        lines += ["", f"Statuses never observed among known jobs: {', '.join(summary['statuses_not_observed'])}"]
+    if summary["drift"] or summary["spec_defects"]:
+        lines += ["", "### Drift: what the API does that the spec does not say", "",
+                  "| kind | what | seen | suggested change to openapi.yaml |", "|---|---|---:|---|"]
+        for entry in summary["drift"]:
+            lines.append(f"| {entry['kind']} | {entry['what']} | {entry['count']} | {entry['suggestion']} |")
+        for defect in summary["spec_defects"]:
+            lines.append(f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |")
+    if summary["findings"]:
+        lines += ["", "### Findings", ""]
+        lines += [f"- **{f['kind']}**: {f['message']}" for f in summary["findings"]]
+    if summary["notes"]:
+        lines += ["", "### Notes", ""]
+        lines += [f"- {note}" for note in summary["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def cassette(run: Run) -> dict[str, Any]:
+    ledger = run.ledger.to_dict()
+    return {"log": {"version": "1.2", "creator": {"name": "spidra-contract", "version": __version__},
+                    "comment": f"{ledger['exchanges_dropped']} further exchanges not kept",
+                    "entries": ledger["exchanges"]}}
+
+
+def _write(path: Path, text: str, run: Run) -> None:
+    # Last line of defence: nothing that looks like a key leaves the process.
+    path.write_text(run.redactor.text(text), encoding="utf-8")
+
+
+def write_all(run: Run, session: pytest.Session) -> dict[str, Any]:
+    directory = run.settings.report_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    summary = build_summary(run, session)
+    _write(directory / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False), run)
+    markdown = matrix_markdown(summary)
+    _write(directory / "summary.md", markdown, run)
+    _write(directory / "cassette.har", json.dumps(cassette(run), ensure_ascii=False), run)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as handle:
+            handle.write(run.redactor.text(markdown))
+    return summary
+
+
+def terminal_lines(run: Run) -> list[str]:
+    rows = clause_rows(run)
+    failing = [row for row in rows if row["verdict"] == "fail"]
+    lines = [f"spidra-contract: {sum(r['judged'] for r in rows)} verdicts over {len(rows)} clauses, "
+             f"{len(failing)} clause(s) violated; {run.traffic.sent} requests sent"]
+    lines += [f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}" for row in failing
+              if row["examples"]]
+    for defect in run.contract.defects:
+        lines.append(f"  spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
+    if run.traffic.rate_limited:
+        lines.append(f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
+    lines.append(f"  reports: {run.settings.report_dir}")
+    return lines

@@ -1,0 +1,156 @@
+"""One run of the suite: its settings, contract, target, traffic and ledger, shared by every layer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from spidra_contract import clauses as clause_defs
+from spidra_contract.client import GuardedSession, Limiter, Traffic
+from spidra_contract.exchange import Redactor, Reply
+from spidra_contract.ledger import ContractViolation, Ledger
+from spidra_contract.mock.app import MockState, make_state
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+from spidra_contract.mock.server import MockServer
+from spidra_contract.settings import Settings
+from spidra_contract.spec import Contract
+
+KEY_LABEL = "$SPIDRA_API_KEY"
+OTHER_KEY_LABEL = "$SPIDRA_OTHER_API_KEY"
+
+
+@dataclass
+class Target:
+    """The API under test: where it is, which keys and job ids the suite may use."""
+
+    base_url: str
+    api_key: str
+    other_api_key: str | None
+    job_ids: tuple[str, ...]
+    key_header: str
+    is_mock: bool
+    mock: MockState | None = None
+
+    def url(self, job_id: str, *, encode: bool = True) -> str:
+        """The crawl-status URL for `job_id` (percent-encoded as a single path segment unless told not to)."""
+        return f"{self.base_url}/crawl/{quote(job_id, safe='') if encode else job_id}"
+
+    def auth(self, key: str | None = None) -> dict[str, str]:
+        return {self.key_header: self.api_key if key is None else key}
+
+    @property
+    def label(self) -> str:
+        return f"embedded mock ({self.base_url})" if self.is_mock else self.base_url
+
+
+@dataclass
+class Run:
+    settings: Settings
+    contract: Contract
+    seed: str
+    redactor: Redactor = field(default_factory=Redactor)
+    ledger: Ledger = field(default_factory=Ledger)
+    traffic: Traffic = field(default_factory=Traffic)
+    started: float = field(default_factory=time.time)
+    mock_state: MockState | None = None
+    mock_server: MockServer | None = None
+    target: Target | None = None
+    _session: GuardedSession | None = None
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        if settings.is_mock:
+            self.mock_state = make_state(settings.mock_switches, time_scale=settings.profile.mock_time_scale)
+        self.redactor.add(self.api_key, KEY_LABEL)
+        self.redactor.add(self.other_api_key, OTHER_KEY_LABEL)
+        self.limiter = Limiter(settings.rate_limit)
+
+    @property
+    def api_key(self) -> str:
+        return ALPHA_KEY if self.settings.is_mock else self.settings.api_key or ""
+
+    @property
+    def other_api_key(self) -> str | None:
+        return BETA_KEY if self.settings.is_mock else self.settings.other_api_key
+
+    @property
+    def job_ids(self) -> tuple[str, ...]:
+        if self.mock_state is not None and not self.settings.job_ids:
+            return tuple(self.mock_state.job_ids("alpha"))
+        return self.settings.job_ids
+
+    def start(self) -> Target:
+        """Serve the embedded mock if that is the target; return the target."""
+        if self.target is not None:
+            return self.target
+        if self.mock_state is not None:
+            self.mock_server = MockServer(self.mock_state).start()
+            base_url = self.mock_server.base_url
+        else:
+            base_url = self.settings.base_url or ""
+        self.target = Target(base_url=base_url, api_key=self.api_key, other_api_key=self.other_api_key,
+                             job_ids=self.job_ids, key_header=self.contract.api_key_header,
+                             is_mock=self.mock_state is not None, mock=self.mock_state)
+        return self.target
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.close()
+        if self.mock_server is not None:
+            self.mock_server.stop()
+            self.mock_server = None
+
+    def session(self) -> GuardedSession:
+        """The guarded session every request of this run goes through."""
+        if self._session is None:
+            self._session = self.new_session()
+        return self._session
+
+    def new_session(self) -> GuardedSession:
+        return GuardedSession(
+            redactor=self.redactor,
+            limiter=self.limiter,
+            max_requests=self.settings.max_requests,
+            timeout=self.settings.timeout,
+            allow_unsafe=self.settings.allow_unsafe or self.settings.is_mock,
+            on_exchange=lambda reply: self.ledger.exchange(reply, self.contract),
+            traffic=self.traffic,
+        )
+
+    # --- verdicts ---------------------------------------------------------------------------------
+
+    def judge(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> list[str]:
+        """Apply the named clauses to one reply, record the verdicts; the violation lines (empty if none)."""
+        verdicts = clause_defs.evaluate(reply, self.contract, names)
+        if reply.status == 200 and isinstance(reply.body, dict) and "status" in reply.body:
+            self.ledger.observe_status(reply.body["status"])
+        return [str(v) for v in self.ledger.record(test, reply, verdicts, self.seed)]
+
+    def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[str]:
+        verdicts = {name: clause_defs.CLAUSES[name].check(before, after, self.contract) for name in names}
+        return [str(v) for v in self.ledger.record(test, after, verdicts, self.seed)]
+
+    def explain(self, lines: list[str], reply: Reply, before: Reply | None = None) -> str:
+        """The failure message: clauses broken, the request, the evidence and how to reproduce it."""
+        parts = [*lines, f"  request:   {reply.request_line}",
+                 f"  response:  {reply.status} {reply.header('content-type')}",
+                 f"  body:      {reply.excerpt}"]
+        if before is not None:
+            parts.append(f"  earlier:   {before.status} {before.excerpt}")
+        parts += [f"  reproduce: {reply.curl()}", f"  seed:      {self.seed}"]
+        return "\n".join(parts)
+
+    def expect(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> None:
+        lines = self.judge(test, reply, names)
+        if lines:
+            raise ContractViolation(self.explain(lines, reply))
+
+    def expect_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> None:
+        lines = self.judge_pair(test, before, after, names)
+        if lines:
+            raise ContractViolation(self.explain(lines, after, before))
+
+    def summary_context(self) -> dict[str, Any]:
+        return {"target": self.target.label if self.target else self.settings.base_url or "embedded mock"}

@@ -1,0 +1,205 @@
+"""The suite's options, each resolved as command line, then environment variable, then ini; and the profiles."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from spidra_contract.mock import catalogue
+
+
+class OptionError(Exception):
+    """A malformed option; the run stops before any request with this one line."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_examples: int
+    derandomize: bool
+    poll_interval: float
+    poll_budget: float
+    stable_reads: int
+    mock_time_scale: float
+    hostile_examples: int
+
+
+PROFILES = {
+    "ci": Profile("ci", max_examples=25, derandomize=True, poll_interval=0.25, poll_budget=6.0, stable_reads=3,
+                  mock_time_scale=2.5, hostile_examples=15),
+    "dev": Profile("dev", max_examples=60, derandomize=False, poll_interval=0.5, poll_budget=15.0, stable_reads=3,
+                   mock_time_scale=1.5, hostile_examples=40),
+    "nightly": Profile("nightly", max_examples=500, derandomize=False, poll_interval=3.0, poll_budget=900.0,
+                       stable_reads=5, mock_time_scale=1.0, hostile_examples=300),
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    flag: str
+    env: str
+    help: str
+    default: Any = None
+    kind: str = "str"  # str | int | float | list | flag
+
+    @property
+    def dest(self) -> str:
+        return "spidra_" + self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def ini(self) -> str:
+        return self.dest
+
+
+OPTIONS = (
+    Option("--base-url", "SPIDRA_BASE_URL", "the API to test, e.g. https://api.spidra.io/api (absent: the "
+           "embedded mock)"),
+    Option("--api-key", "SPIDRA_API_KEY", "the key sent in x-api-key (required with --base-url)"),
+    Option("--job-id", "SPIDRA_JOB_IDS", "an existing job of the key's account, any status (repeatable; env: "
+           "comma-separated)", kind="list"),
+    Option("--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep"),
+    Option("--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"),
+    Option("--report-dir", "SPIDRA_REPORT_DIR", "where reports are written", default="reports"),
+    Option("--profile", "SPIDRA_PROFILE", "ci (fast, derandomized), dev, or nightly (many more examples, longer "
+           "polling)", default="ci"),
+    Option("--max-requests", "SPIDRA_MAX_REQUESTS", "request budget for the whole run (0: unlimited)",
+           default=5000, kind="int"),
+    Option("--rate-limit", "SPIDRA_RATE_LIMIT", "requests per second at most (default: 10 against a live API, "
+           "unlimited against the embedded mock)", kind="float"),
+    Option("--timeout", "SPIDRA_TIMEOUT", "seconds a single request may take", default=15.0, kind="float"),
+    Option("--allow-unsafe", "SPIDRA_ALLOW_UNSAFE", "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target "
+           "(off: a live API is only read)", kind="flag"),
+    Option("--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"),
+    Option("--baseline", "SPIDRA_BASELINE", "an earlier summary.json: known violations are reported, new ones "
+           "fail"),
+    Option("--mock-switch", "SPIDRA_MOCK_SWITCHES", "turn on a fault or variant of the embedded mock "
+           "(repeatable; env: comma-separated)", kind="list"),
+    Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)"),
+)
+
+DEFAULT_LIVE_RATE = 10.0
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_url: str | None
+    api_key: str | None
+    other_api_key: str | None
+    job_ids: tuple[str, ...]
+    job_ids_file: Path | None
+    report_dir: Path
+    profile: Profile
+    max_requests: int
+    rate_limit: float
+    timeout: float
+    allow_unsafe: bool
+    burst: bool
+    baseline: Path | None
+    mock_switches: tuple[str, ...]
+    spec: Path
+
+    @property
+    def is_mock(self) -> bool:
+        return self.base_url is None
+
+
+def _raw(option: Option, cli: Any, ini: Any) -> Any:
+    """Command line first, then the environment, then ini, then the default."""
+    if cli not in (None, [], False):
+        return cli
+    env = os.environ.get(option.env)
+    if env not in (None, ""):
+        if option.kind == "list":
+            return [part.strip() for part in env.split(",") if part.strip()]
+        if option.kind == "flag":
+            return env.strip().lower() in TRUTHY
+        return env
+    if ini not in (None, "", []):
+        return ini
+    return option.default
+
+
+def _number(option: Option, value: Any, cast: type[int] | type[float]) -> Any:
+    if value is None:
+        return None
+    try:
+        number = cast(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"{option.flag} / {option.env} must be a number, got {value!r}") from None
+    if number < 0:
+        raise OptionError(f"{option.flag} / {option.env} must not be negative, got {value!r}")
+    return number
+
+
+def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
+    """Build the settings from the three sources; raise `OptionError` with one clear line when one is off."""
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = _raw(option, get_cli(option.dest), get_ini(option.ini))
+        if option.kind == "int":
+            raw = _number(option, raw, int)
+        elif option.kind == "float":
+            raw = _number(option, raw, float)
+        elif option.kind == "list":
+            raw = tuple(raw or ())
+        elif option.kind == "flag":
+            raw = raw if isinstance(raw, bool) else str(raw).lower() in TRUTHY
+        values[option.dest.removeprefix("spidra_")] = raw
+
+    base_url = values["base_url"]
+    if base_url:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise OptionError(f"--base-url must be an http(s) URL, got {base_url!r}")
+        base_url = base_url.rstrip("/")
+        if not values["api_key"]:
+            raise OptionError("--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key")
+    else:
+        base_url = None
+    profile_name = values["profile"]
+    if profile_name not in PROFILES:
+        raise OptionError(f"--profile must be one of {', '.join(PROFILES)}, got {profile_name!r}")
+    try:
+        switches = catalogue.validate(values["mock_switch"])
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
+    if switches and base_url:
+        raise OptionError("--mock-switch applies to the embedded mock only; drop it or drop --base-url")
+    if values["api_key"] and values["other_api_key"] and values["api_key"] == values["other_api_key"]:
+        raise OptionError("--other-api-key must belong to another account; it equals --api-key")
+    job_ids_file = Path(values["job_ids_file"]) if values["job_ids_file"] else None
+    if job_ids_file is not None and not job_ids_file.is_file():
+        raise OptionError(f"--job-ids-file {job_ids_file} does not exist")
+    baseline = Path(values["baseline"]) if values["baseline"] else None
+    if baseline is not None and not baseline.is_file():
+        raise OptionError(f"--baseline {baseline} does not exist")
+    rate = values["rate_limit"]
+    if rate is None:
+        rate = DEFAULT_LIVE_RATE if base_url else 0.0
+    if values["timeout"] == 0:
+        raise OptionError("--timeout must be positive")
+    report_dir = Path(values["report_dir"])
+    if not report_dir.is_absolute():
+        report_dir = rootdir / report_dir
+    spec = Path(values["spec"]) if values["spec"] else rootdir / "openapi.yaml"
+    return Settings(
+        base_url=base_url,
+        api_key=values["api_key"] or None,
+        other_api_key=values["other_api_key"] or None,
+        job_ids=tuple(dict.fromkeys(values["job_id"])),
+        job_ids_file=job_ids_file,
+        report_dir=report_dir,
+        profile=PROFILES[profile_name],
+        max_requests=values["max_requests"],
+        rate_limit=rate,
+        timeout=values["timeout"],
+        allow_unsafe=values["allow_unsafe"],
+        burst=values["burst"],
+        baseline=baseline,
+        mock_switches=switches,
+        spec=spec,
+    )
