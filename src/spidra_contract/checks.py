@@ -55,4 +55,28 @@ def _make(name: str) -> Callable[[Any, Any, Any], bool | None]:
     return check
 
 
-CLAUSE_CHECKS = [_make(name) for name in (*clause_defs.EVERY_REPLY, "unknown-job")]
+_PROBED: set[str] = set()
+
+
+def clause_auth_required(ctx: Any, response: Any, case: Any) -> bool | None:
+    """Once per job id answered 200: the same request without a key, and with a wrong one, gets 403.
+    (schemathesis' ignored_auth, but sent through the guarded session.)"""
+    from spidra_contract.client import SuiteRefusal, reply_of
+
+    run = _ACTIVE[0]
+    url = response.request.url
+    if response.status_code != 200 or url in _PROBED or run.target is None:
+        return None
+    _PROBED.add(url)
+    for headers in ({}, run.target.auth("sk_wrong_" + "0" * 24)):
+        try:
+            reply = reply_of(run.session().get(url, headers=headers))
+        except SuiteRefusal:
+            return None
+        lines = run.judge(PROPERTY_TEST, reply, ("auth-required",))
+        if lines:
+            raise AssertionError(run.explain(lines, reply))
+    return None
+
+
+CLAUSE_CHECKS = [*(_make(name) for name in (*clause_defs.EVERY_REPLY, "unknown-job")), clause_auth_required]

@@ -314,8 +314,10 @@ class Instrument:
         try:
             if state.on("slow"):
                 await asyncio.sleep(0.25)
+            if state.on("burst-503"):
+                # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
+                await asyncio.sleep(0.01)
             if state.on("burst-503") and concurrent > BURST_LIMIT:
-                await asyncio.sleep(0.05)
                 response: Response = error(state, 503, "Service busy")
             elif state.on("rate-limited") and number % 25 == 0:
                 response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})

@@ -1,0 +1,26 @@
+"""Many concurrent polls (the embedded mock, or a live API only with --burst) still honour the contract."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from spidra_contract.client import reply_of
+
+BURST = 32
+
+
+def test_concurrent_polls_all_honour_the_contract(run, target, api, known_jobs, judge):
+    if not target.is_mock and not run.settings.burst:
+        pytest.skip("the burst probe runs against a live API only with --burst")
+    if not known_jobs:
+        pytest.skip("needs a known job id to poll")
+
+    def poll(index):
+        return reply_of(api.get(target.url(known_jobs[index % len(known_jobs)]), headers=target.auth()))
+
+    with ThreadPoolExecutor(max_workers=BURST) as pool:
+        replies = list(pool.map(poll, range(BURST * 2)))
+    for reply in replies:
+        judge(reply)

@@ -1,0 +1,39 @@
+"""Another account's key never reads this account's jobs; refusals do not reveal which ids exist."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from spidra_contract.clauses import ERROR_BODY, TRANSPORT
+
+
+@pytest.fixture(scope="session")
+def other_key(target):
+    """The other account's key, or a skip with the reason."""
+    if not target.other_api_key:
+        pytest.skip("no --other-api-key (SPIDRA_OTHER_API_KEY): cross-account checks need a second account")
+    return target.other_api_key
+
+
+def test_other_accounts_key_cannot_read_the_job(known_job, other_key, fetch, judge):
+    judge(fetch(known_job, key=other_key), "foreign-job", *TRANSPORT, *ERROR_BODY)
+
+
+def test_refusal_does_not_reveal_which_ids_exist(known_jobs, other_key, fetch, run):
+    if not known_jobs:
+        pytest.skip("no known jobs to compare with an unknown id")
+    foreign = fetch(known_jobs[0], key=other_key)
+    unknown = fetch(str(uuid.uuid4()), key=other_key)
+    if foreign.status == 200:
+        pytest.skip("the foreign read itself was answered 200 (reported by the foreign-job clause)")
+    same = foreign.status == unknown.status and foreign.body == unknown.body
+    if not same:
+        # A finding, not a failure: the contract allows 403 for another account's job.
+        run.ledger.finding(
+            "id enumeration",
+            f"another account's job answers {foreign.status} {foreign.excerpt!r} while an unknown id answers "
+            f"{unknown.status} {unknown.excerpt!r}: a caller can tell which ids exist",
+            {"foreign": foreign.as_evidence(), "unknown": unknown.as_evidence()},
+        )
