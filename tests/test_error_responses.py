@@ -27,7 +27,9 @@ BAD_KEYS = [
 
 
 @pytest.mark.parametrize("bad_key", BAD_KEYS)
-def test_unauthorized_request_for_a_known_job_gets_403_error_response(bad_key, target, known_jobs, fetch, judge):
+def test_unauthorized_request_for_a_known_job_gets_403_error_response(
+    bad_key, target, known_jobs, fetch, judge
+):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
     key = bad_key(target.api_key)
     headers = {} if key is None else target.auth(key)
@@ -37,8 +39,12 @@ def test_unauthorized_request_for_a_known_job_gets_403_error_response(bad_key, t
 @pytest.mark.parametrize("scheme", ["Bearer", "Token"])
 def test_bad_key_in_authorization_header_gets_403(scheme, target, known_jobs, fetch, judge):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
-    judge(fetch(job_id, headers={"Authorization": f"{scheme} sk_wrong_{uuid.uuid4().hex}"}),
-          "auth-required", *TRANSPORT, *ERROR_BODY)
+    judge(
+        fetch(job_id, headers={"Authorization": f"{scheme} sk_wrong_{uuid.uuid4().hex}"}),
+        "auth-required",
+        *TRANSPORT,
+        *ERROR_BODY,
+    )
 
 
 def test_key_sent_only_in_the_query_string_is_not_accepted(target, known_jobs, fetch, judge):
@@ -52,8 +58,11 @@ def test_random_uuid_gets_404_error_response(job_id, fetch, judge):
     judge(fetch(job_id), "unknown-job", *TRANSPORT, *ERROR_BODY)
 
 
-@given(job_id=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1,
-                      max_size=64).filter(lambda s: s not in (".", "..")))
+@given(
+    job_id=st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=64
+    ).filter(lambda s: s not in (".", ".."))
+)
 def test_random_string_id_gets_404_error_response(job_id, known_jobs, fetch, judge):
     if job_id in known_jobs:
         return

@@ -30,7 +30,9 @@ def test_crafted_id_gets_error_response(job_id, fetch, judge):
     judge(fetch(job_id), *HOSTILE)
 
 
-@pytest.mark.parametrize("shape", ["..%2F{id}", "%2e%2e%2F{id}", "..%252F{id}", "x%2F..%2F{id}", "%2e%2e/{id}"])
+@pytest.mark.parametrize(
+    "shape", ["..%2F{id}", "%2e%2e%2F{id}", "..%252F{id}", "x%2F..%2F{id}", "%2e%2e/{id}"]
+)
 def test_traversal_shaped_id_never_reads_a_job(shape, known_jobs, fetch, judge):
     if not known_jobs:
         pytest.skip("traversal probes aim at a known job id")
@@ -43,8 +45,28 @@ def test_query_string_cannot_smuggle_another_id(known_jobs, fetch, judge):
     judge(fetch("no-such-job-0000", params={"jobId": known_jobs[0], "id": known_jobs[0]}), *HOSTILE)
 
 
-FRAGMENTS = st.sampled_from(["'", '"', ";", "--", "/*", "$where", "{{", "}}", "${", "../", "%00", "\\", "<script>",
-                             "%2e", "|", "`", "\u202e", "\ufeff"])
+FRAGMENTS = st.sampled_from(
+    [
+        "'",
+        '"',
+        ";",
+        "--",
+        "/*",
+        "$where",
+        "{{",
+        "}}",
+        "${",
+        "../",
+        "%00",
+        "\\",
+        "<script>",
+        "%2e",
+        "|",
+        "`",
+        "\u202e",
+        "\ufeff",
+    ]
+)
 
 
 @given(parts=st.lists(st.one_of(FRAGMENTS, st.text(min_size=1, max_size=12)), min_size=1, max_size=8))

@@ -16,8 +16,13 @@ def timelines(run, target, api, known_jobs):
     def read(job_id):
         return reply_of(api.get(target.url(job_id), headers=target.auth()))
 
-    return watch_all(known_jobs, read, interval=profile.poll_interval, budget=profile.poll_budget,
-                     stable_reads=profile.stable_reads)
+    return watch_all(
+        known_jobs,
+        read,
+        interval=profile.poll_interval,
+        budget=profile.poll_budget,
+        stable_reads=profile.stable_reads,
+    )
 
 
 def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, judge, judge_pair, run):
@@ -29,9 +34,11 @@ def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, j
     for before, after in zip(timeline.reads, timeline.reads[1:], strict=False):
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
     if not timeline.finished:
-        run.ledger.note(f"job {known_job} did not finish within the {run.settings.profile.poll_budget}s budget "
-                        f"of profile {run.settings.profile.name} (statuses seen: "
-                        f"{timeline.story})")
+        run.ledger.note(
+            f"job {known_job} did not finish within the {run.settings.profile.poll_budget}s budget "
+            f"of profile {run.settings.profile.name} (statuses seen: "
+            f"{timeline.story})"
+        )
 
 
 def test_terminal_job_keeps_its_status_result_and_error(known_job, timelines, judge_pair):
@@ -39,5 +46,5 @@ def test_terminal_job_keeps_its_status_result_and_error(known_job, timelines, ju
     first = timeline.first_terminal
     if first is None:
         pytest.skip(f"job {known_job} was not seen completed or failed ({timeline.story})")
-    for later in timeline.reads[first + 1:]:
+    for later in timeline.reads[first + 1 :]:
         judge_pair(timeline.reads[first], later, "terminal-stable")

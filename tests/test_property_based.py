@@ -1,4 +1,4 @@
-"""Schemathesis generates requests from openapi.yaml; built-in checks plus every clause judge each response."""
+"""Schemathesis generates requests from openapi.yaml; built-in checks and every clause judge each reply."""
 
 from __future__ import annotations
 

@@ -51,7 +51,9 @@ class Clause:
 CLAUSES: dict[str, Clause] = {}
 
 
-def clause(name: str, title: str, reference: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+def clause(
+    name: str, title: str, reference: str
+) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
     """Register a clause function under its name, with the one-line statement and the spec's wording."""
 
     def register(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
@@ -67,13 +69,17 @@ def _validator(contract: Contract, status: int, prop: str | None) -> Draft202012
     return None if schema is None else Draft202012Validator(schema)
 
 
-def _schema_violations(name: str, validator: Draft202012Validator | None, instance: Any, base: str) -> list[Violation]:
+def _schema_violations(
+    name: str, validator: Draft202012Validator | None, instance: Any, base: str
+) -> list[Violation]:
     if validator is None:
         return []
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
         pointer = base + "".join(f"/{part}" for part in error.absolute_path)
-        found.append(Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer))
+        found.append(
+            Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer)
+        )
     return found
 
 
@@ -91,35 +97,50 @@ def _job_body(reply: Reply) -> dict[str, Any] | None:
 # --- transport -----------------------------------------------------------------------------------------
 
 
-@clause("documented-status", "GET answers only with a documented status code (200, 403, 404)",
-        "paths./crawl/{jobId}.get.responses")
+@clause(
+    "documented-status",
+    "GET answers only with a documented status code (200, 403, 404)",
+    "paths./crawl/{jobId}.get.responses",
+)
 def documented_status(reply: Reply, contract: Contract) -> Verdict:
     """Any code the operation does not document is a violation, reported with its body."""
     if reply.method not in ("GET", "HEAD"):
         return None
     if reply.status in contract.documented_statuses:
         return []
-    return [Violation("documented-status",
-                      f"status {reply.status} is not documented (documented: "
-                      f"{sorted(contract.documented_statuses)}); body: {reply.excerpt!r}")]
+    return [
+        Violation(
+            "documented-status",
+            f"status {reply.status} is not documented (documented: "
+            f"{sorted(contract.documented_statuses)}); body: {reply.excerpt!r}",
+        )
+    ]
 
 
-@clause("json-body", "Documented responses are application/json (parameters allowed) and parse as a JSON object",
-        "responses.*.content.application/json")
+@clause(
+    "json-body",
+    "Documented responses are application/json (parameters allowed) and parse as a JSON object",
+    "responses.*.content.application/json",
+)
 def json_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method != "GET" or reply.status not in contract.documented_statuses:
         return None
     found = []
     if reply.media_type != JSON_MEDIA_TYPE:
-        found.append(Violation("json-body", f"Content-Type is {reply.header('content-type')!r}, "
-                                            f"expected {JSON_MEDIA_TYPE}"))
+        found.append(
+            Violation(
+                "json-body", f"Content-Type is {reply.header('content-type')!r}, expected {JSON_MEDIA_TYPE}"
+            )
+        )
     try:
         body = reply.json
     except ValueError as exc:
         found.append(Violation("json-body", f"body does not parse as JSON ({exc}): {reply.excerpt!r}"))
     else:
         if not isinstance(body, dict):
-            found.append(Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object"))
+            found.append(
+                Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object")
+            )
     return found
 
 
@@ -134,8 +155,12 @@ def status_enum(reply: Reply, contract: Contract) -> Verdict:
     return _schema_violations("status-enum", _validator(contract, 200, "status"), body["status"], "/status")
 
 
-@clause("progress", "`progress` is an object: message a string, pagesCrawled and maxPages non-negative "
-        "integers, pagesCrawled <= maxPages", "200.schema.properties.progress")
+@clause(
+    "progress",
+    "`progress` is an object: message a string, pagesCrawled and maxPages non-negative "
+    "integers, pagesCrawled <= maxPages",
+    "200.schema.properties.progress",
+)
 def progress(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
     if body is None or "progress" not in body:
@@ -149,12 +174,18 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
         if isinstance(number, int) and number < 0:
             found.append(Violation("progress", f"{key} is negative ({number})", f"/progress/{key}"))
     if isinstance(crawled, int) and isinstance(limit, int) and crawled > limit:
-        found.append(Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress"))
+        found.append(
+            Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress")
+        )
     return found
 
 
-@clause("result-shape", "`result` is null or an array of objects whose url, title, status are strings and "
-        "data an object, when present", "200.schema.properties.result")
+@clause(
+    "result-shape",
+    "`result` is null or an array of objects whose url, title, status are strings and "
+    "data an object, when present",
+    "200.schema.properties.result",
+)
 def result_shape(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
     if body is None or "result" not in body:
@@ -170,8 +201,12 @@ def nullable_error(reply: Reply, contract: Contract) -> Verdict:
     return _schema_violations("nullable-error", _validator(contract, 200, "error"), body["error"], "/error")
 
 
-@clause("status-semantics", "completed has a result array and no error; failed has a non-empty error; "
-        "waiting has no result items yet", "200 description + example (semantics across fields)")
+@clause(
+    "status-semantics",
+    "completed has a result array and no error; failed has a non-empty error; "
+    "waiting has no result items yet",
+    "200 description + example (semantics across fields)",
+)
 def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
     if body is None or not isinstance(body.get("status"), str):
@@ -180,25 +215,35 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     found = []
     if status == "completed":
         if not isinstance(result, list):
-            found.append(Violation("status-semantics", f"completed job has result {result!r}, expected an array",
-                                   "/result"))
+            found.append(
+                Violation(
+                    "status-semantics", f"completed job has result {result!r}, expected an array", "/result"
+                )
+            )
         if error not in (None, ""):
-            found.append(Violation("status-semantics", f"completed job carries an error: {error!r}", "/error"))
+            found.append(
+                Violation("status-semantics", f"completed job carries an error: {error!r}", "/error")
+            )
     elif status == "failed":
         if not isinstance(error, str) or not error.strip():
-            found.append(Violation("status-semantics", f"failed job has no error message (error={error!r})",
-                                   "/error"))
+            found.append(
+                Violation("status-semantics", f"failed job has no error message (error={error!r})", "/error")
+            )
     elif status == "waiting" and isinstance(result, list) and result:
-        found.append(Violation("status-semantics", f"waiting job already has {len(result)} result items",
-                               "/result"))
+        found.append(
+            Violation("status-semantics", f"waiting job already has {len(result)} result items", "/result")
+        )
     return found
 
 
 # --- error responses -----------------------------------------------------------------------------------
 
 
-@clause("error-response", "403 and 404 bodies are an ErrorResponse: status \"error\" and a non-empty message",
-        "components.schemas.ErrorResponse")
+@clause(
+    "error-response",
+    '403 and 404 bodies are an ErrorResponse: status "error" and a non-empty message',
+    "components.schemas.ErrorResponse",
+)
 def error_response(reply: Reply, contract: Contract) -> Verdict:
     if reply.method != "GET" or reply.status == 200 or reply.status not in contract.documented_statuses:
         return None
@@ -214,63 +259,99 @@ def error_response(reply: Reply, contract: Contract) -> Verdict:
 
 # Signs of an implementation's insides leaking into an error message.
 _LEAK_PATTERNS = {
-    "stack trace": re.compile(r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
-                              r"File \"[^\"]+\", line \d+|\n\s+at .+:\d+:\d+"),
+    "stack trace": re.compile(
+        r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
+        r"File \"[^\"]+\", line \d+|\n\s+at .+:\d+:\d+"
+    ),
     "file path": re.compile(r"(?:/(?:usr|var|home|srv|opt|app|etc)/[\w./-]+)|(?:[A-Z]:\\[\w\\.-]+)"),
-    "SQL text": re.compile(r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
-                           r"syntax error at or near|SQLSTATE|ORA-\d{5}|sqlite3?\.|psycopg|"
-                           r"You have an error in your SQL syntax", re.IGNORECASE | re.DOTALL),
+    "SQL text": re.compile(
+        r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
+        r"syntax error at or near|SQLSTATE|ORA-\d{5}|sqlite3?\.|psycopg|"
+        r"You have an error in your SQL syntax",
+        re.IGNORECASE | re.DOTALL,
+    ),
     "exception name": re.compile(r"\b\w+(?:Error|Exception): |\bE11000\b|MongoServerError"),
 }
 
 
-@clause("error-hygiene", "Error bodies carry no stack trace, file path, SQL text or exception name",
-        "security (OWASP API8: security misconfiguration)")
+@clause(
+    "error-hygiene",
+    "Error bodies carry no stack trace, file path, SQL text or exception name",
+    "security (OWASP API8: security misconfiguration)",
+)
 def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
     if reply.status < 400:
         return None
     text = reply.text
-    return [Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}")
-            for kind, pattern in _LEAK_PATTERNS.items() if (match := pattern.search(text))]
+    return [
+        Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}")
+        for kind, pattern in _LEAK_PATTERNS.items()
+        if (match := pattern.search(text))
+    ]
 
 
 # --- expectations set by the request -------------------------------------------------------------------
 
 
-@clause("auth-required", "A missing, empty or wrong key (or one sent only in the query) gets 403",
-        "responses.403 \"Not authorized\" + security: ApiKeyAuth")
+@clause(
+    "auth-required",
+    "A missing, empty or wrong key (or one sent only in the query) gets 403",
+    'responses.403 "Not authorized" + security: ApiKeyAuth',
+)
 def auth_required(reply: Reply, contract: Contract) -> Verdict:
     if reply.status == 403:
         return []
     hint = " (401 is what the SDKs expect; the spec documents 403)" if reply.status == 401 else ""
-    return [Violation("auth-required", f"expected 403 for an unauthorized request, got {reply.status}{hint}; "
-                                       f"body: {reply.excerpt!r}")]
+    return [
+        Violation(
+            "auth-required",
+            f"expected 403 for an unauthorized request, got {reply.status}{hint}; body: {reply.excerpt!r}",
+        )
+    ]
 
 
-@clause("unknown-job", "An id that names no job gets 404", "responses.404 \"Job not found\"")
+@clause("unknown-job", "An id that names no job gets 404", 'responses.404 "Job not found"')
 def unknown_job(reply: Reply, contract: Contract) -> Verdict:
     if reply.status == 404:
         return []
-    return [Violation("unknown-job", f"expected 404 for an id that names no job, got {reply.status}; "
-                                     f"body: {reply.excerpt!r}")]
+    return [
+        Violation(
+            "unknown-job",
+            f"expected 404 for an id that names no job, got {reply.status}; body: {reply.excerpt!r}",
+        )
+    ]
 
 
-@clause("foreign-job", "Another account's job is never readable: 403 or 404, never 200",
-        "responses.403 \"Not authorized\" / 404")
+@clause(
+    "foreign-job",
+    "Another account's job is never readable: 403 or 404, never 200",
+    'responses.403 "Not authorized" / 404',
+)
 def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     if reply.status in (403, 404):
         return []
-    return [Violation("foreign-job", f"another account's key got {reply.status} for this job "
-                                     f"(expected 403 or 404); body: {reply.excerpt!r}")]
+    return [
+        Violation(
+            "foreign-job",
+            f"another account's key got {reply.status} for this job "
+            f"(expected 403 or 404); body: {reply.excerpt!r}",
+        )
+    ]
 
 
-@clause("hostile-id", "A hostile or malformed id gets a 403/404 ErrorResponse: never 5xx, never a job",
-        "responses.404 + robustness")
+@clause(
+    "hostile-id",
+    "A hostile or malformed id gets a 403/404 ErrorResponse: never 5xx, never a job",
+    "responses.404 + robustness",
+)
 def hostile_id(reply: Reply, contract: Contract) -> Verdict:
     if reply.status in (403, 404):
         return []
-    return [Violation("hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); "
-                                    f"body: {reply.excerpt!r}")]
+    return [
+        Violation(
+            "hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); body: {reply.excerpt!r}"
+        )
+    ]
 
 
 # --- the job over time ---------------------------------------------------------------------------------
@@ -281,15 +362,20 @@ def _snapshot(reply: Reply) -> dict[str, Any] | None:
     return body if body is not None and isinstance(body.get("status"), str) else None
 
 
-@clause("lifecycle-forward", "A job's status only moves forward: waiting -> active -> completed|failed",
-        "status enum order; terminal states are final")
+@clause(
+    "lifecycle-forward",
+    "A job's status only moves forward: waiting -> active -> completed|failed",
+    "status enum order; terminal states are final",
+)
 def lifecycle_forward(before: Reply, after: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(before), _snapshot(after)
     if old is None or new is None:
         return None
     a, b = old["status"], new["status"]
-    if a in STATUS_ORDER and b in STATUS_ORDER and (
-        STATUS_ORDER[b] < STATUS_ORDER[a] or (a in TERMINAL_STATUSES and a != b)
+    if (
+        a in STATUS_ORDER
+        and b in STATUS_ORDER
+        and (STATUS_ORDER[b] < STATUS_ORDER[a] or (a in TERMINAL_STATUSES and a != b))
     ):
         return [Violation("lifecycle-forward", f"status went from {a!r} to {b!r}", "/status")]
     return []
@@ -302,8 +388,11 @@ def _progress_numbers(body: dict[str, Any]) -> tuple[Any, Any]:
     return progress_.get("pagesCrawled"), progress_.get("maxPages")
 
 
-@clause("progress-monotonic", "pagesCrawled never decreases and maxPages never changes between reads",
-        "progress semantics over time")
+@clause(
+    "progress-monotonic",
+    "pagesCrawled never decreases and maxPages never changes between reads",
+    "progress semantics over time",
+)
 def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(before), _snapshot(after)
     if old is None or new is None:
@@ -311,23 +400,39 @@ def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdi
     (crawled_a, max_a), (crawled_b, max_b) = _progress_numbers(old), _progress_numbers(new)
     found = []
     if isinstance(crawled_a, int) and isinstance(crawled_b, int) and crawled_b < crawled_a:
-        found.append(Violation("progress-monotonic", f"pagesCrawled dropped from {crawled_a} to {crawled_b}",
-                               "/progress/pagesCrawled"))
+        found.append(
+            Violation(
+                "progress-monotonic",
+                f"pagesCrawled dropped from {crawled_a} to {crawled_b}",
+                "/progress/pagesCrawled",
+            )
+        )
     if isinstance(max_a, int) and isinstance(max_b, int) and max_a != max_b:
-        found.append(Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}",
-                               "/progress/maxPages"))
+        found.append(
+            Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}", "/progress/maxPages")
+        )
     return found
 
 
-@clause("terminal-stable", "Once completed or failed, later reads return the same status, result and error",
-        "terminal states are final")
+@clause(
+    "terminal-stable",
+    "Once completed or failed, later reads return the same status, result and error",
+    "terminal states are final",
+)
 def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(first), _snapshot(later)
     if old is None or new is None or old["status"] not in TERMINAL_STATUSES:
         return None
-    return [Violation("terminal-stable", f"{key} changed after the job was {old['status']}: "
-                                         f"{_short(old.get(key))} -> {_short(new.get(key))}", f"/{key}")
-            for key in ("status", "result", "error") if old.get(key) != new.get(key)]
+    return [
+        Violation(
+            "terminal-stable",
+            f"{key} changed after the job was {old['status']}: "
+            f"{_short(old.get(key))} -> {_short(new.get(key))}",
+            f"/{key}",
+        )
+        for key in ("status", "result", "error")
+        if old.get(key) != new.get(key)
+    ]
 
 
 def _short(value: Any) -> str:

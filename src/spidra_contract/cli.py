@@ -27,9 +27,16 @@ def main() -> None:
 @main.command("serve-mock")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--switch", "switches", multiple=True, help="a fault or variant from the catalogue (repeatable)")
-@click.option("--time-scale", default=1.0, show_default=True, type=float,
-              help="how much faster than real time progressing jobs advance")
+@click.option(
+    "--switch", "switches", multiple=True, help="a fault or variant from the catalogue (repeatable)"
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="how much faster than real time progressing jobs advance",
+)
 def serve_mock(host: str, port: int, switches: tuple[str, ...], time_scale: float) -> None:
     """Serve the embedded mock over HTTP, printing its keys and job ids."""
     from spidra_contract.mock.server import serve_forever
@@ -43,8 +50,10 @@ def serve_mock(host: str, port: int, switches: tuple[str, ...], time_scale: floa
     click.echo(f"api key:        {ALPHA_KEY}")
     click.echo(f"other api key:  {BETA_KEY}")
     click.echo(f"job ids:        {','.join(ids)}")
-    click.echo("run the suite:  pytest " + f"--base-url http://{host}:{port}/api --api-key {ALPHA_KEY} "
-               f"--other-api-key {BETA_KEY} " + " ".join(f"--job-id {i}" for i in ids))
+    click.echo(
+        "run the suite:  pytest " + f"--base-url http://{host}:{port}/api --api-key {ALPHA_KEY} "
+        f"--other-api-key {BETA_KEY} " + " ".join(f"--job-id {i}" for i in ids)
+    )
     if switches:
         click.echo(f"switches on:    {', '.join(switches)}")
     sys.stdout.flush()
@@ -73,7 +82,9 @@ class Outcome:
             if self.exit_code == 1:
                 return f"caught by other clauses only ({', '.join(self.failed_clauses) or '?'})"
             return f"MISSED (exit {self.exit_code})"
-        return "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
+        return (
+            "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
+        )
 
 
 def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) -> Outcome:
@@ -82,9 +93,23 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) 
     started = time.monotonic()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--mock-switch", switch.name,
-         "--report-dir", str(report_dir), *extra],
-        capture_output=True, text=True, env=env, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--mock-switch",
+            switch.name,
+            "--report-dir",
+            str(report_dir),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
     failed: tuple[str, ...] = ()
     summary = report_dir / "summary.json"
@@ -95,10 +120,14 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) 
     return Outcome(switch, completed.returncode, failed, time.monotonic() - started, tail)
 
 
-def score(names: tuple[str, ...] = (), jobs: int = 2, extra: tuple[str, ...] = (),
-          workdir: Path | None = None) -> list[Outcome]:
-    switches = [catalogue.CATALOGUE[name] for name in catalogue.validate(names)] if names else \
-        list(catalogue.FAULTS + catalogue.VARIANTS)
+def score(
+    names: tuple[str, ...] = (), jobs: int = 2, extra: tuple[str, ...] = (), workdir: Path | None = None
+) -> list[Outcome]:
+    switches = (
+        [catalogue.CATALOGUE[name] for name in catalogue.validate(names)]
+        if names
+        else list(catalogue.FAULTS + catalogue.VARIANTS)
+    )
     with tempfile.TemporaryDirectory(prefix="spidra-faults-") as tmp:
         base = workdir or Path(tmp)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -109,8 +138,12 @@ def score(names: tuple[str, ...] = (), jobs: int = 2, extra: tuple[str, ...] = (
 @click.option("--list", "list_only", is_flag=True, help="list the catalogue and exit")
 @click.option("--only", "names", multiple=True, help="run only these switches (repeatable)")
 @click.option("--jobs", "-j", default=2, show_default=True, help="suite runs in parallel")
-@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
-              help="keep each run's reports here (default: a temporary folder)")
+@click.option(
+    "--report-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="keep each run's reports here (default: a temporary folder)",
+)
 def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path | None) -> None:
     """Run the suite against every fault and variant of the mock; print the table and the score."""
     if list_only:
@@ -127,14 +160,18 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     click.echo(f"{'switch':24} {'kind':8} {'expected clause':20} {'seconds':>7}  verdict")
     for outcome in outcomes:
         kind = "fault" if outcome.switch.is_fault else "variant"
-        click.echo(f"{outcome.switch.name:24} {kind:8} {outcome.switch.clause or '-':20} "
-                   f"{outcome.seconds:7.1f}  {outcome.verdict}")
+        click.echo(
+            f"{outcome.switch.name:24} {kind:8} {outcome.switch.clause or '-':20} "
+            f"{outcome.seconds:7.1f}  {outcome.verdict}"
+        )
     caught = sum(o.ok for o in outcomes if o.switch.is_fault)
     fault_total = sum(o.switch.is_fault for o in outcomes)
     passed = sum(o.ok for o in outcomes if not o.switch.is_fault)
     variant_total = len(outcomes) - fault_total
-    click.echo(f"score: {caught}/{fault_total} faults caught, {passed}/{variant_total} variants passed, "
-               f"{time.monotonic() - started:.0f} s")
+    click.echo(
+        f"score: {caught}/{fault_total} faults caught, {passed}/{variant_total} variants passed, "
+        f"{time.monotonic() - started:.0f} s"
+    )
     for outcome in outcomes:
         if not outcome.ok:
             click.echo(f"--- {outcome.switch.name}:\n{outcome.output_tail}")

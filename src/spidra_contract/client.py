@@ -114,14 +114,16 @@ class GuardedSession(requests.Session):
         if method not in SAFE_METHODS and not self.allow_unsafe:
             with traffic.lock:
                 traffic.blocked.append(method)
-            raise UnsafeRequestBlocked(f"{method} is not sent to this target (unsafe methods need --allow-unsafe)")
+            raise UnsafeRequestBlocked(
+                f"{method} is not sent to this target (unsafe methods need --allow-unsafe)"
+            )
         with traffic.lock:
             if self.max_requests and traffic.sent >= self.max_requests:
                 raise BudgetExhausted(f"the run's request budget ({self.max_requests}) is spent")
             traffic.sent += 1
             traffic.by_method[method] = traffic.by_method.get(method, 0) + 1
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         method = (request.method or "GET").upper()
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
@@ -141,13 +143,22 @@ class GuardedSession(requests.Session):
             wait = min(retry_after_seconds(response.headers.get("Retry-After")), MAX_RETRY_AFTER_SECONDS)
             with self.traffic.lock:
                 self.traffic.rate_limited.append(
-                    {"request": reply.request_line, "retry_after": response.headers.get("Retry-After"),
-                     "ratelimit_headers": {k: v for k, v in response.headers.items()
-                                           if k.lower().startswith(("ratelimit", "x-ratelimit"))},
-                     "waited_s": round(wait, 2), "attempt": attempt + 1}
+                    {
+                        "request": reply.request_line,
+                        "retry_after": response.headers.get("Retry-After"),
+                        "ratelimit_headers": {
+                            k: v
+                            for k, v in response.headers.items()
+                            if k.lower().startswith(("ratelimit", "x-ratelimit"))
+                        },
+                        "waited_s": round(wait, 2),
+                        "attempt": attempt + 1,
+                    }
                 )
             self.limiter.hold(wait)
-        raise RateLimited(f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}")
+        raise RateLimited(
+            f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}"
+        )
 
     def to_reply(self, response: requests.Response, elapsed_ms: float) -> Reply:
         request = response.request

@@ -12,15 +12,26 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = frozenset(
-    {"x-api-key", "authorization", "cookie", "set-cookie", "proxy-authorization", "api_key", "apikey", "key",
-     "api-key", "token", "access_token"}
+    {
+        "x-api-key",
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "api_key",
+        "apikey",
+        "key",
+        "api-key",
+        "token",
+        "access_token",
+    }
 )
 _NOT_PARSED = object()
 EXCERPT_CHARS = 400
 
 
 class Redactor:
-    """Replaces every known secret, and anything close to one (case-changed, cut or extended), by its label."""
+    """Replaces every known secret, and anything close to one (case-changed, cut, extended), by a label."""
 
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}

@@ -66,12 +66,21 @@ class Fetch:
         self.api = api
         self.target = target
 
-    def __call__(self, job_id: str, *, key: str | None = None, headers: dict[str, str] | None = None,
-                 method: str = "GET", encode: bool = True, params: dict[str, str] | None = None) -> Reply:
+    def __call__(
+        self,
+        job_id: str,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        method: str = "GET",
+        encode: bool = True,
+        params: dict[str, str] | None = None,
+    ) -> Reply:
         sent = dict(self.target.auth(key)) if headers is None else headers
         try:
-            response = self.api.request(method, self.target.url(job_id, encode=encode), headers=sent,
-                                        params=params)
+            response = self.api.request(
+                method, self.target.url(job_id, encode=encode), headers=sent, params=params
+            )
         except SuiteRefusal as exc:
             pytest.skip(str(exc))
         except requests.Timeout as exc:
@@ -87,7 +96,7 @@ def fetch(api: GuardedSession, target: Target) -> Fetch:
 
 @pytest.fixture
 def judge(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
-    """`judge(reply, *clause_names)`: apply the clauses (all single-reply ones by default), fail with evidence."""
+    """`judge(reply, *clause_names)`: apply clauses (default: all single-reply ones); fail with evidence."""
 
     def apply(reply: Reply, *names: str) -> None:
         __tracebackhide__ = True

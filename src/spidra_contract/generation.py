@@ -12,8 +12,14 @@ from spidra_contract.run import Run, Target
 # and an id that names no job is rightly a 404. Stateful checks need links this document does not have.
 # ignored_auth is replaced by `checks.auth_probe`: its probes drop the session they are given, so they would
 # bypass the request budget, the rate limit, 429 handling and the cassette.
-BUILT_IN_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
-                   "response_schema_conformance", "response_headers_conformance", "negative_data_rejection")
+BUILT_IN_CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+)
 MOCK_ONLY_CHECKS = ("unsupported_method", "allow_header_conformance")
 UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
@@ -30,8 +36,11 @@ def schemathesis_config(run: Run, target: Target) -> dict[str, Any]:
         "base-url": target.base_url,
         "headers": target.auth(),
         "request-timeout": run.settings.timeout,
-        "generation": {"max-examples": profile.max_examples, "deterministic": profile.derandomize,
-                       "mode": "all"},
+        "generation": {
+            "max-examples": profile.max_examples,
+            "deterministic": profile.derandomize,
+            "mode": "all",
+        },
         "phases": {
             "examples": {"enabled": True},
             # Against a live API only GET goes out: unexpected-method probes (DELETE cancels a real job).

@@ -47,7 +47,9 @@ class Ledger:
 
     # --- recording --------------------------------------------------------------------------------
 
-    def record(self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = "") -> list[Violation]:
+    def record(
+        self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = ""
+    ) -> list[Violation]:
         """Count each clause that applied, keep evidence of each violation; return the violations."""
         found: list[Violation] = []
         with self.lock:
@@ -60,9 +62,15 @@ class Ledger:
                     tally.failed += 1
                     found.extend(verdict)
                     if len(tally.examples) < EXAMPLES_PER_CLAUSE:
-                        tally.examples.append({"test": test, "violations": [str(v) for v in verdict],
-                                               "pointers": [v.pointer for v in verdict], "seed": seed,
-                                               **reply.as_evidence()})
+                        tally.examples.append(
+                            {
+                                "test": test,
+                                "violations": [str(v) for v in verdict],
+                                "pointers": [v.pointer for v in verdict],
+                                "seed": seed,
+                                **reply.as_evidence(),
+                            }
+                        )
         return found
 
     def exchange(self, reply: Reply, contract: Contract) -> None:
@@ -93,39 +101,62 @@ class Ledger:
     def _drift(self, key: str, kind: str, what: str, reply: Reply, suggestion: str) -> None:
         entry = self.drift.get(key)
         if entry is None:
-            self.drift[key] = {"kind": kind, "what": what, "count": 1, "example": reply.as_evidence(),
-                               "suggestion": suggestion}
+            self.drift[key] = {
+                "kind": kind,
+                "what": what,
+                "count": 1,
+                "example": reply.as_evidence(),
+                "suggestion": suggestion,
+            }
         else:
             entry["count"] += 1
 
     def _learn_drift(self, reply: Reply, contract: Contract) -> None:
         if reply.status not in contract.documented_statuses:
-            self._drift(f"status-code:{reply.status}", "undocumented status code",
-                        f"{reply.method} answered {reply.status}", reply,
-                        f"document a '{reply.status}' response for GET /crawl/{{jobId}} (with an ErrorResponse "
-                        "body if it carries one)" if reply.method == "GET" else
-                        f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer")
+            self._drift(
+                f"status-code:{reply.status}",
+                "undocumented status code",
+                f"{reply.method} answered {reply.status}",
+                reply,
+                f"document a '{reply.status}' response for GET /crawl/{{jobId}} (with an ErrorResponse "
+                "body if it carries one)"
+                if reply.method == "GET"
+                else f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer",
+            )
             return
         if reply.status != 200 or not isinstance(reply.body, dict):
             return
         status = reply.body.get("status")
         if isinstance(status, str) and contract.status_enum and status not in contract.status_enum:
-            self._drift(f"status-value:{status}", "status value outside the enum", f"status {status!r}", reply,
-                        f"add '{status}' to the status enum in openapi.yaml")
+            self._drift(
+                f"status-value:{status}",
+                "status value outside the enum",
+                f"status {status!r}",
+                reply,
+                f"add '{status}' to the status enum in openapi.yaml",
+            )
         for name in ("progress", "result", "error"):
             if name not in reply.body:
                 continue
-            verdict = CLAUSES[{"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]]\
-                .check(reply, contract) or []
+            verdict = (
+                CLAUSES[
+                    {"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]
+                ].check(reply, contract)
+                or []
+            )
             for violation in verdict:
                 if "schema:" not in violation.message:
                     continue
                 path = _field_path(violation.pointer)
                 value = _resolve(reply.body, violation.pointer)
                 seen = _json_type(value)
-                self._drift(f"type:{path}:{seen}", "field type differs from the spec",
-                            f"{path} is {seen}", reply,
-                            f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)")
+                self._drift(
+                    f"type:{path}:{seen}",
+                    "field type differs from the spec",
+                    f"{path} is {seen}",
+                    reply,
+                    f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)",
+                )
 
     # --- merging and reading ----------------------------------------------------------------------
 
@@ -153,8 +184,10 @@ class Ledger:
     def to_dict(self) -> dict[str, Any]:
         with self.lock:
             return {
-                "tallies": {name: {"judged": t.judged, "failed": t.failed, "examples": t.examples}
-                            for name, t in self.tallies.items()},
+                "tallies": {
+                    name: {"judged": t.judged, "failed": t.failed, "examples": t.examples}
+                    for name, t in self.tallies.items()
+                },
                 "observed_statuses": dict(self.observed_statuses),
                 "drift": self.drift,
                 "findings": self.findings,

@@ -52,8 +52,9 @@ def _status(reply: Reply) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget: float,
-          stable_reads: int) -> Timeline:
+def watch(
+    job_id: str, read: Callable[[str], Reply], *, interval: float, budget: float, stable_reads: int
+) -> Timeline:
     """Poll one job until it is terminal or `budget` seconds pass; then `stable_reads` more reads."""
     timeline = Timeline(job_id)
     deadline = time.monotonic() + budget
@@ -77,12 +78,22 @@ def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget:
     return timeline
 
 
-def watch_all(job_ids: tuple[str, ...], read: Callable[[str], Reply], *, interval: float, budget: float,
-              stable_reads: int) -> dict[str, Timeline]:
+def watch_all(
+    job_ids: tuple[str, ...],
+    read: Callable[[str], Reply],
+    *,
+    interval: float,
+    budget: float,
+    stable_reads: int,
+) -> dict[str, Timeline]:
     """Watch every job concurrently, so the time budget is paid once, not once per job."""
     if not job_ids:
         return {}
     with ThreadPoolExecutor(max_workers=min(MAX_POLLERS, len(job_ids)), thread_name_prefix="poll") as pool:
-        futures = {job_id: pool.submit(watch, job_id, read, interval=interval, budget=budget,
-                                       stable_reads=stable_reads) for job_id in job_ids}
+        futures = {
+            job_id: pool.submit(
+                watch, job_id, read, interval=interval, budget=budget, stable_reads=stable_reads
+            )
+            for job_id in job_ids
+        }
         return {job_id: future.result() for job_id, future in futures.items()}

@@ -32,15 +32,61 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spidra-contract", "Spidra crawl-status contract suite")
     for option in OPTIONS:
         if option.kind == "flag":
-            group.addoption(option.flag, action="store_true", default=False, dest=option.dest,
-                            help=f"{option.help} [env {option.env}]")
+            group.addoption(
+                option.flag,
+                action="store_true",
+                default=False,
+                dest=option.dest,
+                help=f"{option.help} [env {option.env}]",
+            )
         elif option.kind == "list":
-            group.addoption(option.flag, action="append", default=[], dest=option.dest,
-                            help=f"{option.help} [env {option.env}]")
+            group.addoption(
+                option.flag,
+                action="append",
+                default=[],
+                dest=option.dest,
+                help=f"{option.help} [env {option.env}]",
+            )
         else:
-            group.addoption(option.flag, default=None, dest=option.dest, help=f"{option.help} [env {option.env}]")
-        parser.addini(option.ini, f"{option.help} (overridden by {option.flag} and {option.env})",
-                      type="linelist" if option.kind == "list" else "string")
+            group.addoption(
+                option.flag, default=None, dest=option.dest, help=f"{option.help} [env {option.env}]"
+            )
+        parser.addini(
+            option.ini,
+            f"{option.help} (overridden by {option.flag} and {option.env})",
+            type="linelist" if option.kind == "list" else "string",
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Make `--report-dir /abs/dir` (space, not `=`) work. pytest picks its rootdir and ini file before
+    installed plugins add their options, so it took `/abs/dir` for a test path and missed pytest.ini.
+    Now that our options are known, pick them again from the real test paths."""
+    from _pytest.config.findpaths import determine_setup
+
+    namespace = early_config.known_args_namespace
+    if namespace.inifilename or namespace.rootdir:
+        return
+    rootpath, inipath, inicfg, _ = determine_setup(
+        inifile=None,
+        override_ini=namespace.override_ini,
+        args=namespace.file_or_dir,
+        rootdir_cmd_arg=None,
+        invocation_dir=early_config.invocation_params.dir,
+    )
+    if inipath is None or inipath == early_config.inipath:
+        return
+    early_config._rootpath = rootpath
+    early_config._inipath = inipath
+    early_config._inicfg = inicfg
+    early_config._inicache.clear()
+    early_config._parser.extra_info["rootdir"] = str(rootpath)
+    early_config._parser.extra_info["inifile"] = str(inipath)
+    namespace.confcutdir = str(inipath.parent)
+    args[:] = [*early_config.getini("addopts"), *args]
 
 
 def get_run(config: pytest.Config) -> Run:
@@ -84,7 +130,7 @@ def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
         return "derandomized (the ci profile: every run generates the same cases)"
     workerinput = getattr(config, "workerinput", None)
     seed = int(workerinput["spidra_seed"]) if workerinput else random.SystemRandom().randrange(2**31)
-    core.global_force_seed = seed  # type: ignore[attr-defined]
+    core.global_force_seed = seed  # type: ignore[assignment]
     config.stash[SEED_KEY] = seed
     return str(seed)
 
@@ -110,9 +156,13 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
         derandomize=profile.derandomize,
         deadline=None,  # requests cross a network: a wall-clock deadline would only flake
         # judge/judge_pair are function-scoped only to know the test id; they hold no state between examples.
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
-                               HealthCheck.function_scoped_fixture],
-        database=None if profile.derandomize else settings.default.database,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+        database=None if profile.derandomize else settings().database,
         print_blob=True,
     )
     if not config.getoption("hypothesis_profile", default=None):
@@ -126,13 +176,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return
     probe = target.url(f"spidra-contract-probe-{uuid.uuid4()}")
     try:
-        run.session().get(probe, headers=target.auth(),
-                          timeout=(PROBE_CONNECT_TIMEOUT, min(run.settings.timeout, 15.0)))
+        run.session().get(
+            probe, headers=target.auth(), timeout=(PROBE_CONNECT_TIMEOUT, min(run.settings.timeout, 15.0))
+        )
     except requests.RequestException as exc:
         cause = type(exc).__name__
         reason = str(exc.__context__ or exc).splitlines()[0][:200] if str(exc) else cause
-        pytest.exit(f"spidra-contract: cannot reach {target.base_url}: {cause}: {reason}",
-                    returncode=EXIT_UNREACHABLE)
+        pytest.exit(
+            f"spidra-contract: cannot reach {target.base_url}: {cause}: {reason}", returncode=EXIT_UNREACHABLE
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -163,8 +215,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if run.job_ids:
         metafunc.parametrize("known_job", run.job_ids, ids=[_short_id(i) for i in run.job_ids])
     else:
-        metafunc.parametrize("known_job", [pytest.param(None, marks=pytest.mark.skip(
-            reason="no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"))], ids=["no-jobs"])
+        metafunc.parametrize(
+            "known_job",
+            [
+                pytest.param(
+                    None,
+                    marks=pytest.mark.skip(
+                        reason="no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
+                    ),
+                )
+            ],
+            ids=["no-jobs"],
+        )
 
 
 def _short_id(job_id: str) -> str:
@@ -192,8 +254,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run.stop()
     if _is_worker(config):
         data = run.ledger.to_dict()
-        data["traffic"] = {"sent": run.traffic.sent, "by_method": run.traffic.by_method,
-                           "rate_limited": run.traffic.rate_limited}
+        data["traffic"] = {
+            "sent": run.traffic.sent,
+            "by_method": run.traffic.by_method,
+            "rate_limited": run.traffic.rate_limited,
+        }
         config.workeroutput["spidra_ledger"] = data  # type: ignore[attr-defined]
         return
     if exitstatus == pytest.ExitCode.OK and run.ledger.ok_replies == 0 and session.testscollected:

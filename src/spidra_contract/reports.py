@@ -1,4 +1,4 @@
-"""What a run leaves behind: summary.json, summary.md (compliance matrix), cassette.har, and the terminal lines.
+"""What a run leaves behind: summary.json, summary.md (compliance matrix), cassette.har, terminal lines.
 junit.xml and report.html come from pytest's junitxml and pytest-html, pointed at the report directory."""
 
 from __future__ import annotations
@@ -41,15 +41,17 @@ def clause_rows(run: Run, known: set[str] | None = None) -> list[dict[str, Any]]
     rows = []
     for name, spec in CLAUSES.items():
         tally = tallies.get(name)
-        rows.append({
-            "clause": name,
-            "title": spec.title,
-            "reference": spec.reference,
-            "verdict": _verdict(tally, known or set(), name),
-            "judged": tally["judged"] if tally else 0,
-            "failed": tally["failed"] if tally else 0,
-            "examples": tally["examples"] if tally else [],
-        })
+        rows.append(
+            {
+                "clause": name,
+                "title": spec.title,
+                "reference": spec.reference,
+                "verdict": _verdict(tally, known or set(), name),
+                "judged": tally["judged"] if tally else 0,
+                "failed": tally["failed"] if tally else 0,
+                "examples": tally["examples"] if tally else [],
+            }
+        )
     return rows
 
 
@@ -62,19 +64,30 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "verdict": {0: "conformant", 1: "violations"}.get(int(session.exitstatus), "could not test"),
         "exit_code": int(session.exitstatus),
-        "target": {"kind": "embedded mock" if settings.is_mock else "live",
-                   "base_url": run.target.base_url if run.target else settings.base_url,
-                   "mock_switches": list(settings.mock_switches)},
+        "target": {
+            "kind": "embedded mock" if settings.is_mock else "live",
+            "base_url": run.target.base_url if run.target else settings.base_url,
+            "mock_switches": list(settings.mock_switches),
+        },
         "profile": settings.profile.name,
         "seed": run.seed,
-        "versions": {"suite": __version__, "schemathesis": _version("schemathesis"),
-                     "hypothesis": _version("hypothesis"), "pytest": pytest.__version__,
-                     "python": platform.python_version()},
+        "versions": {
+            "suite": __version__,
+            "schemathesis": _version("schemathesis"),
+            "hypothesis": _version("hypothesis"),
+            "pytest": pytest.__version__,
+            "python": platform.python_version(),
+        },
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
         "duration_s": round(time.time() - run.started, 2),
-        "requests": {"sent": run.traffic.sent, "by_method": run.traffic.by_method,
-                     "rate_limited": run.traffic.rate_limited, "blocked_unsafe": run.traffic.blocked,
-                     "budget": settings.max_requests, "rate_limit_per_s": settings.rate_limit},
+        "requests": {
+            "sent": run.traffic.sent,
+            "by_method": run.traffic.by_method,
+            "rate_limited": run.traffic.rate_limited,
+            "blocked_unsafe": run.traffic.blocked,
+            "budget": settings.max_requests,
+            "rate_limit_per_s": settings.rate_limit,
+        },
         "tests": {"collected": session.testscollected, "failed": session.testsfailed},
         "known_jobs": len(run.job_ids),
         "ok_replies": ledger["ok_replies"],
@@ -106,17 +119,28 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             example = row["examples"][0]
             evidence = f"`{example['request']}` → {example['status']}: {example['violations'][0]}"
             evidence = evidence.replace("|", "\\|").replace("\n", " ")[:300]
-        lines.append(f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | "
-                     f"{evidence} |")
+        lines.append(
+            f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | {evidence} |"
+        )
     if summary["statuses_not_observed"]:
-        lines += ["", f"Statuses never observed among known jobs: {', '.join(summary['statuses_not_observed'])}"]
+        lines += [
+            "",
+            f"Statuses never observed among known jobs: {', '.join(summary['statuses_not_observed'])}",
+        ]
     if summary["drift"] or summary["spec_defects"]:
-        lines += ["", "### Drift: what the API does that the spec does not say", "",
-                  "| kind | what | seen | suggested change to openapi.yaml |", "|---|---|---:|---|"]
+        lines += [
+            "",
+            "### Drift: what the API does that the spec does not say",
+            "",
+            "| kind | what | seen | suggested change to openapi.yaml |",
+            "|---|---|---:|---|",
+        ]
         for entry in summary["drift"]:
             lines.append(f"| {entry['kind']} | {entry['what']} | {entry['count']} | {entry['suggestion']} |")
         for defect in summary["spec_defects"]:
-            lines.append(f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |")
+            lines.append(
+                f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |"
+            )
     if summary["findings"]:
         lines += ["", "### Findings", ""]
         lines += [f"- **{f['kind']}**: {f['message']}" for f in summary["findings"]]
@@ -128,9 +152,14 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
 
 def cassette(run: Run) -> dict[str, Any]:
     ledger = run.ledger.to_dict()
-    return {"log": {"version": "1.2", "creator": {"name": "spidra-contract", "version": __version__},
-                    "comment": f"{ledger['exchanges_dropped']} further exchanges not kept",
-                    "entries": ledger["exchanges"]}}
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "spidra-contract", "version": __version__},
+            "comment": f"{ledger['exchanges_dropped']} further exchanges not kept",
+            "entries": ledger["exchanges"],
+        }
+    }
 
 
 def _write(path: Path, text: str, run: Run) -> None:
@@ -156,13 +185,20 @@ def write_all(run: Run, session: pytest.Session) -> dict[str, Any]:
 def terminal_lines(run: Run) -> list[str]:
     rows = clause_rows(run)
     failing = [row for row in rows if row["verdict"] == "fail"]
-    lines = [f"spidra-contract: {sum(r['judged'] for r in rows)} verdicts over {len(rows)} clauses, "
-             f"{len(failing)} clause(s) violated; {run.traffic.sent} requests sent"]
-    lines += [f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}" for row in failing
-              if row["examples"]]
+    lines = [
+        f"spidra-contract: {sum(r['judged'] for r in rows)} verdicts over {len(rows)} clauses, "
+        f"{len(failing)} clause(s) violated; {run.traffic.sent} requests sent"
+    ]
+    lines += [
+        f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}"
+        for row in failing
+        if row["examples"]
+    ]
     for defect in run.contract.defects:
         lines.append(f"  spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
     if run.traffic.rate_limited:
-        lines.append(f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
+        lines.append(
+            f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured"
+        )
     lines.append(f"  reports: {run.settings.report_dir}")
     return lines

@@ -90,9 +90,15 @@ class Run:
             base_url = self.mock_server.base_url
         else:
             base_url = self.settings.base_url or ""
-        self.target = Target(base_url=base_url, api_key=self.api_key, other_api_key=self.other_api_key,
-                             job_ids=self.job_ids, key_header=self.contract.api_key_header,
-                             is_mock=self.mock_state is not None, mock=self.mock_state)
+        self.target = Target(
+            base_url=base_url,
+            api_key=self.api_key,
+            other_api_key=self.other_api_key,
+            job_ids=self.job_ids,
+            key_header=self.contract.api_key_header,
+            is_mock=self.mock_state is not None,
+            mock=self.mock_state,
+        )
         return self.target
 
     def stop(self) -> None:
@@ -134,9 +140,12 @@ class Run:
 
     def explain(self, lines: list[str], reply: Reply, before: Reply | None = None) -> str:
         """The failure message: clauses broken, the request, the evidence and how to reproduce it."""
-        parts = [*lines, f"  request:   {reply.request_line}",
-                 f"  response:  {reply.status} {reply.header('content-type')}",
-                 f"  body:      {reply.excerpt}"]
+        parts = [
+            *lines,
+            f"  request:   {reply.request_line}",
+            f"  response:  {reply.status} {reply.header('content-type')}",
+            f"  body:      {reply.excerpt}",
+        ]
         if before is not None:
             parts.append(f"  earlier:   {before.status} {before.excerpt}")
         parts += [f"  reproduce: {reply.curl()}", f"  seed:      {self.seed}"]

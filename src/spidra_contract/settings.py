@@ -1,4 +1,4 @@
-"""The suite's options, each resolved as command line, then environment variable, then ini; and the profiles."""
+"""The suite's options (command line, then environment variable, then ini) and its profiles."""
 
 from __future__ import annotations
 
@@ -28,12 +28,36 @@ class Profile:
 
 
 PROFILES = {
-    "ci": Profile("ci", max_examples=25, derandomize=True, poll_interval=0.25, poll_budget=6.0, stable_reads=3,
-                  mock_time_scale=2.5, hostile_examples=15),
-    "dev": Profile("dev", max_examples=60, derandomize=False, poll_interval=0.5, poll_budget=15.0, stable_reads=3,
-                   mock_time_scale=1.5, hostile_examples=40),
-    "nightly": Profile("nightly", max_examples=500, derandomize=False, poll_interval=3.0, poll_budget=900.0,
-                       stable_reads=5, mock_time_scale=1.0, hostile_examples=300),
+    "ci": Profile(
+        "ci",
+        max_examples=25,
+        derandomize=True,
+        poll_interval=0.25,
+        poll_budget=6.0,
+        stable_reads=3,
+        mock_time_scale=2.5,
+        hostile_examples=15,
+    ),
+    "dev": Profile(
+        "dev",
+        max_examples=60,
+        derandomize=False,
+        poll_interval=0.5,
+        poll_budget=15.0,
+        stable_reads=3,
+        mock_time_scale=1.5,
+        hostile_examples=40,
+    ),
+    "nightly": Profile(
+        "nightly",
+        max_examples=500,
+        derandomize=False,
+        poll_interval=3.0,
+        poll_budget=900.0,
+        stable_reads=5,
+        mock_time_scale=1.0,
+        hostile_examples=300,
+    ),
 }
 
 
@@ -55,28 +79,63 @@ class Option:
 
 
 OPTIONS = (
-    Option("--base-url", "SPIDRA_BASE_URL", "the API to test, e.g. https://api.spidra.io/api (absent: the "
-           "embedded mock)"),
+    Option(
+        "--base-url",
+        "SPIDRA_BASE_URL",
+        "the API to test, e.g. https://api.spidra.io/api (absent: the embedded mock)",
+    ),
     Option("--api-key", "SPIDRA_API_KEY", "the key sent in x-api-key (required with --base-url)"),
-    Option("--job-id", "SPIDRA_JOB_IDS", "an existing job of the key's account, any status (repeatable; env: "
-           "comma-separated)", kind="list"),
+    Option(
+        "--job-id",
+        "SPIDRA_JOB_IDS",
+        "an existing job of the key's account, any status (repeatable; env: comma-separated)",
+        kind="list",
+    ),
     Option("--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep"),
-    Option("--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"),
+    Option(
+        "--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"
+    ),
     Option("--report-dir", "SPIDRA_REPORT_DIR", "where reports are written", default="reports"),
-    Option("--profile", "SPIDRA_PROFILE", "ci (fast, derandomized), dev, or nightly (many more examples, longer "
-           "polling)", default="ci"),
-    Option("--max-requests", "SPIDRA_MAX_REQUESTS", "request budget for the whole run (0: unlimited)",
-           default=5000, kind="int"),
-    Option("--rate-limit", "SPIDRA_RATE_LIMIT", "requests per second at most (default: 10 against a live API, "
-           "unlimited against the embedded mock)", kind="float"),
+    Option(
+        "--profile",
+        "SPIDRA_PROFILE",
+        "ci (fast, derandomized), dev, or nightly (many more examples, longer polling)",
+        default="ci",
+    ),
+    Option(
+        "--max-requests",
+        "SPIDRA_MAX_REQUESTS",
+        "request budget for the whole run (0: unlimited)",
+        default=5000,
+        kind="int",
+    ),
+    Option(
+        "--rate-limit",
+        "SPIDRA_RATE_LIMIT",
+        "requests per second at most (default: 10 against a live API, unlimited against the embedded mock)",
+        kind="float",
+    ),
     Option("--timeout", "SPIDRA_TIMEOUT", "seconds a single request may take", default=15.0, kind="float"),
-    Option("--allow-unsafe", "SPIDRA_ALLOW_UNSAFE", "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target "
-           "(off: a live API is only read)", kind="flag"),
-    Option("--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"),
-    Option("--baseline", "SPIDRA_BASELINE", "an earlier summary.json: known violations are reported, new ones "
-           "fail"),
-    Option("--mock-switch", "SPIDRA_MOCK_SWITCHES", "turn on a fault or variant of the embedded mock "
-           "(repeatable; env: comma-separated)", kind="list"),
+    Option(
+        "--allow-unsafe",
+        "SPIDRA_ALLOW_UNSAFE",
+        "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target (off: a live API is only read)",
+        kind="flag",
+    ),
+    Option(
+        "--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"
+    ),
+    Option(
+        "--baseline",
+        "SPIDRA_BASELINE",
+        "an earlier summary.json: known violations are reported, new ones fail",
+    ),
+    Option(
+        "--mock-switch",
+        "SPIDRA_MOCK_SWITCHES",
+        "turn on a fault or variant of the embedded mock (repeatable; env: comma-separated)",
+        kind="list",
+    ),
     Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)"),
 )
 
@@ -157,7 +216,9 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
             raise OptionError(f"--base-url must be an http(s) URL, got {base_url!r}")
         base_url = base_url.rstrip("/")
         if not values["api_key"]:
-            raise OptionError("--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key")
+            raise OptionError(
+                "--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key"
+            )
     else:
         base_url = None
     profile_name = values["profile"]

@@ -33,8 +33,10 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRAC
 BURST_LIMIT = 8
 NOT_FOUND = "Crawl job not found"
 NOT_AUTHORIZED = "Not authorized: missing or invalid API key"
-TRACEBACK = ('Traceback (most recent call last):\n  File "/srv/spidra/api/jobs.py", line 88, in get_job\n'
-             "    row = db.fetch_one(query)\nKeyError: 'job'")
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "/srv/spidra/api/jobs.py", line 88, in get_job\n'
+    "    row = db.fetch_one(query)\nKeyError: 'job'"
+)
 
 
 @dataclass
@@ -44,7 +46,9 @@ class MockState:
     switches: frozenset[str] = frozenset()
     time_scale: float = 1.0
     store: JobStore = field(default_factory=seeded_store)
-    received: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=50_000))
+    received: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=50_000)
+    )
     reads: collections.Counter[str] = field(default_factory=collections.Counter)
     requests_seen: int = 0
     inflight: int = 0
@@ -94,13 +98,18 @@ def error(state: MockState, status: int, message: str, headers: dict[str, str] |
         message = f"{message}\n{TRACEBACK}"
     if status == 404 and state.on("html-404"):
         return HTMLResponse(f"<html><body><h1>404</h1><p>{message}</p></body></html>", status_code=404)
-    body: dict[str, Any] = {"status": "fail" if state.on("error-status-fail") else "error", "message": message}
+    body: dict[str, Any] = {
+        "status": "fail" if state.on("error-status-fail") else "error",
+        "message": message,
+    }
     if state.on("error-missing-message"):
         del body["message"]
     elif state.on("error-empty-message"):
         body["message"] = ""
     if state.on("extra-fields"):
-        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ERROR")
+        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
+            status, "ERROR"
+        )
     return _json(state, status, body, headers)
 
 
@@ -112,8 +121,11 @@ def _page(state: MockState, page: dict[str, Any], depth: int) -> Any:
         item.pop("title", None)
         item.pop("data", None)
     if state.on("extra-fields"):
-        item |= {"depth": depth, "parent_url": None if depth == 0 else "https://example.com/",
-                 "markdown": f"https://files.mock.invalid/{depth}.md?sig=abc"}
+        item |= {
+            "depth": depth,
+            "parent_url": None if depth == 0 else "https://example.com/",
+            "markdown": f"https://files.mock.invalid/{depth}.md?sig=abc",
+        }
     if state.on("result-url-number"):
         item["url"] = 1000 + depth
     if state.on("result-data-string") and "data" in item:
@@ -128,22 +140,36 @@ def _page(state: MockState, page: dict[str, Any], depth: int) -> Any:
 # Body switches that rewrite a rendered job: name -> (status it applies to or None for all, rewrite).
 BODY_SWITCHES: dict[str, tuple[str | None, Callable[[dict[str, Any]], None]]] = {
     "status-uppercase": (None, lambda b: b.update(status=b["status"].upper())),
-    "progress-not-object": (None, lambda b: b.update(
-        progress=f"{b['progress']['pagesCrawled']}/{b['progress']['maxPages']}")),
-    "pages-crawled-string": (None, lambda b: b["progress"].update(pagesCrawled=str(b["progress"]["pagesCrawled"]))),
+    "progress-not-object": (
+        None,
+        lambda b: b.update(progress=f"{b['progress']['pagesCrawled']}/{b['progress']['maxPages']}"),
+    ),
+    "pages-crawled-string": (
+        None,
+        lambda b: b["progress"].update(pagesCrawled=str(b["progress"]["pagesCrawled"])),
+    ),
     "negative-pages": ("waiting", lambda b: b["progress"].update(pagesCrawled=-1)),
-    "pages-exceed-max": ("completed", lambda b: b["progress"].update(pagesCrawled=b["progress"]["maxPages"] + 1)),
+    "pages-exceed-max": (
+        "completed",
+        lambda b: b["progress"].update(pagesCrawled=b["progress"]["maxPages"] + 1),
+    ),
     "max-pages-float": (None, lambda b: b["progress"].update(maxPages=b["progress"]["maxPages"] + 0.5)),
-    "result-object": ("completed", lambda b: b.update(
-        result={str(i): item for i, item in enumerate(b["result"] or [])})),
+    "result-object": (
+        "completed",
+        lambda b: b.update(result={str(i): item for i, item in enumerate(b["result"] or [])}),
+    ),
     "error-number": ("failed", lambda b: b.update(error=503)),
     "error-object": ("failed", lambda b: b.update(error={"code": "DNS", "message": b["error"]})),
     "completed-with-error": ("completed", lambda b: b.update(error="Some pages timed out")),
     "completed-null-result": ("completed", lambda b: b.update(result=None)),
     "failed-without-error": ("failed", lambda b: b.update(error=None)),
     "failed-empty-error": ("failed", lambda b: b.update(error="")),
-    "waiting-with-results": ("waiting", lambda b: b.update(
-        result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}])),
+    "waiting-with-results": (
+        "waiting",
+        lambda b: b.update(
+            result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}]
+        ),
+    ),
 }
 
 
@@ -157,7 +183,9 @@ def render_job(state: MockState, job: Job, read_number: int) -> Any:
         pages, crawled = [], 0
     if state.on("non-ascii"):
         message = f"{message} · en cours ✓"
-    result = [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
+    result = (
+        [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
+    )
     # Lifecycle switches work on the sequence of reads of one job.
     if state.on("status-regresses") and status == "completed" and read_number % 3 == 2:
         status, result = "active", None
@@ -227,8 +255,16 @@ def _unknown(state: MockState, job_id: str) -> Response:
     if state.on("unknown-500"):
         return Response("Internal Server Error", status_code=500, media_type="text/plain")
     if state.on("unknown-200"):
-        return _json(state, 200, {"status": "waiting", "progress": {"message": "", "pagesCrawled": 0,
-                                                                     "maxPages": 0}, "result": None, "error": None})
+        return _json(
+            state,
+            200,
+            {
+                "status": "waiting",
+                "progress": {"message": "", "pagesCrawled": 0, "maxPages": 0},
+                "result": None,
+                "error": None,
+            },
+        )
     return error(state, 404, NOT_FOUND)
 
 
@@ -250,8 +286,15 @@ async def crawl_status(request: Request) -> Response:
     if state.on("long-id-500") and len(job_id) > 1024:
         return Response("upstream header too large", status_code=500, media_type="text/plain")
     if state.on("injection-500") and any(ch in job_id for ch in "'\";$"):
-        return _json(state, 500, {"status": "error", "message": f"syntax error at or near \"{job_id[:20]}\": "
-                                                               f"SELECT * FROM jobs WHERE id = '{job_id[:20]}'"})
+        return _json(
+            state,
+            500,
+            {
+                "status": "error",
+                "message": f'syntax error at or near "{job_id[:20]}": '
+                f"SELECT * FROM jobs WHERE id = '{job_id[:20]}'",
+            },
+        )
     job = _lookup(state, job_id)
     if job is None:
         return _unknown(state, job_id)
@@ -308,9 +351,14 @@ class Instrument:
             number = state.requests_seen
             state.inflight += 1
             concurrent = state.inflight
-            state.received.append({"method": scope["method"], "path": scope["path"],
-                                   "query": scope.get("query_string", b"").decode("latin-1"),
-                                   "has_key": "x-api-key" in headers or "authorization" in headers})
+            state.received.append(
+                {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "has_key": "x-api-key" in headers or "authorization" in headers,
+                }
+            )
         try:
             if state.on("slow"):
                 await asyncio.sleep(0.25)
@@ -320,7 +368,9 @@ class Instrument:
             if state.on("burst-503") and concurrent > BURST_LIMIT:
                 response: Response = error(state, 503, "Service busy")
             elif state.on("rate-limited") and number % 25 == 0:
-                response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
+                response = error(
+                    state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"}
+                )
             else:
                 await self.app(scope, receive, send)
                 return

@@ -23,30 +23,48 @@ class Switch:
 
 FAULTS: tuple[Switch, ...] = (
     # the 200 body schema
-    Switch("status-outside-enum", "body schema", "active jobs report status \"running\" (as the live SDK knows)",
-           "status-enum"),
-    Switch("status-uppercase", "body schema", "status values in upper case (\"COMPLETED\")", "status-enum"),
-    Switch("progress-not-object", "body schema", "progress is a string such as \"5/10\"", "progress"),
+    Switch(
+        "status-outside-enum",
+        "body schema",
+        'active jobs report status "running" (as the live SDK knows)',
+        "status-enum",
+    ),
+    Switch("status-uppercase", "body schema", 'status values in upper case ("COMPLETED")', "status-enum"),
+    Switch("progress-not-object", "body schema", 'progress is a string such as "5/10"', "progress"),
     Switch("pages-crawled-string", "body schema", "pagesCrawled is a numeric string", "progress"),
     Switch("negative-pages", "body schema", "waiting jobs report pagesCrawled -1", "progress"),
     Switch("pages-exceed-max", "body schema", "completed jobs report pagesCrawled > maxPages", "progress"),
     Switch("max-pages-float", "body schema", "maxPages is a float (10.5)", "progress"),
     Switch("result-object", "body schema", "completed result is an object keyed by url", "result-shape"),
     Switch("result-url-number", "body schema", "result items carry a numeric url", "result-shape"),
-    Switch("result-data-string", "body schema",
-           "result item data is the raw markdown string (what the live service sends without extraction)",
-           "result-shape"),
+    Switch(
+        "result-data-string",
+        "body schema",
+        "result item data is the raw markdown string (what the live service sends without extraction)",
+        "result-shape",
+    ),
     Switch("result-item-string", "body schema", "result items are bare url strings", "result-shape"),
     Switch("result-title-null", "body schema", "result items carry title: null", "result-shape"),
-    Switch("error-number", "body schema", "failed jobs carry a numeric error code as error", "nullable-error"),
+    Switch(
+        "error-number", "body schema", "failed jobs carry a numeric error code as error", "nullable-error"
+    ),
     Switch("error-object", "body schema", "error is an object {code, message}", "nullable-error"),
     Switch("body-array", "body schema", "the 200 body is a JSON array holding the job", "json-body"),
     # status semantics
-    Switch("completed-with-error", "status semantics", "completed jobs carry an error string", "status-semantics"),
-    Switch("completed-null-result", "status semantics", "completed jobs have result: null", "status-semantics"),
+    Switch(
+        "completed-with-error", "status semantics", "completed jobs carry an error string", "status-semantics"
+    ),
+    Switch(
+        "completed-null-result", "status semantics", "completed jobs have result: null", "status-semantics"
+    ),
     Switch("failed-without-error", "status semantics", "failed jobs have error: null", "status-semantics"),
-    Switch("failed-empty-error", "status semantics", "failed jobs have error: \"\"", "status-semantics"),
-    Switch("waiting-with-results", "status semantics", "waiting jobs already list result items", "status-semantics"),
+    Switch("failed-empty-error", "status semantics", 'failed jobs have error: ""', "status-semantics"),
+    Switch(
+        "waiting-with-results",
+        "status semantics",
+        "waiting jobs already list result items",
+        "status-semantics",
+    ),
     # media type and status codes
     Switch("text-plain", "media type", "200 bodies are sent as text/plain", "json-body"),
     Switch("invalid-json", "media type", "200 bodies are cut short (invalid JSON)", "json-body"),
@@ -54,38 +72,70 @@ FAULTS: tuple[Switch, ...] = (
     Switch("unknown-500", "status codes", "unknown ids get 500 Internal Server Error", "documented-status"),
     Switch("unknown-200", "status codes", "unknown ids get 200 with an empty waiting job", "unknown-job"),
     # error contracts
-    Switch("error-status-fail", "error contract", "ErrorResponse.status is \"fail\"", "error-response"),
+    Switch("error-status-fail", "error contract", 'ErrorResponse.status is "fail"', "error-response"),
     Switch("error-missing-message", "error contract", "ErrorResponse has no message", "error-response"),
-    Switch("error-empty-message", "error contract", "ErrorResponse.message is \"\"", "error-response"),
+    Switch("error-empty-message", "error contract", 'ErrorResponse.message is ""', "error-response"),
     Switch("stack-trace-404", "error contract", "404 messages carry a Python traceback", "error-hygiene"),
     # authentication
-    Switch("auth-401", "authentication", "a missing or bad key gets 401 (the SDKs' expectation)", "auth-required"),
+    Switch(
+        "auth-401", "authentication", "a missing or bad key gets 401 (the SDKs' expectation)", "auth-required"
+    ),
     Switch("no-auth", "authentication", "the key is never checked", "auth-required"),
     Switch("key-case-insensitive", "authentication", "keys are compared case-insensitively", "auth-required"),
-    Switch("key-prefix", "authentication", "a key is accepted if one is a prefix of the other", "auth-required"),
-    Switch("empty-key-accepted", "authentication", "an empty x-api-key is taken as the default account",
-           "auth-required"),
-    Switch("query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"),
+    Switch(
+        "key-prefix", "authentication", "a key is accepted if one is a prefix of the other", "auth-required"
+    ),
+    Switch(
+        "empty-key-accepted",
+        "authentication",
+        "an empty x-api-key is taken as the default account",
+        "auth-required",
+    ),
+    Switch(
+        "query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"
+    ),
     # cross-account
     Switch("cross-account-read", "cross-account", "any valid key reads any account's job", "foreign-job"),
     # lifecycle
-    Switch("status-regresses", "lifecycle", "a completed job reads as active again every third read",
-           "lifecycle-forward"),
-    Switch("progress-drops", "lifecycle", "pagesCrawled of a running job drops on every other read",
-           "progress-monotonic"),
+    Switch(
+        "status-regresses",
+        "lifecycle",
+        "a completed job reads as active again every third read",
+        "lifecycle-forward",
+    ),
+    Switch(
+        "progress-drops",
+        "lifecycle",
+        "pagesCrawled of a running job drops on every other read",
+        "progress-monotonic",
+    ),
     Switch("max-pages-changes", "lifecycle", "maxPages grows while a job runs", "progress-monotonic"),
-    Switch("result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"),
+    Switch(
+        "result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"
+    ),
     # hostile input
     Switch("long-id-500", "hostile input", "ids over 1 KB crash the handler (500)", "hostile-id"),
-    Switch("injection-500", "hostile input", "quote characters in ids crash with SQL text in the body",
-           "hostile-id"),
-    Switch("traversal-reads-job", "hostile input",
-           "ids are path-normalised, so ../<id> reads that job", "hostile-id"),
+    Switch(
+        "injection-500",
+        "hostile input",
+        "quote characters in ids crash with SQL text in the body",
+        "hostile-id",
+    ),
+    Switch(
+        "traversal-reads-job",
+        "hostile input",
+        "ids are path-normalised, so ../<id> reads that job",
+        "hostile-id",
+    ),
     Switch("burst-503", "hostile input", "more than 8 concurrent requests get 503", "documented-status"),
 )
 
 VARIANTS: tuple[Switch, ...] = (
-    Switch("extra-fields", "conformant", "extra top-level, progress and result-item fields (total_pages, depth...)"),
+    Switch(
+        "extra-fields",
+        "conformant",
+        "extra top-level, progress and result-item fields (total_pages, depth...)",
+    ),
     Switch("charset", "conformant", "Content-Type: application/json; charset=utf-8"),
     Switch("omit-nulls", "conformant", "null and optional fields are omitted instead of sent"),
     Switch("pretty", "conformant", "pretty-printed JSON bodies with reversed key order"),
@@ -106,5 +156,7 @@ def validate(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The switch names, checked against the catalogue (a typo must not become a silent pass)."""
     unknown = [name for name in names if name not in CATALOGUE]
     if unknown:
-        raise ValueError(f"unknown mock switch(es): {', '.join(unknown)} (see `spidra-contract faults --list`)")
+        raise ValueError(
+            f"unknown mock switch(es): {', '.join(unknown)} (see `spidra-contract faults --list`)"
+        )
     return tuple(names)

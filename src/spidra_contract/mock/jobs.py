@@ -1,4 +1,4 @@
-"""The mock's accounts and jobs: seeded in every status, some progressing on a clock the suite can speed up."""
+"""The mock's accounts and jobs: seeded in every status, some progressing on a clock the suite speeds up."""
 
 from __future__ import annotations
 
@@ -30,8 +30,12 @@ def _pages(site: str, titles: list[str]) -> list[dict[str, Any]]:
                 "url": f"https://{site}/blog/{slug}",
                 "title": title,
                 "status": "success",
-                "data": {"title": title, "author": ["John", "Zoë", "Amaka", "李雷"][index % 4],
-                         "date": f"2025-01-{index:02d}", "wordCount": 300 + 17 * index},
+                "data": {
+                    "title": title,
+                    "author": ["John", "Zoë", "Amaka", "李雷"][index % 4],
+                    "date": f"2025-01-{index:02d}",
+                    "wordCount": 300 + 17 * index,
+                },
             }
         )
     return pages
@@ -75,8 +79,12 @@ class Job:
             return "active", crawled, None, f"Crawling page {crawled + 1} of up to {self.max_pages}"
         if self.ends_failed:
             crawled = max(total // 2, 0)
-            return "failed", crawled, "Crawl aborted: https://news.example.org/ answered 503 for 10 minutes", \
-                "Crawl failed"
+            return (
+                "failed",
+                crawled,
+                "Crawl aborted: https://news.example.org/ answered 503 for 10 minutes",
+                "Crawl failed",
+            )
         return "completed", total, None, "Crawl complete"
 
 
@@ -114,21 +122,68 @@ class JobStore:
 def seeded_store() -> JobStore:
     """Jobs in every status for two accounts, with realistic data."""
     store = JobStore()
-    blog = _pages("example.com", ["First Post", "Second Post", "Über uns — Café & Crème", "日本語のページ",
-                                  "Emoji 🚀 launch notes"])
+    blog = _pages(
+        "example.com",
+        ["First Post", "Second Post", "Über uns — Café & Crème", "日本語のページ", "Emoji 🚀 launch notes"],
+    )
     shop = _pages("shop.example.net", ["Catalogue", "Basket", "Checkout"])
     docs = _pages("docs.example.io", [f"Guide {n}" for n in range(1, 9)])
     store.add(Job(_job_id("alpha-waiting"), "alpha", [], 20, "waiting", message="Waiting in queue"))
-    store.add(Job(_job_id("alpha-active"), "alpha", [], 10, "active", message="Crawling page 4 of up to 10",
-                  crawled=3))
-    store.add(Job(_job_id("alpha-completed-blog"), "alpha", blog, 10, "completed", message="Crawl complete",
-                  crawled=len(blog)))
-    store.add(Job(_job_id("alpha-completed-shop"), "alpha", shop, 3, "completed", message="Crawl complete",
-                  crawled=len(shop)))
-    store.add(Job(_job_id("alpha-failed"), "alpha", [], 50, "failed",
-                  error="DNS resolution failed for https://unreachable.example.invalid/", message="Crawl failed"))
+    store.add(
+        Job(
+            _job_id("alpha-active"),
+            "alpha",
+            [],
+            10,
+            "active",
+            message="Crawling page 4 of up to 10",
+            crawled=3,
+        )
+    )
+    store.add(
+        Job(
+            _job_id("alpha-completed-blog"),
+            "alpha",
+            blog,
+            10,
+            "completed",
+            message="Crawl complete",
+            crawled=len(blog),
+        )
+    )
+    store.add(
+        Job(
+            _job_id("alpha-completed-shop"),
+            "alpha",
+            shop,
+            3,
+            "completed",
+            message="Crawl complete",
+            crawled=len(shop),
+        )
+    )
+    store.add(
+        Job(
+            _job_id("alpha-failed"),
+            "alpha",
+            [],
+            50,
+            "failed",
+            error="DNS resolution failed for https://unreachable.example.invalid/",
+            message="Crawl failed",
+        )
+    )
     store.add(Job(_job_id("alpha-progressing"), "alpha", docs, 12, progressing=True))
     store.add(Job(_job_id("alpha-progressing-fails"), "alpha", shop, 6, progressing=True, ends_failed=True))
-    store.add(Job(_job_id("beta-completed"), "beta", _pages("beta.example.org", ["Beta home", "Beta pricing"]),
-                  5, "completed", message="Crawl complete", crawled=2))
+    store.add(
+        Job(
+            _job_id("beta-completed"),
+            "beta",
+            _pages("beta.example.org", ["Beta home", "Beta pricing"]),
+            5,
+            "completed",
+            message="Crawl complete",
+            crawled=2,
+        )
+    )
     return store

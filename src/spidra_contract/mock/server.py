@@ -22,11 +22,18 @@ class MockServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
-        config = uvicorn.Config(create_app(state), log_level="error", access_log=False, lifespan="off",
-                                timeout_keep_alive=30, backlog=4096)
+        config = uvicorn.Config(
+            create_app(state),
+            log_level="error",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            backlog=4096,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name="spidra-mock", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="spidra-mock", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,130 @@
+"""Options, exit codes, one-line errors; a live target is only read; the served mock gets the same verdict."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from selftests.conftest import live_args, run_suite
+from spidra_contract.mock.jobs import ALPHA_KEY
+
+FAST = (
+    "tests/test_error_responses.py::test_unauthorized_request_for_a_known_job_gets_403_error_response",
+    "tests/test_job_status.py",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        pytest.param(["--profile", "bogus"], {}, "--profile must be one of", id="unknown-profile"),
+        pytest.param(["--mock-switch", "no-such-fault"], {}, "unknown mock switch", id="unknown-switch"),
+        pytest.param(["--base-url", "http://127.0.0.1:9/api"], {}, "needs --api-key", id="live-without-key"),
+        pytest.param(
+            ["--base-url", "ftp://example.com"], {"SPIDRA_API_KEY": "k"}, "http(s) URL", id="bad-url"
+        ),
+        pytest.param([], {"SPIDRA_MAX_REQUESTS": "lots"}, "must be a number", id="bad-number-from-env"),
+        pytest.param(["--spec", "no/such/openapi.yaml"], {}, "cannot read spec", id="missing-spec"),
+    ],
+)
+def test_bad_option_exits_4_with_one_clear_line(args, env, message, tmp_path):
+    started = time.monotonic()
+    result = run_suite(*args, report_dir=tmp_path, env=env)
+    assert result.exit_code == 4, result.output
+    assert message in result.output
+    error_lines = [line for line in result.output.splitlines() if line.startswith("ERROR:")]
+    assert len(error_lines) == 1, result.output
+    assert time.monotonic() - started < 15
+
+
+def test_malformed_spec_exits_4(tmp_path):
+    spec = tmp_path / "broken.yaml"
+    spec.write_text("openapi: 3.1.0\npaths: {}\n")
+    result = run_suite("--spec", str(spec), report_dir=tmp_path / "r")
+    assert result.exit_code == 4, result.output
+    assert "no GET /crawl/{jobId} operation" in result.output
+
+
+def test_unreachable_target_exits_6_quickly_naming_the_url(tmp_path):
+    started = time.monotonic()
+    result = run_suite("--base-url", "http://127.0.0.1:9/api", "--api-key", "k", report_dir=tmp_path)
+    assert result.exit_code == 6, result.output
+    assert "cannot reach http://127.0.0.1:9/api" in result.output
+    assert time.monotonic() - started < 15
+
+
+def test_live_target_without_job_ids_is_incomplete_not_green(served_mock, tmp_path):
+    server, _ = served_mock
+    result = run_suite(
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        ALPHA_KEY,
+        report_dir=tmp_path,
+        tests=("tests/test_error_responses.py", "tests/test_job_status.py"),
+    )
+    assert result.exit_code == 7, result.output
+    assert "NO 200 RESPONSE REACHED" in result.output
+
+
+def test_served_mock_gets_the_same_verdict_and_only_get_or_head(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), report_dir=tmp_path)
+    assert result.exit_code == 0, result.output
+    methods = {entry["method"] for entry in state.received}
+    assert methods <= {"GET", "HEAD"}, f"unsafe methods sent to a --base-url target: {methods}"
+
+
+@pytest.mark.parametrize("served_mock", [("status-outside-enum",)], indirect=True)
+def test_served_mock_with_a_fault_fails_with_exit_1(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), report_dir=tmp_path, tests=FAST)
+    assert result.exit_code == 1, result.output
+    assert "[status-enum]" in result.output
+    assert "reproduce: curl" in result.output
+
+
+def test_request_budget_is_never_exceeded(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), "--max-requests", "40", report_dir=tmp_path)
+    assert len(state.received) <= 40
+    assert "request budget (40) is spent" in result.output
+
+
+@pytest.mark.parametrize("served_mock", [("rate-limited",)], indirect=True)
+def test_429_is_honoured_and_reported(served_mock, tmp_path):
+    import json
+
+    server, state = served_mock
+    result = run_suite(
+        *live_args(server, state),
+        report_dir=tmp_path,
+        tests=("tests/test_error_responses.py", "tests/test_job_status.py"),
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert summary["requests"]["rate_limited"], "429 not reported"
+    assert any(
+        entry["kind"] == "undocumented status code" and "429" in entry["what"] for entry in summary["drift"]
+    )
+
+
+def test_rate_limit_spaces_requests(served_mock, tmp_path):
+    server, state = served_mock
+    started = time.monotonic()
+    result = run_suite(
+        "--base-url",
+        server.base_url,
+        "--api-key",
+        ALPHA_KEY,
+        "--rate-limit",
+        "20",
+        "--job-id",
+        state.job_ids()[0],
+        report_dir=tmp_path,
+        tests=FAST,
+    )
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert elapsed >= (len(state.received) - 1) / 20
