@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import UTC, datetime
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,11 +27,31 @@ class Tally:
     judged: int = 0
     failed: int = 0
     examples: list[dict[str, Any]] = field(default_factory=list)
+    keys: set[str] = field(default_factory=set)
 
 
 def _field_path(pointer: str) -> str:
     """/result/3/data -> /result/*/data: one drift entry per field, not per item."""
     return re.sub(r"/\d+(?=/|$)", "/*", pointer)
+
+
+def violation_key(violation: Violation) -> str:
+    """What identifies a violation across runs (for baselines): its clause and the field, items folded."""
+    return f"{violation.clause}:{_field_path(violation.pointer)}"
+
+
+_VIOLATION_LINE = re.compile(r"\[([a-z][a-z-]+)\] .*?(?: at (/\S*))?$", re.MULTILINE)
+
+
+def keys_in_text(text: str) -> set[str]:
+    """The violation keys named in a failure message (ours, or ours as wrapped by schemathesis)."""
+    from spidra_contract.clauses import CLAUSES
+
+    return {
+        f"{name}:{_field_path(pointer or '')}"
+        for name, pointer in _VIOLATION_LINE.findall(text)
+        if name in CLAUSES
+    }
 
 
 @dataclass
@@ -61,6 +82,7 @@ class Ledger:
                 if verdict:
                     tally.failed += 1
                     found.extend(verdict)
+                    tally.keys.update(violation_key(v) for v in verdict)
                     if len(tally.examples) < EXAMPLES_PER_CLAUSE:
                         tally.examples.append(
                             {
@@ -167,6 +189,7 @@ class Ledger:
                 tally.judged += raw["judged"]
                 tally.failed += raw["failed"]
                 tally.examples.extend(raw["examples"][: EXAMPLES_PER_CLAUSE - len(tally.examples)])
+                tally.keys.update(raw.get("keys", []))
             self.observed_statuses.update(data.get("observed_statuses", {}))
             for key, entry in data.get("drift", {}).items():
                 if key in self.drift:
@@ -185,7 +208,12 @@ class Ledger:
         with self.lock:
             return {
                 "tallies": {
-                    name: {"judged": t.judged, "failed": t.failed, "examples": t.examples}
+                    name: {
+                        "judged": t.judged,
+                        "failed": t.failed,
+                        "examples": t.examples,
+                        "keys": sorted(t.keys),
+                    }
                     for name, t in self.tallies.items()
                 },
                 "observed_statuses": dict(self.observed_statuses),
@@ -200,6 +228,11 @@ class Ledger:
     @property
     def violations(self) -> int:
         return sum(t.failed for t in self.tallies.values())
+
+    @property
+    def violation_keys(self) -> set[str]:
+        with self.lock:
+            return set().union(*(t.keys for t in self.tallies.values()))
 
 
 def _resolve(document: Any, pointer: str) -> Any:
@@ -234,7 +267,7 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
     """One HAR 1.2 entry (request headers and URL already redacted)."""
     text = reply.text
     return {
-        "startedDateTime": "",
+        "startedDateTime": datetime.now(UTC).isoformat(),
         "time": round(reply.elapsed_ms, 2),
         "request": {
             "method": reply.method,

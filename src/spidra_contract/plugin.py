@@ -16,6 +16,8 @@ import pytest
 import requests
 
 from spidra_contract import checks as st_checks
+from spidra_contract.baseline import Baseline, BaselineError
+from spidra_contract.ledger import keys_in_text
 from spidra_contract.run import Run
 from spidra_contract.settings import OPTIONS, OptionError, resolve
 from spidra_contract.spec import SpecError, load_contract
@@ -104,13 +106,15 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         settings = resolve(config.getoption, lambda name: config.getini(name), Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
-    except (OptionError, SpecError) as exc:
+        baseline = Baseline.load(settings.baseline) if settings.baseline else None
+    except (OptionError, SpecError, BaselineError) as exc:
         raise pytest.UsageError(f"spidra-contract: {exc}") from None
     seed = _choose_seed(config, settings.profile.derandomize)
-    run = Run(settings=settings, contract=contract, seed=seed)
+    run = Run(settings=settings, contract=contract, seed=seed, baseline=baseline)
     config.stash[RUN_KEY] = run
     st_checks.activate(run)
     _load_hypothesis_profile(config, run)
+    _describe_in_metadata(config, run)
     if not _is_worker(config):
         settings.report_dir.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
@@ -118,6 +122,24 @@ def pytest_configure(config: pytest.Config) -> None:
         if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
             config.option.htmlpath = str(settings.report_dir / "report.html")
             config.option.self_contained_html = True
+
+
+def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
+    """The HTML report's environment table: what was tested, how, and with which seed."""
+    try:
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    metadata = config.stash.get(metadata_key, None)
+    if metadata is None:
+        return
+    settings = run.settings
+    metadata["Target"] = settings.base_url or "embedded mock"
+    metadata["Profile"] = settings.profile.name
+    metadata["Seed"] = run.seed
+    metadata["Known job ids"] = str(len(run.job_ids))
+    if settings.mock_switches:
+        metadata["Mock switches"] = ", ".join(settings.mock_switches)
 
 
 def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
@@ -207,6 +229,25 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Failures carry no secrets; with --baseline, a failure whose violations are all known is an xfail."""
+    report = yield
+    run = get_run(item.config)
+    if report.failed and run.redactor.secrets:
+        # Last line of defence for terminal, junit and HTML: a traceback may show an argument's repr.
+        text = str(report.longrepr)
+        cleaned = run.redactor.text(text)
+        if cleaned != text:
+            report.longrepr = cleaned
+    if run.baseline is not None and report.failed and call.excinfo is not None:
+        keys = keys_in_text(str(report.longrepr))
+        if run.baseline.covers(keys):
+            report.outcome = "skipped"
+            report.wasxfail = f"known in baseline {run.baseline.path.name}: {', '.join(sorted(keys))}"
+    return report
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Each known job id becomes one parametrized case of any test that asks for `known_job`."""
     if "known_job" not in metafunc.fixturenames:
@@ -266,6 +307,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from spidra_contract import reports
 
     reports.write_all(run, session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_report_title(report: Any) -> None:
+    report.title = "Spidra crawl-status contract report"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_summary(
+    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+) -> None:
+    from spidra_contract import reports
+
+    run = get_run(session.config)
+    prefix.append(run.redactor.text(reports.matrix_html(reports.build_summary(run, session))))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

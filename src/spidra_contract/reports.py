@@ -3,6 +3,7 @@ junit.xml and report.html come from pytest's junitxml and pytest-html, pointed a
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import platform
@@ -27,17 +28,18 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _verdict(tally: dict[str, Any] | None, known: set[str], name: str) -> str:
+def _verdict(tally: dict[str, Any] | None, known: frozenset[str]) -> str:
     if tally is None or tally["judged"] == 0:
         return "not judged"
     if tally["failed"] == 0:
         return "pass"
-    return "known" if name in known else "fail"
+    return "known" if tally["keys"] and set(tally["keys"]) <= known else "fail"
 
 
-def clause_rows(run: Run, known: set[str] | None = None) -> list[dict[str, Any]]:
+def clause_rows(run: Run) -> list[dict[str, Any]]:
     """One row per clause: its verdict, how many replies it judged, failures and their first examples."""
     tallies = run.ledger.to_dict()["tallies"]
+    known = run.baseline.keys if run.baseline else frozenset()
     rows = []
     for name, spec in CLAUSES.items():
         tally = tallies.get(name)
@@ -46,10 +48,11 @@ def clause_rows(run: Run, known: set[str] | None = None) -> list[dict[str, Any]]
                 "clause": name,
                 "title": spec.title,
                 "reference": spec.reference,
-                "verdict": _verdict(tally, known or set(), name),
+                "verdict": _verdict(tally, known),
                 "judged": tally["judged"] if tally else 0,
                 "failed": tally["failed"] if tally else 0,
                 "examples": tally["examples"] if tally else [],
+                "violation_keys": tally["keys"] if tally else [],
             }
         )
     return rows
@@ -98,6 +101,7 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
         "spec_defects": [d.as_dict() for d in run.contract.defects],
         "findings": ledger["findings"],
         "notes": ledger["notes"],
+        "baseline": run.baseline.compare(run.ledger.violation_keys) if run.baseline else None,
     }
 
 
@@ -141,6 +145,16 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             lines.append(
                 f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |"
             )
+    if summary["baseline"]:
+        base = summary["baseline"]
+        lines += [
+            "",
+            f"### Against baseline `{base['path']}`",
+            "",
+            f"- new (fail the run): {', '.join(base['new']) or 'none'}",
+            f"- known: {', '.join(base['known']) or 'none'}",
+            f"- fixed since the baseline: {', '.join(base['fixed']) or 'none'}",
+        ]
     if summary["findings"]:
         lines += ["", "### Findings", ""]
         lines += [f"- **{f['kind']}**: {f['message']}" for f in summary["findings"]]
@@ -148,6 +162,66 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
         lines += ["", "### Notes", ""]
         lines += [f"- {note}" for note in summary["notes"]]
     return "\n".join(lines) + "\n"
+
+
+_VERDICT_STYLE = {
+    "pass": ("#1a7f37", "#dafbe1", "pass"),
+    "fail": ("#cf222e", "#ffebe9", "FAIL"),
+    "known": ("#9a6700", "#fff8c5", "known"),
+    "not judged": ("#57606a", "#f6f8fa", "not judged"),
+}
+
+
+def matrix_html(summary: dict[str, Any]) -> str:
+    """The compliance matrix, drift and findings as an HTML block for the top of report.html."""
+    esc = html.escape
+    failing = sum(1 for row in summary["clauses"] if row["verdict"] == "fail")
+    head = (
+        f"<h2 style='margin-top:1em'>Contract compliance: {failing} clause(s) violated</h2>"
+        f"<p>Target <code>{esc(str(summary['target']['base_url']))}</code> ({esc(summary['target']['kind'])})"
+        f" &middot; profile <code>{esc(summary['profile'])}</code> &middot; seed <code>{esc(str(summary['seed']))}"
+        f"</code> &middot; {summary['requests']['sent']} requests &middot; statuses observed: "
+        f"{esc(', '.join(f'{k} x{v}' for k, v in summary['observed_statuses'].items()) or 'none')}</p>"
+    )
+    rows = []
+    for row in summary["clauses"]:
+        color, background, label = _VERDICT_STYLE[row["verdict"]]
+        evidence = ""
+        for example in row["examples"][:2]:
+            evidence += (
+                f"<div><code>{esc(example['request'])}</code> &rarr; {example['status']}<br>"
+                f"{esc(example['violations'][0])}<br><code style='font-size:85%'>{esc(example['curl'])}</code></div>"
+            )
+        rows.append(
+            f"<tr><td><b>{esc(row['clause'])}</b><br><span style='color:#57606a'>{esc(row['title'])}</span></td>"
+            f"<td style='background:{background};color:{color};font-weight:bold;text-align:center'>{label}</td>"
+            f"<td style='text-align:right'>{row['judged']}</td><td style='text-align:right'>{row['failed']}</td>"
+            f"<td>{evidence}</td></tr>"
+        )
+    table = (
+        "<table style='border-collapse:collapse;width:100%' border='1' cellpadding='6'>"
+        "<tr style='background:#f6f8fa'><th>clause</th><th>verdict</th><th>judged</th><th>failed</th>"
+        "<th>evidence (request, violation, reproduction)</th></tr>" + "".join(rows) + "</table>"
+    )
+    drift = ""
+    entries = [(e["kind"], e["what"], str(e["count"]), e["suggestion"]) for e in summary["drift"]]
+    entries += [("spec defect", d["pointer"], "-", d["suggestion"]) for d in summary["spec_defects"]]
+    if entries:
+        drift = (
+            "<h3>Drift: what the API does that the spec does not say</h3>"
+            "<table style='border-collapse:collapse;width:100%' border='1' cellpadding='6'>"
+            "<tr style='background:#f6f8fa'><th>kind</th><th>what</th><th>seen</th><th>suggested change</th></tr>"
+            + "".join(
+                f"<tr><td>{esc(a)}</td><td><code>{esc(b)}</code></td><td>{c}</td><td>{esc(d)}</td></tr>"
+                for a, b, c, d in entries
+            )
+            + "</table>"
+        )
+    notes = "".join(f"<li><b>{esc(f['kind'])}</b>: {esc(f['message'])}</li>" for f in summary["findings"])
+    notes += "".join(f"<li>{esc(note)}</li>" for note in summary["notes"])
+    if notes:
+        notes = f"<h3>Findings and notes</h3><ul>{notes}</ul>"
+    return head + table + drift + notes
 
 
 def cassette(run: Run) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from spidra_contract import clauses as clause_defs
+from spidra_contract.baseline import Baseline
 from spidra_contract.client import GuardedSession, Limiter, Traffic
 from spidra_contract.exchange import Redactor, Reply
 from spidra_contract.ledger import ContractViolation, Ledger
@@ -26,8 +27,8 @@ class Target:
     """The API under test: where it is, which keys and job ids the suite may use."""
 
     base_url: str
-    api_key: str
-    other_api_key: str | None
+    api_key: str = field(repr=False)
+    other_api_key: str | None = field(repr=False)
     job_ids: tuple[str, ...]
     key_header: str
     is_mock: bool
@@ -57,6 +58,7 @@ class Run:
     mock_state: MockState | None = None
     mock_server: MockServer | None = None
     target: Target | None = None
+    baseline: Baseline | None = None
     _session: GuardedSession | None = None
 
     def __post_init__(self) -> None:
@@ -152,11 +154,13 @@ class Run:
         return "\n".join(parts)
 
     def expect(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> None:
+        __tracebackhide__ = True
         lines = self.judge(test, reply, names)
         if lines:
             raise ContractViolation(self.explain(lines, reply))
 
     def expect_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> None:
+        __tracebackhide__ = True
         lines = self.judge_pair(test, before, after, names)
         if lines:
             raise ContractViolation(self.explain(lines, after, before))

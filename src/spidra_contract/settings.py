@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,8 +146,8 @@ TRUTHY = {"1", "true", "yes", "on"}
 @dataclass(frozen=True)
 class Settings:
     base_url: str | None
-    api_key: str | None
-    other_api_key: str | None
+    api_key: str | None = field(repr=False)
+    other_api_key: str | None = field(repr=False)
     job_ids: tuple[str, ...]
     job_ids_file: Path | None
     report_dir: Path

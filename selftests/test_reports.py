@@ -1,0 +1,167 @@
+"""What a run leaves behind: every artifact, the compliance matrix, no secrets anywhere, the baseline flow."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from selftests.conftest import live_args, run_suite
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+
+ARTIFACTS = ("junit.xml", "report.html", "summary.json", "summary.md", "cassette.har")
+QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/test_cross_account.py")
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory):
+    """One run against a mock that breaks two clauses, with a GitHub step summary file."""
+    report_dir = tmp_path_factory.mktemp("broken")
+    step_summary = report_dir.parent / "step-summary.md"
+    result = run_suite(
+        "--mock-switch",
+        "result-data-string",
+        "--mock-switch",
+        "error-empty-message",
+        report_dir=report_dir,
+        env={"GITHUB_STEP_SUMMARY": str(step_summary)},
+    )
+    return result, step_summary
+
+
+def test_broken_run_writes_every_artifact(broken_run):
+    result, _ = broken_run
+    assert result.exit_code == 1, result.output
+    for name in ARTIFACTS:
+        assert result.artifact(name).stat().st_size > 0, name
+
+
+def test_summary_json_names_each_failing_clause_with_evidence(broken_run):
+    result, _ = broken_run
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert summary["verdict"] == "violations"
+    assert summary["exit_code"] == 1
+    failing = {row["clause"]: row for row in summary["clauses"] if row["verdict"] == "fail"}
+    assert set(failing) == {"result-shape", "error-response"}
+    example = failing["result-shape"]["examples"][0]
+    assert example["request"].startswith("GET ")
+    assert example["status"] == 200
+    assert "curl" in example["curl"] and "$SPIDRA_API_KEY" in example["curl"]
+    assert "/data" in example["violations"][0]
+    for key in (
+        "target",
+        "profile",
+        "seed",
+        "versions",
+        "duration_s",
+        "requests",
+        "observed_statuses",
+        "statuses_not_observed",
+        "drift",
+        "spec_defects",
+    ):
+        assert key in summary, key
+    assert summary["versions"]["schemathesis"].startswith("4.")
+    assert summary["requests"]["sent"] > 0
+    assert any("/result/*/data" in entry["what"] for entry in summary["drift"])
+    assert len(summary["spec_defects"]) == 2
+
+
+def test_markdown_matrix_lists_clauses_and_goes_to_the_step_summary(broken_run):
+    result, step_summary = broken_run
+    markdown = result.artifact("summary.md").read_text()
+    assert "| `result-shape`" in markdown and "❌ fail" in markdown
+    assert "| `status-enum`" in markdown and "✅ pass" in markdown
+    assert "Drift" in markdown
+    assert step_summary.read_text() == markdown
+
+
+def test_junit_has_one_case_per_test_and_the_html_shows_the_matrix(broken_run):
+    result, _ = broken_run
+    root = ET.parse(result.artifact("junit.xml")).getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) > 20
+    assert any(case.find("failure") is not None for case in cases)
+    page = result.artifact("report.html").read_text()
+    assert "Contract compliance" in page and "result-shape" in page
+
+
+def test_cassette_is_a_har_of_the_exchanges(broken_run):
+    result, _ = broken_run
+    har = json.loads(result.artifact("cassette.har").read_text())
+    entries = har["log"]["entries"]
+    assert har["log"]["version"] == "1.2"
+    assert entries and all(
+        entry["request"]["method"] in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
+        for entry in entries
+    )
+    assert {entry["response"]["status"] for entry in entries} >= {200, 403, 404}
+
+
+@pytest.mark.parametrize("served_mock", [("result-data-string", "auth-401")], indirect=True)
+def test_no_key_value_appears_in_any_artifact_or_output(served_mock, tmp_path):
+    server, state = served_mock
+    step_summary = tmp_path / "step.md"
+    result = run_suite(
+        *live_args(server, state),
+        report_dir=tmp_path / "reports",
+        tests=QUICK,
+        env={"GITHUB_STEP_SUMMARY": str(step_summary)},
+    )
+    assert result.exit_code == 1, result.output
+    secrets = [ALPHA_KEY, BETA_KEY, ALPHA_KEY[:-1], ALPHA_KEY.swapcase(), BETA_KEY[:-1]]
+    texts = {"terminal output": result.output, "step summary": step_summary.read_text()}
+    texts |= {path.name: path.read_text(errors="replace") for path in result.report_dir.iterdir()}
+    for where, text in texts.items():
+        for secret in secrets:
+            assert secret.lower() not in text.lower(), f"a key value leaked into {where}"
+    assert "$SPIDRA_API_KEY" in result.artifact("summary.json").read_text()
+
+
+def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
+    first = run_suite("--mock-switch", "result-data-string", report_dir=tmp_path / "first", tests=QUICK)
+    assert first.exit_code == 1
+    baseline = first.artifact("summary.json")
+
+    same = run_suite(
+        "--mock-switch",
+        "result-data-string",
+        "--baseline",
+        str(baseline),
+        report_dir=tmp_path / "same",
+        tests=QUICK,
+    )
+    assert same.exit_code == 0, same.output
+    assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == [
+        "result-shape:/result/*/data"
+    ]
+
+    worse = run_suite(
+        "--mock-switch",
+        "result-data-string",
+        "--mock-switch",
+        "error-empty-message",
+        "--baseline",
+        str(baseline),
+        report_dir=tmp_path / "worse",
+        tests=QUICK,
+    )
+    assert worse.exit_code == 1, worse.output
+    assert (
+        "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
+    )
+
+    fixed = run_suite("--baseline", str(baseline), report_dir=tmp_path / "fixed", tests=QUICK)
+    assert fixed.exit_code == 0, fixed.output
+    assert json.loads(fixed.artifact("summary.json").read_text())["baseline"]["fixed"] == [
+        "result-shape:/result/*/data"
+    ]
+
+
+def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path):
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("[1, 2]")
+    result = run_suite("--baseline", str(bogus), report_dir=tmp_path / "r")
+    assert result.exit_code == 4
+    assert "is not a summary.json" in result.output
