@@ -35,9 +35,7 @@ def run_suite(
     tests: tuple[str, ...] = (),
 ) -> SuiteResult:
     """`pytest` in the project root, as a user types it (without this process' SPIDRA_* variables)."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"
-    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
     clean.update(env or {})
     completed = subprocess.run(
         [

@@ -11,9 +11,7 @@ from spidra_contract.mock.catalogue import FAULTS, VARIANTS
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in FAULTS])
 def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
     outcome = run_switch(switch, tmp_path, ())
-    assert outcome.exit_code == 1, (
-        f"{switch.name} not caught (exit {outcome.exit_code}):\n{outcome.output_tail}"
-    )
+    assert outcome.exit_code == 1, f"{switch.name} not caught (exit {outcome.exit_code}):\n{outcome.output_tail}"
     assert switch.clause in outcome.failed_clauses, (
         f"{switch.name} failed other clauses {outcome.failed_clauses}, not {switch.clause}"
     )
@@ -22,9 +20,7 @@ def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in VARIANTS])
 def test_suite_passes_conformant_variant(switch, tmp_path):
     outcome = run_switch(switch, tmp_path, ())
-    assert outcome.exit_code == 0, (
-        f"false alarm on {switch.name}: {outcome.failed_clauses}\n{outcome.output_tail}"
-    )
+    assert outcome.exit_code == 0, f"false alarm on {switch.name}: {outcome.failed_clauses}\n{outcome.output_tail}"
 
 
 def test_reference_mock_passes_and_judges_every_clause(tmp_path):

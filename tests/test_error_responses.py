@@ -27,9 +27,7 @@ BAD_KEYS = [
 
 
 @pytest.mark.parametrize("bad_key", BAD_KEYS)
-def test_unauthorized_request_for_a_known_job_gets_403_error_response(
-    bad_key, target, known_jobs, fetch, judge
-):
+def test_unauthorized_request_for_a_known_job_gets_403_error_response(bad_key, target, known_jobs, fetch, judge):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
     key = bad_key(target.api_key)
     headers = {} if key is None else target.auth(key)
@@ -59,9 +57,9 @@ def test_random_uuid_gets_404_error_response(job_id, fetch, judge):
 
 
 @given(
-    job_id=st.text(
-        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=64
-    ).filter(lambda s: s not in (".", ".."))
+    job_id=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=64).filter(
+        lambda s: s not in (".", "..")
+    )
 )
 def test_random_string_id_gets_404_error_response(job_id, known_jobs, fetch, judge):
     if job_id in known_jobs:

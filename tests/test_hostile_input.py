@@ -30,9 +30,7 @@ def test_crafted_id_gets_error_response(job_id, fetch, judge):
     judge(fetch(job_id), *HOSTILE)
 
 
-@pytest.mark.parametrize(
-    "shape", ["..%2F{id}", "%2e%2e%2F{id}", "..%252F{id}", "x%2F..%2F{id}", "%2e%2e/{id}"]
-)
+@pytest.mark.parametrize("shape", ["..%2F{id}", "%2e%2e%2F{id}", "..%252F{id}", "x%2F..%2F{id}", "%2e%2e/{id}"])
 def test_traversal_shaped_id_never_reads_a_job(shape, known_jobs, fetch, judge):
     if not known_jobs:
         pytest.skip("traversal probes aim at a known job id")

@@ -26,9 +26,7 @@ class Baseline:
             data = json.loads(path.read_text(encoding="utf-8"))
             keys = {key for row in data["clauses"] for key in row.get("violation_keys", [])}
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise BaselineError(
-                f"--baseline {path} is not a summary.json written by this suite ({exc})"
-            ) from None
+            raise BaselineError(f"--baseline {path} is not a summary.json written by this suite ({exc})") from None
         return cls(path=path, keys=frozenset(keys))
 
     def covers(self, keys: set[str]) -> bool:

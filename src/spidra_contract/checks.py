@@ -28,8 +28,7 @@ def _reply(run: Run, response: Any) -> Reply:
         request_headers=dict(request.headers),
         status=response.status_code,
         headers={
-            name: ", ".join(values) if isinstance(values, list) else values
-            for name, values in response.headers.items()
+            name: ", ".join(values) if isinstance(values, list) else values for name, values in response.headers.items()
         },
         content=response.content or b"",
         elapsed_ms=float(getattr(response, "elapsed", 0) or 0) * 1000,

@@ -51,9 +51,7 @@ class Clause:
 CLAUSES: dict[str, Clause] = {}
 
 
-def clause(
-    name: str, title: str, reference: str
-) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+def clause(name: str, title: str, reference: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
     """Register a clause function under its name, with the one-line statement and the spec's wording."""
 
     def register(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
@@ -69,17 +67,13 @@ def _validator(contract: Contract, status: int, prop: str | None) -> Draft202012
     return None if schema is None else Draft202012Validator(schema)
 
 
-def _schema_violations(
-    name: str, validator: Draft202012Validator | None, instance: Any, base: str
-) -> list[Violation]:
+def _schema_violations(name: str, validator: Draft202012Validator | None, instance: Any, base: str) -> list[Violation]:
     if validator is None:
         return []
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
         pointer = base + "".join(f"/{part}" for part in error.absolute_path)
-        found.append(
-            Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer)
-        )
+        found.append(Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer))
     return found
 
 
@@ -128,9 +122,7 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
     found = []
     if reply.media_type != JSON_MEDIA_TYPE:
         found.append(
-            Violation(
-                "json-body", f"Content-Type is {reply.header('content-type')!r}, expected {JSON_MEDIA_TYPE}"
-            )
+            Violation("json-body", f"Content-Type is {reply.header('content-type')!r}, expected {JSON_MEDIA_TYPE}")
         )
     try:
         body = reply.json
@@ -138,9 +130,7 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
         found.append(Violation("json-body", f"body does not parse as JSON ({exc}): {reply.excerpt!r}"))
     else:
         if not isinstance(body, dict):
-            found.append(
-                Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object")
-            )
+            found.append(Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object"))
     return found
 
 
@@ -174,16 +164,13 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
         if isinstance(number, int) and number < 0:
             found.append(Violation("progress", f"{key} is negative ({number})", f"/progress/{key}"))
     if isinstance(crawled, int) and isinstance(limit, int) and crawled > limit:
-        found.append(
-            Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress")
-        )
+        found.append(Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress"))
     return found
 
 
 @clause(
     "result-shape",
-    "`result` is null or an array of objects whose url, title, status are strings and "
-    "data an object, when present",
+    "`result` is null or an array of objects whose url, title, status are strings and data an object, when present",
     "200.schema.properties.result",
 )
 def result_shape(reply: Reply, contract: Contract) -> Verdict:
@@ -203,8 +190,7 @@ def nullable_error(reply: Reply, contract: Contract) -> Verdict:
 
 @clause(
     "status-semantics",
-    "completed has a result array and no error; failed has a non-empty error; "
-    "waiting has no result items yet",
+    "completed has a result array and no error; failed has a non-empty error; waiting has no result items yet",
     "200 description + example (semantics across fields)",
 )
 def status_semantics(reply: Reply, contract: Contract) -> Verdict:
@@ -216,23 +202,15 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     if status == "completed":
         if not isinstance(result, list):
             found.append(
-                Violation(
-                    "status-semantics", f"completed job has result {result!r}, expected an array", "/result"
-                )
+                Violation("status-semantics", f"completed job has result {result!r}, expected an array", "/result")
             )
         if error not in (None, ""):
-            found.append(
-                Violation("status-semantics", f"completed job carries an error: {error!r}", "/error")
-            )
+            found.append(Violation("status-semantics", f"completed job carries an error: {error!r}", "/error"))
     elif status == "failed":
         if not isinstance(error, str) or not error.strip():
-            found.append(
-                Violation("status-semantics", f"failed job has no error message (error={error!r})", "/error")
-            )
+            found.append(Violation("status-semantics", f"failed job has no error message (error={error!r})", "/error"))
     elif status == "waiting" and isinstance(result, list) and result:
-        found.append(
-            Violation("status-semantics", f"waiting job already has {len(result)} result items", "/result")
-        )
+        found.append(Violation("status-semantics", f"waiting job already has {len(result)} result items", "/result"))
     return found
 
 
@@ -333,8 +311,7 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "foreign-job",
-            f"another account's key got {reply.status} for this job "
-            f"(expected 403 or 404); body: {reply.excerpt!r}",
+            f"another account's key got {reply.status} for this job (expected 403 or 404); body: {reply.excerpt!r}",
         )
     ]
 
@@ -348,9 +325,7 @@ def hostile_id(reply: Reply, contract: Contract) -> Verdict:
     if reply.status in (403, 404):
         return []
     return [
-        Violation(
-            "hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); body: {reply.excerpt!r}"
-        )
+        Violation("hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); body: {reply.excerpt!r}")
     ]
 
 
@@ -408,9 +383,7 @@ def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdi
             )
         )
     if isinstance(max_a, int) and isinstance(max_b, int) and max_a != max_b:
-        found.append(
-            Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}", "/progress/maxPages")
-        )
+        found.append(Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}", "/progress/maxPages"))
     return found
 
 
@@ -426,8 +399,7 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "terminal-stable",
-            f"{key} changed after the job was {old['status']}: "
-            f"{_short(old.get(key))} -> {_short(new.get(key))}",
+            f"{key} changed after the job was {old['status']}: {_short(old.get(key))} -> {_short(new.get(key))}",
             f"/{key}",
         )
         for key in ("status", "result", "error")

@@ -27,9 +27,7 @@ def main() -> None:
 @main.command("serve-mock")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option(
-    "--switch", "switches", multiple=True, help="a fault or variant from the catalogue (repeatable)"
-)
+@click.option("--switch", "switches", multiple=True, help="a fault or variant from the catalogue (repeatable)")
 @click.option(
     "--time-scale",
     default=1.0,
@@ -82,9 +80,7 @@ class Outcome:
             if self.exit_code == 1:
                 return f"caught by other clauses only ({', '.join(self.failed_clauses) or '?'})"
             return f"MISSED (exit {self.exit_code})"
-        return (
-            "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
-        )
+        return "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
 
 
 def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) -> Outcome:

@@ -114,9 +114,7 @@ class GuardedSession(requests.Session):
         if method not in SAFE_METHODS and not self.allow_unsafe:
             with traffic.lock:
                 traffic.blocked.append(method)
-            raise UnsafeRequestBlocked(
-                f"{method} is not sent to this target (unsafe methods need --allow-unsafe)"
-            )
+            raise UnsafeRequestBlocked(f"{method} is not sent to this target (unsafe methods need --allow-unsafe)")
         with traffic.lock:
             if self.max_requests and traffic.sent >= self.max_requests:
                 raise BudgetExhausted(f"the run's request budget ({self.max_requests}) is spent")
@@ -156,9 +154,7 @@ class GuardedSession(requests.Session):
                     }
                 )
             self.limiter.hold(wait)
-        raise RateLimited(
-            f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}"
-        )
+        raise RateLimited(f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}")
 
     def to_reply(self, response: requests.Response, elapsed_ms: float) -> Reply:
         request = response.request

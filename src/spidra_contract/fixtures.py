@@ -78,9 +78,7 @@ class Fetch:
     ) -> Reply:
         sent = dict(self.target.auth(key)) if headers is None else headers
         try:
-            response = self.api.request(
-                method, self.target.url(job_id, encode=encode), headers=sent, params=params
-            )
+            response = self.api.request(method, self.target.url(job_id, encode=encode), headers=sent, params=params)
         except SuiteRefusal as exc:
             pytest.skip(str(exc))
         except requests.Timeout as exc:

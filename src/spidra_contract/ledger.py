@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC, datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES, Verdict, Violation
@@ -48,9 +48,7 @@ def keys_in_text(text: str) -> set[str]:
     from spidra_contract.clauses import CLAUSES
 
     return {
-        f"{name}:{_field_path(pointer or '')}"
-        for name, pointer in _VIOLATION_LINE.findall(text)
-        if name in CLAUSES
+        f"{name}:{_field_path(pointer or '')}" for name, pointer in _VIOLATION_LINE.findall(text) if name in CLAUSES
     }
 
 
@@ -68,9 +66,7 @@ class Ledger:
 
     # --- recording --------------------------------------------------------------------------------
 
-    def record(
-        self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = ""
-    ) -> list[Violation]:
+    def record(self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = "") -> list[Violation]:
         """Count each clause that applied, keep evidence of each violation; return the violations."""
         found: list[Violation] = []
         with self.lock:
@@ -161,9 +157,9 @@ class Ledger:
             if name not in reply.body:
                 continue
             verdict = (
-                CLAUSES[
-                    {"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]
-                ].check(reply, contract)
+                CLAUSES[{"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]].check(
+                    reply, contract
+                )
                 or []
             )
             for violation in verdict:

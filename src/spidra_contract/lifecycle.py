@@ -52,9 +52,7 @@ def _status(reply: Reply) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def watch(
-    job_id: str, read: Callable[[str], Reply], *, interval: float, budget: float, stable_reads: int
-) -> Timeline:
+def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget: float, stable_reads: int) -> Timeline:
     """Poll one job until it is terminal or `budget` seconds pass; then `stable_reads` more reads."""
     timeline = Timeline(job_id)
     deadline = time.monotonic() + budget
@@ -91,9 +89,7 @@ def watch_all(
         return {}
     with ThreadPoolExecutor(max_workers=min(MAX_POLLERS, len(job_ids)), thread_name_prefix="poll") as pool:
         futures = {
-            job_id: pool.submit(
-                watch, job_id, read, interval=interval, budget=budget, stable_reads=stable_reads
-            )
+            job_id: pool.submit(watch, job_id, read, interval=interval, budget=budget, stable_reads=stable_reads)
             for job_id in job_ids
         }
         return {job_id: future.result() for job_id, future in futures.items()}

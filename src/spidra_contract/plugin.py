@@ -50,9 +50,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help=f"{option.help} [env {option.env}]",
             )
         else:
-            group.addoption(
-                option.flag, default=None, dest=option.dest, help=f"{option.help} [env {option.env}]"
-            )
+            group.addoption(option.flag, default=None, dest=option.dest, help=f"{option.help} [env {option.env}]")
         parser.addini(
             option.ini,
             f"{option.help} (overridden by {option.flag} and {option.env})",
@@ -61,9 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(
-    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
-) -> None:
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
     """Make `--report-dir /abs/dir` (space, not `=`) work. pytest picks its rootdir and ini file before
     installed plugins add their options, so it took `/abs/dir` for a test path and missed pytest.ini.
     Now that our options are known, pick them again from the real test paths."""
@@ -204,9 +200,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     except requests.RequestException as exc:
         cause = type(exc).__name__
         reason = str(exc.__context__ or exc).splitlines()[0][:200] if str(exc) else cause
-        pytest.exit(
-            f"spidra-contract: cannot reach {target.base_url}: {cause}: {reason}", returncode=EXIT_UNREACHABLE
-        )
+        pytest.exit(f"spidra-contract: cannot reach {target.base_url}: {cause}: {reason}", returncode=EXIT_UNREACHABLE)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -123,9 +123,7 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             example = row["examples"][0]
             evidence = f"`{example['request']}` → {example['status']}: {example['violations'][0]}"
             evidence = evidence.replace("|", "\\|").replace("\n", " ")[:300]
-        lines.append(
-            f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | {evidence} |"
-        )
+        lines.append(f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | {evidence} |")
     if summary["statuses_not_observed"]:
         lines += [
             "",
@@ -142,9 +140,7 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
         for entry in summary["drift"]:
             lines.append(f"| {entry['kind']} | {entry['what']} | {entry['count']} | {entry['suggestion']} |")
         for defect in summary["spec_defects"]:
-            lines.append(
-                f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |"
-            )
+            lines.append(f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |")
     if summary["baseline"]:
         base = summary["baseline"]
         lines += [
@@ -264,15 +260,11 @@ def terminal_lines(run: Run) -> list[str]:
         f"{len(failing)} clause(s) violated; {run.traffic.sent} requests sent"
     ]
     lines += [
-        f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}"
-        for row in failing
-        if row["examples"]
+        f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}" for row in failing if row["examples"]
     ]
     for defect in run.contract.defects:
         lines.append(f"  spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
     if run.traffic.rate_limited:
-        lines.append(
-            f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured"
-        )
+        lines.append(f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
     lines.append(f"  reports: {run.settings.report_dir}")
     return lines

@@ -92,9 +92,7 @@ OPTIONS = (
         kind="list",
     ),
     Option("--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep"),
-    Option(
-        "--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"
-    ),
+    Option("--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"),
     Option("--report-dir", "SPIDRA_REPORT_DIR", "where reports are written", default="reports"),
     Option(
         "--profile",
@@ -122,9 +120,7 @@ OPTIONS = (
         "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target (off: a live API is only read)",
         kind="flag",
     ),
-    Option(
-        "--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"
-    ),
+    Option("--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"),
     Option(
         "--baseline",
         "SPIDRA_BASELINE",
@@ -216,9 +212,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
             raise OptionError(f"--base-url must be an http(s) URL, got {base_url!r}")
         base_url = base_url.rstrip("/")
         if not values["api_key"]:
-            raise OptionError(
-                "--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key"
-            )
+            raise OptionError("--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key")
     else:
         base_url = None
     profile_name = values["profile"]

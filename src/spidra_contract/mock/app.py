@@ -46,9 +46,7 @@ class MockState:
     switches: frozenset[str] = frozenset()
     time_scale: float = 1.0
     store: JobStore = field(default_factory=seeded_store)
-    received: collections.deque[dict[str, Any]] = field(
-        default_factory=lambda: collections.deque(maxlen=50_000)
-    )
+    received: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=50_000))
     reads: collections.Counter[str] = field(default_factory=collections.Counter)
     requests_seen: int = 0
     inflight: int = 0
@@ -107,9 +105,7 @@ def error(state: MockState, status: int, message: str, headers: dict[str, str] |
     elif state.on("error-empty-message"):
         body["message"] = ""
     if state.on("extra-fields"):
-        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
-            status, "ERROR"
-        )
+        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ERROR")
     return _json(state, status, body, headers)
 
 
@@ -166,9 +162,7 @@ BODY_SWITCHES: dict[str, tuple[str | None, Callable[[dict[str, Any]], None]]] = 
     "failed-empty-error": ("failed", lambda b: b.update(error="")),
     "waiting-with-results": (
         "waiting",
-        lambda b: b.update(
-            result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}]
-        ),
+        lambda b: b.update(result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}]),
     ),
 }
 
@@ -183,9 +177,7 @@ def render_job(state: MockState, job: Job, read_number: int) -> Any:
         pages, crawled = [], 0
     if state.on("non-ascii"):
         message = f"{message} · en cours ✓"
-    result = (
-        [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
-    )
+    result = [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
     # Lifecycle switches work on the sequence of reads of one job.
     if state.on("status-regresses") and status == "completed" and read_number % 3 == 2:
         status, result = "active", None
@@ -291,8 +283,7 @@ async def crawl_status(request: Request) -> Response:
             500,
             {
                 "status": "error",
-                "message": f'syntax error at or near "{job_id[:20]}": '
-                f"SELECT * FROM jobs WHERE id = '{job_id[:20]}'",
+                "message": f"syntax error at or near \"{job_id[:20]}\": SELECT * FROM jobs WHERE id = '{job_id[:20]}'",
             },
         )
     job = _lookup(state, job_id)
@@ -368,9 +359,7 @@ class Instrument:
             if state.on("burst-503") and concurrent > BURST_LIMIT:
                 response: Response = error(state, 503, "Service busy")
             elif state.on("rate-limited") and number % 25 == 0:
-                response = error(
-                    state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"}
-                )
+                response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
             else:
                 await self.app(scope, receive, send)
                 return

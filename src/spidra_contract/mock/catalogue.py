@@ -45,18 +45,12 @@ FAULTS: tuple[Switch, ...] = (
     ),
     Switch("result-item-string", "body schema", "result items are bare url strings", "result-shape"),
     Switch("result-title-null", "body schema", "result items carry title: null", "result-shape"),
-    Switch(
-        "error-number", "body schema", "failed jobs carry a numeric error code as error", "nullable-error"
-    ),
+    Switch("error-number", "body schema", "failed jobs carry a numeric error code as error", "nullable-error"),
     Switch("error-object", "body schema", "error is an object {code, message}", "nullable-error"),
     Switch("body-array", "body schema", "the 200 body is a JSON array holding the job", "json-body"),
     # status semantics
-    Switch(
-        "completed-with-error", "status semantics", "completed jobs carry an error string", "status-semantics"
-    ),
-    Switch(
-        "completed-null-result", "status semantics", "completed jobs have result: null", "status-semantics"
-    ),
+    Switch("completed-with-error", "status semantics", "completed jobs carry an error string", "status-semantics"),
+    Switch("completed-null-result", "status semantics", "completed jobs have result: null", "status-semantics"),
     Switch("failed-without-error", "status semantics", "failed jobs have error: null", "status-semantics"),
     Switch("failed-empty-error", "status semantics", 'failed jobs have error: ""', "status-semantics"),
     Switch(
@@ -77,23 +71,17 @@ FAULTS: tuple[Switch, ...] = (
     Switch("error-empty-message", "error contract", 'ErrorResponse.message is ""', "error-response"),
     Switch("stack-trace-404", "error contract", "404 messages carry a Python traceback", "error-hygiene"),
     # authentication
-    Switch(
-        "auth-401", "authentication", "a missing or bad key gets 401 (the SDKs' expectation)", "auth-required"
-    ),
+    Switch("auth-401", "authentication", "a missing or bad key gets 401 (the SDKs' expectation)", "auth-required"),
     Switch("no-auth", "authentication", "the key is never checked", "auth-required"),
     Switch("key-case-insensitive", "authentication", "keys are compared case-insensitively", "auth-required"),
-    Switch(
-        "key-prefix", "authentication", "a key is accepted if one is a prefix of the other", "auth-required"
-    ),
+    Switch("key-prefix", "authentication", "a key is accepted if one is a prefix of the other", "auth-required"),
     Switch(
         "empty-key-accepted",
         "authentication",
         "an empty x-api-key is taken as the default account",
         "auth-required",
     ),
-    Switch(
-        "query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"
-    ),
+    Switch("query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"),
     # cross-account
     Switch("cross-account-read", "cross-account", "any valid key reads any account's job", "foreign-job"),
     # lifecycle
@@ -110,9 +98,7 @@ FAULTS: tuple[Switch, ...] = (
         "progress-monotonic",
     ),
     Switch("max-pages-changes", "lifecycle", "maxPages grows while a job runs", "progress-monotonic"),
-    Switch(
-        "result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"
-    ),
+    Switch("result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"),
     # hostile input
     Switch("long-id-500", "hostile input", "ids over 1 KB crash the handler (500)", "hostile-id"),
     Switch(
@@ -156,7 +142,5 @@ def validate(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The switch names, checked against the catalogue (a typo must not become a silent pass)."""
     unknown = [name for name in names if name not in CATALOGUE]
     if unknown:
-        raise ValueError(
-            f"unknown mock switch(es): {', '.join(unknown)} (see `spidra-contract faults --list`)"
-        )
+        raise ValueError(f"unknown mock switch(es): {', '.join(unknown)} (see `spidra-contract faults --list`)")
     return tuple(names)
