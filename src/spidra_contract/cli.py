@@ -35,8 +35,18 @@ def main() -> None:
     type=float,
     help="how much faster than real time progressing jobs advance",
 )
-def serve_mock(host: str, port: int, switches: tuple[str, ...], time_scale: float) -> None:
+@click.option("--corpus", default=0, show_default=True, type=int, help="add this many finished jobs")
+@click.option(
+    "--ids-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the corpus job ids here, one a line (for --job-ids-file)",
+)
+def serve_mock(
+    host: str, port: int, switches: tuple[str, ...], time_scale: float, corpus: int, ids_file: Path | None
+) -> None:
     """Serve the embedded mock over HTTP, printing its keys and job ids."""
+    from spidra_contract.mock.jobs import add_corpus
     from spidra_contract.mock.server import serve_forever
 
     try:
@@ -44,6 +54,11 @@ def serve_mock(host: str, port: int, switches: tuple[str, ...], time_scale: floa
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     ids = state.job_ids("alpha")
+    if corpus:
+        corpus_ids = add_corpus(state.store, corpus)
+        if ids_file is not None:
+            ids_file.write_text("\n".join(corpus_ids) + "\n", encoding="utf-8")
+        click.echo(f"corpus:         {corpus} more finished jobs" + (f", ids in {ids_file}" if ids_file else ""))
     click.echo(f"base url:       http://{host}:{port}/api")
     click.echo(f"api key:        {ALPHA_KEY}")
     click.echo(f"other api key:  {BETA_KEY}")
@@ -172,3 +187,7 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
         if not outcome.ok:
             click.echo(f"--- {outcome.switch.name}:\n{outcome.output_tail}")
     sys.exit(0 if all(o.ok for o in outcomes) else 1)
+
+
+if __name__ == "__main__":
+    main()

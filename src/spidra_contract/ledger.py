@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from spidra_contract.clauses import CLAUSES, Verdict, Violation
+from spidra_contract.clauses import Verdict, Violation
 from spidra_contract.exchange import Reply
 from spidra_contract.spec import Contract
 
 EXAMPLES_PER_CLAUSE = 5
-CASSETTE_LIMIT = 3000
+TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
+CASSETTE_LIMIT = 1000
 
 
 class ContractViolation(AssertionError):
@@ -79,6 +80,8 @@ class Ledger:
                     tally.failed += 1
                     found.extend(verdict)
                     tally.keys.update(violation_key(v) for v in verdict)
+                    for violation in verdict:
+                        self._learn_drift_from(reply, violation)
                     if len(tally.examples) < EXAMPLES_PER_CLAUSE:
                         tally.examples.append(
                             {
@@ -142,10 +145,11 @@ class Ledger:
                 else f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer",
             )
             return
-        if reply.status != 200 or not isinstance(reply.body, dict):
-            return
-        status = reply.body.get("status")
-        if isinstance(status, str) and contract.status_enum and status not in contract.status_enum:
+
+    def _learn_drift_from(self, reply: Reply, violation: Violation) -> None:
+        """A status value outside the enum, or a field of another type, is drift as well as a violation."""
+        if violation.clause == "status-enum" and isinstance(reply.body, dict):
+            status = reply.body.get("status")
             self._drift(
                 f"status-value:{status}",
                 "status value outside the enum",
@@ -153,28 +157,16 @@ class Ledger:
                 reply,
                 f"add '{status}' to the status enum in openapi.yaml",
             )
-        for name in ("progress", "result", "error"):
-            if name not in reply.body:
-                continue
-            verdict = (
-                CLAUSES[{"progress": "progress", "result": "result-shape", "error": "nullable-error"}[name]].check(
-                    reply, contract
-                )
-                or []
+        elif violation.clause in TYPED_CLAUSES and "schema:" in violation.message:
+            path = _field_path(violation.pointer)
+            seen = _json_type(_resolve(reply.body, violation.pointer))
+            self._drift(
+                f"type:{path}:{seen}",
+                "field type differs from the spec",
+                f"{path} is {seen}",
+                reply,
+                f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)",
             )
-            for violation in verdict:
-                if "schema:" not in violation.message:
-                    continue
-                path = _field_path(violation.pointer)
-                value = _resolve(reply.body, violation.pointer)
-                seen = _json_type(value)
-                self._drift(
-                    f"type:{path}:{seen}",
-                    "field type differs from the spec",
-                    f"{path} is {seen}",
-                    reply,
-                    f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)",
-                )
 
     # --- merging and reading ----------------------------------------------------------------------
 

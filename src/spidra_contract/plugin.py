@@ -243,7 +243,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Each known job id becomes one parametrized case of any test that asks for `known_job`."""
+    """Each known job id becomes one case of any test that asks for `known_job`; with -n N the corpus of
+    --job-ids-file splits into N shards (`corpus_shard`), one test each, spread over the workers."""
+    if "corpus_shard" in metafunc.fixturenames:
+        _parametrize_corpus(metafunc)
     if "known_job" not in metafunc.fixturenames:
         return
     run = get_run(metafunc.config)
@@ -262,6 +265,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             ],
             ids=["no-jobs"],
         )
+
+
+def _parametrize_corpus(metafunc: pytest.Metafunc) -> None:
+    run = get_run(metafunc.config)
+    if run.settings.job_ids_file is None:
+        metafunc.parametrize(
+            "corpus_shard",
+            [
+                pytest.param(
+                    None,
+                    marks=pytest.mark.skip(
+                        reason="no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids"
+                    ),
+                )
+            ],
+            ids=["no-corpus"],
+        )
+        return
+    workerinput = getattr(metafunc.config, "workerinput", None)
+    workers = workerinput["workercount"] if workerinput else getattr(metafunc.config.option, "numprocesses", None)
+    shards = workers if isinstance(workers, int) and workers > 0 else 1
+    metafunc.parametrize(
+        "corpus_shard",
+        [(index, shards) for index in range(shards)],
+        ids=[f"shard-{index + 1}-of-{shards}" for index in range(shards)],
+    )
 
 
 def _short_id(job_id: str) -> str:

@@ -24,7 +24,6 @@ class Profile:
     poll_budget: float
     stable_reads: int
     mock_time_scale: float
-    hostile_examples: int
 
 
 PROFILES = {
@@ -33,10 +32,9 @@ PROFILES = {
         max_examples=25,
         derandomize=True,
         poll_interval=0.25,
-        poll_budget=6.0,
+        poll_budget=4.0,
         stable_reads=3,
         mock_time_scale=2.5,
-        hostile_examples=15,
     ),
     "dev": Profile(
         "dev",
@@ -46,7 +44,6 @@ PROFILES = {
         poll_budget=15.0,
         stable_reads=3,
         mock_time_scale=1.5,
-        hostile_examples=40,
     ),
     "nightly": Profile(
         "nightly",
@@ -56,7 +53,6 @@ PROFILES = {
         poll_budget=900.0,
         stable_reads=5,
         mock_time_scale=1.0,
-        hostile_examples=300,
     ),
 }
 
@@ -136,6 +132,7 @@ OPTIONS = (
 )
 
 DEFAULT_LIVE_RATE = 10.0
+DEFAULT_BUDGET = 5000
 TRUTHY = {"1", "true", "yes", "on"}
 
 
@@ -232,6 +229,11 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     baseline = Path(values["baseline"]) if values["baseline"] else None
     if baseline is not None and not baseline.is_file():
         raise OptionError(f"--baseline {baseline} does not exist")
+    max_requests = values["max_requests"]
+    if max_requests is None:
+        from spidra_contract.sweep import count_ids
+
+        max_requests = DEFAULT_BUDGET + (count_ids(job_ids_file) if job_ids_file else 0)
     rate = values["rate_limit"]
     if rate is None:
         rate = DEFAULT_LIVE_RATE if base_url else 0.0
@@ -249,7 +251,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
         job_ids_file=job_ids_file,
         report_dir=report_dir,
         profile=PROFILES[profile_name],
-        max_requests=values["max_requests"],
+        max_requests=max_requests,
         rate_limit=rate,
         timeout=values["timeout"],
         allow_unsafe=values["allow_unsafe"],

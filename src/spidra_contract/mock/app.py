@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from spidra_contract.mock import catalogue
-from spidra_contract.mock.jobs import ACCOUNTS, ZERO_PAGES_JOB, Job, JobStore, seeded_store
+from spidra_contract.mock.jobs import ACCOUNTS, ZERO_PAGES_JOB, Job, JobStore, add_corpus, seeded_store
 
 API_PREFIX = "/api"
 ALLOWED = "GET, HEAD"
@@ -63,8 +63,11 @@ class MockState:
         return self.store.ids_of(account)
 
 
-def make_state(switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0) -> MockState:
-    return MockState(switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale)
+def make_state(switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0, corpus: int = 0) -> MockState:
+    state = MockState(switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale)
+    if corpus:
+        add_corpus(state.store, corpus)
+    return state
 
 
 # --- rendering -----------------------------------------------------------------------------------------
@@ -316,6 +319,13 @@ async def submit_crawl(request: Request) -> Response:
     return _json(state, 200, {"status": "queued", "jobId": job.id, "message": "Crawl job queued"})
 
 
+async def stats(request: Request) -> Response:
+    """GET /_mock/stats: what the mock received (for benchmarks and tools; not part of the contract)."""
+    state: MockState = request.app.state.mock
+    methods = collections.Counter(entry["method"] for entry in state.received)
+    return _json(state, 200, {"requests": state.requests_seen, "methods": dict(methods)})
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     state: MockState = request.app.state.mock
     code = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -377,6 +387,7 @@ def create_app(state: MockState | None = None) -> Any:
         routes=[
             Route(f"{API_PREFIX}/crawl/{{job_id:path}}", crawl_status, methods=ALL_METHODS),
             Route(f"{API_PREFIX}/crawl", submit_crawl, methods=["POST"]),
+            Route("/_mock/stats", stats, methods=["GET"]),
         ],
         middleware=middleware,
         exception_handlers={404: not_found, 405: not_found},

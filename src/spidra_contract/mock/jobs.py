@@ -119,6 +119,27 @@ class JobStore:
         return [job.id for job in self.jobs.values() if job.account == account]
 
 
+def add_corpus(store: JobStore, count: int) -> list[str]:
+    """`count` more finished jobs of account alpha (yesterday's crawls, for corpus sweeps); their ids."""
+    pages = _pages("corpus.example.com", ["Index", "Pricing", "Über uns", "Contact"])
+    ids = []
+    for number in range(count):
+        failed = number % 10 == 9
+        job = Job(
+            _job_id(f"corpus-{number}"),
+            "alpha",
+            [] if failed else pages[: 1 + number % 4],
+            10,
+            "failed" if failed else "completed",
+            error="Robots.txt disallows crawling" if failed else None,
+            message="Crawl failed" if failed else "Crawl complete",
+            crawled=0 if failed else 1 + number % 4,
+        )
+        store.jobs[job.id] = job
+        ids.append(job.id)
+    return ids
+
+
 def seeded_store() -> JobStore:
     """Jobs in every status for two accounts, with realistic data."""
     store = JobStore()

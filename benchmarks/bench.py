@@ -1,0 +1,251 @@
+"""Benchmark: prints the figures the README quotes, from one run on this machine.
+
+- the default suite's wall time and requests against the mock served over HTTP (its own process);
+- the same for a plain `st run` of openapi.yaml with the same key and job ids;
+- the corpus sweep's rate at 1,000 and 10,000 ids beside a bare HTTP client loop, and its memory.
+
+Usage: python benchmarks/bench.py [--sizes 1000,10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServedMock:
+    """`spidra-contract serve-mock` in its own process, as another tool would use it."""
+
+    def __init__(self, workdir: Path, corpus: int = 0) -> None:
+        self.port = free_port()
+        self.ids_file = workdir / f"corpus-{corpus}.txt"
+        command = [
+            sys.executable,
+            "-m",
+            "spidra_contract.cli",
+            "serve-mock",
+            "--port",
+            str(self.port),
+            "--time-scale",
+            "2.5",
+        ]
+        if corpus:
+            command += ["--corpus", str(corpus), "--ids-file", str(self.ids_file)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        self.base_url = f"http://127.0.0.1:{self.port}/api"
+        self.job_ids: list[str] = []
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line.startswith("job ids:"):
+                self.job_ids = line.split(":", 1)[1].strip().split(",")
+            if line.startswith("run the suite"):
+                break
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"http://127.0.0.1:{self.port}/_mock/stats", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("served mock did not start")
+
+    def requests_seen(self) -> int:
+        return int(requests.get(f"http://127.0.0.1:{self.port}/_mock/stats", timeout=5).json()["requests"])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    return time.perf_counter() - started, completed
+
+
+def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
+    rows = []
+    mock = ServedMock(workdir)
+    try:
+        args = ["--base-url", mock.base_url, "--api-key", ALPHA_KEY, "--other-api-key", BETA_KEY, "--rate-limit", "0"]
+        for job_id in mock.job_ids:
+            args += ["--job-id", job_id]
+        before = mock.requests_seen()
+        seconds, completed = timed(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--report-dir",
+                str(workdir / "suite"),
+                *args,
+            ]
+        )
+        sent = mock.requests_seen() - before
+        rows.append(("contract suite (profile ci)", f"{seconds:.1f}", str(sent), f"exit {completed.returncode}"))
+
+        st = shutil.which("st") or str(Path(sys.executable).parent / "st")
+        config = workdir / "schemathesis.toml"
+        config.write_text(
+            "[dictionaries.known-jobs]\nvalues = [" + ", ".join(json.dumps(i) for i in mock.job_ids) + "]\n\n"
+            '[parameters]\n"path.jobId" = { dictionary = "known-jobs", probability = 0.5 }\n'
+        )
+        before = mock.requests_seen()
+        seconds, completed = timed(
+            [
+                st,
+                "--config-file",
+                str(config),
+                "run",
+                str(ROOT / "openapi.yaml"),
+                "--url",
+                mock.base_url,
+                "-H",
+                f"x-api-key: {ALPHA_KEY}",
+                "--max-examples",
+                "25",
+                "--mode",
+                "all",
+                "--generation-deterministic",
+                "--no-color",
+            ]
+        )
+        sent = mock.requests_seen() - before
+        verdict = f"exit {completed.returncode}: {_st_summary(completed.stdout)}"
+        rows.append(("plain `st run openapi.yaml` (25 examples)", f"{seconds:.1f}", str(sent), verdict))
+    finally:
+        mock.stop()
+    return rows
+
+
+def _st_summary(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if re.search(r"\d+ (passed|failed|failures?)", line)]
+    return lines[-1][:90] if lines else "see output"
+
+
+def bare_loop(base_url: str, ids: list[str]) -> float:
+    """The floor: one plain requests.Session, one GET after another, nothing checked. Requests per second."""
+    session = requests.Session()
+    started = time.perf_counter()
+    for job_id in ids:
+        session.get(f"{base_url}/crawl/{job_id}", headers={"x-api-key": ALPHA_KEY}).content  # noqa: B018
+    return len(ids) / (time.perf_counter() - started)
+
+
+def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tuple[float, int, float]:
+    """The suite's corpus sweep, in this process: ids per second, 200s seen, and (traced in a separate pass,
+    since tracing slows every allocation) peak memory in MiB."""
+    from spidra_contract.client import reply_of
+    from spidra_contract.run import Run
+    from spidra_contract.settings import PROFILES, Settings
+    from spidra_contract.spec import load_contract
+    from spidra_contract.sweep import iter_ids, sweep
+
+    settings = Settings(
+        base_url=base_url,
+        api_key=ALPHA_KEY,
+        other_api_key=None,
+        job_ids=(),
+        job_ids_file=ids_file,
+        report_dir=Path(tempfile.mkdtemp()),
+        profile=PROFILES["ci"],
+        max_requests=0,
+        rate_limit=0.0,
+        timeout=15.0,
+        allow_unsafe=False,
+        burst=False,
+        baseline=None,
+        mock_switches=(),
+        spec=ROOT / "openapi.yaml",
+    )
+    run = Run(settings=settings, contract=load_contract(settings.spec), seed="bench")
+    target = run.start()
+    api = run.session()
+
+    def check(job_id: str) -> tuple[int, list[str]]:
+        reply = reply_of(api.get(target.url(job_id), headers=target.auth()))
+        return reply.status, run.judge("sweep", reply)
+
+    if trace_memory:
+        tracemalloc.start()
+    stats = sweep(iter_ids(ids_file), check)
+    peak = tracemalloc.get_traced_memory()[1] if trace_memory else 0
+    tracemalloc.stop()
+    run.stop()
+    return stats.rate, stats.statuses[200], peak / 2**20
+
+
+def bench_sweep(workdir: Path, sizes: list[int]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for size in sizes:
+        mock = ServedMock(workdir, corpus=size)
+        try:
+            ids = mock.ids_file.read_text().split()
+            floor = bare_loop(mock.base_url, ids)
+            rate, ok, _ = sweep_rate(mock.base_url, mock.ids_file)
+            _, _, peak = sweep_rate(mock.base_url, mock.ids_file, trace_memory=True)
+        finally:
+            mock.stop()
+        rows.append(
+            (
+                f"{size:,} ids",
+                f"{floor:,.0f}/s",
+                f"{rate:,.0f}/s ({rate / floor:.0%})",
+                f"{ok:,} judged 200s, peak {peak:.1f} MiB",
+            )
+        )
+    return rows
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000", help="corpus sizes for the sweep (comma-separated)")
+    parser.add_argument("--skip-suite", action="store_true", help="only measure the sweep")
+    options = parser.parse_args()
+    os.environ.pop("SPIDRA_API_KEY", None)
+    with tempfile.TemporaryDirectory(prefix="spidra-bench-") as tmp:
+        workdir = Path(tmp)
+        print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        if not options.skip_suite:
+            print(table(("run against the served mock", "wall s", "requests", "verdict"), bench_suite(workdir)))
+            print()
+        sizes = [int(size) for size in options.sizes.split(",")]
+        print(
+            table(("corpus", "bare client loop", "suite sweep (share of bare)", "notes"), bench_sweep(workdir, sizes))
+        )
+
+
+if __name__ == "__main__":
+    main()

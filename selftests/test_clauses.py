@@ -1,0 +1,156 @@
+"""The clause functions, the spec reader and the redactor, on hand-made replies (no server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from spidra_contract.clauses import CLAUSES, EVERY_REPLY, evaluate
+from spidra_contract.client import retry_after_seconds
+from spidra_contract.exchange import Redactor, Reply
+from spidra_contract.ledger import keys_in_text
+from spidra_contract.spec import load_contract
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def contract():
+    return load_contract(ROOT / "openapi.yaml")
+
+
+def reply(body, status=200, content_type="application/json", method="GET") -> Reply:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Reply(
+        method=method,
+        url="http://api.test/api/crawl/abc",
+        request_headers={"x-api-key": "$SPIDRA_API_KEY"},
+        status=status,
+        headers={"Content-Type": content_type},
+        content=content,
+    )
+
+
+def broken(contract, r) -> set[str]:
+    return {name for name, verdict in evaluate(r, contract).items() if verdict}
+
+
+def test_the_spec_example_is_conformant_although_it_has_error_null(contract):
+    assert broken(contract, reply(contract.example_200)) == set()
+
+
+def test_the_nullable_defect_is_found_with_its_fix(contract):
+    pointers = {d.pointer.rsplit("/", 1)[-1]: d.suggestion for d in contract.defects}
+    assert set(pointers) == {"result", "error"}
+    assert "['string', 'null']" in pointers["error"]
+
+
+def test_the_document_given_to_schemathesis_spells_null_the_31_way(contract):
+    schema = contract.response_schema(200)["properties"]
+    assert schema["error"]["type"] == ["string", "null"]
+    assert "nullable" not in json.dumps(contract.document)
+
+
+@pytest.mark.parametrize(
+    ("body", "clause"),
+    [
+        pytest.param({"status": "running"}, "status-enum", id="status-running"),
+        pytest.param({"progress": {"pagesCrawled": -1, "maxPages": 3}}, "progress", id="negative-pages"),
+        pytest.param({"progress": {"pagesCrawled": 4, "maxPages": 3}}, "progress", id="pages-over-max"),
+        pytest.param({"progress": {"maxPages": "3"}}, "progress", id="max-pages-string"),
+        pytest.param({"result": {"a": 1}}, "result-shape", id="result-object"),
+        pytest.param({"result": [{"data": "markdown"}]}, "result-shape", id="data-string"),
+        pytest.param({"error": 5}, "nullable-error", id="error-number"),
+        pytest.param({"status": "completed", "result": None}, "status-semantics", id="completed-null-result"),
+        pytest.param({"status": "failed", "error": " "}, "status-semantics", id="failed-blank-error"),
+        pytest.param({"status": "waiting", "result": [{}]}, "status-semantics", id="waiting-with-items"),
+    ],
+)
+def test_each_body_clause_catches_its_fault(contract, body, clause):
+    assert broken(contract, reply(body)) == {clause}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param({}, id="empty-object"),
+        pytest.param({"status": "active", "extra": {"x": 1}, "progress": {"pagesCrawled": 0}}, id="extra-fields"),
+        pytest.param(
+            {"status": "completed", "result": [], "progress": {"pagesCrawled": 0, "maxPages": 0}}, id="zero-pages"
+        ),
+        pytest.param({"status": "failed", "error": "DNS", "result": None}, id="failed"),
+        pytest.param({"status": "completed", "result": [{"url": "u", "depth": 2}]}, id="sparse-item"),
+    ],
+)
+def test_conformant_bodies_pass_every_clause(contract, body):
+    assert broken(contract, reply(body)) == set()
+
+
+def test_media_type_parameters_are_allowed_but_other_types_are_not(contract):
+    assert broken(contract, reply({}, content_type="application/json; charset=utf-8")) == set()
+    assert broken(contract, reply({}, content_type="text/json")) == {"json-body"}
+    assert broken(contract, reply(b"{oops")) >= {"json-body"}
+
+
+@pytest.mark.parametrize(
+    ("body", "clause"),
+    [
+        pytest.param({"status": "fail", "message": "x"}, "error-response", id="status-fail"),
+        pytest.param({"status": "error"}, "error-response", id="no-message"),
+        pytest.param({"status": "error", "message": ""}, "error-response", id="empty-message"),
+        pytest.param({"status": "error", "message": 'File "/app/x.py", line 3'}, "error-hygiene", id="trace"),
+        pytest.param({"status": "error", "message": 'syntax error at or near "\'"'}, "error-hygiene", id="sql"),
+    ],
+)
+def test_error_clauses_catch_their_faults(contract, body, clause):
+    assert broken(contract, reply(body, status=404)) == {clause}
+
+
+def test_an_undocumented_status_is_a_violation_only_for_get_and_head(contract):
+    assert broken(contract, reply({"status": "error", "message": "x"}, status=401)) == {"documented-status"}
+    assert CLAUSES["documented-status"].check(reply(b"", status=405, method="DELETE"), contract) is None
+
+
+def test_pairwise_clauses_see_regressions(contract):
+    completed = reply({"status": "completed", "result": [], "progress": {"pagesCrawled": 2, "maxPages": 5}})
+    active = reply({"status": "active", "progress": {"pagesCrawled": 1, "maxPages": 6}})
+    assert CLAUSES["lifecycle-forward"].check(completed, active, contract)
+    assert CLAUSES["lifecycle-forward"].check(active, completed, contract) == []
+    assert len(CLAUSES["progress-monotonic"].check(completed, active, contract)) == 2
+    changed = reply({"status": "completed", "result": [{"url": "u"}]})
+    assert CLAUSES["terminal-stable"].check(completed, changed, contract)
+
+
+def test_every_clause_is_in_a_group_or_an_expectation():
+    expectations = {
+        "auth-required",
+        "unknown-job",
+        "foreign-job",
+        "hostile-id",
+        "lifecycle-forward",
+        "progress-monotonic",
+        "terminal-stable",
+    }
+    assert set(CLAUSES) == set(EVERY_REPLY) | expectations
+
+
+def test_redactor_hides_the_key_and_its_variants():
+    redactor = Redactor()
+    redactor.add("sk_live_abcdef123456", "$SPIDRA_API_KEY")
+    assert redactor.headers({"x-api-key": "sk_live_abcdef123456"}) == {"x-api-key": "$SPIDRA_API_KEY"}
+    for variant in ("SK_LIVE_ABCDEF123456", "sk_live_abcdef12345", "sk_live_abcdef1234567"):
+        assert "abcdef" not in redactor.text(f"key {variant} rejected")
+    assert "abcdef" not in redactor.url("http://x/api/crawl/1?api_key=sk_live_abcdef123456")
+
+
+def test_retry_after_accepts_seconds_and_dates():
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds(None) == 1.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_violation_keys_are_read_back_from_failure_text():
+    text = "[result-shape] 'x' is not of type 'object' (schema: items) at /result/3/data\n[status-enum] bad at /status"
+    assert keys_in_text(text) == {"result-shape:/result/*/data", "status-enum:/status"}

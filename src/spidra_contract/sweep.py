@@ -1,0 +1,96 @@
+"""The corpus sweep: every job id of a (large) file read once and judged by every clause, with bounded
+concurrency, streaming the ids so memory stays flat however long the file is."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spidra_contract.client import SuiteRefusal
+
+SWEEP_CONCURRENCY = 8
+
+
+def iter_ids(path: Path, shard: int = 0, shards: int = 1) -> Iterator[str]:
+    """The ids of one shard of the file: every `shards`-th non-empty, non-comment line, from `shard`."""
+    with path.open(encoding="utf-8") as handle:
+        index = 0
+        for line in handle:
+            job_id = line.strip()
+            if not job_id or job_id.startswith("#"):
+                continue
+            if index % shards == shard:
+                yield job_id
+            index += 1
+
+
+def count_ids(path: Path) -> int:
+    return sum(1 for _ in iter_ids(path))
+
+
+@dataclass
+class SweepStats:
+    """What one sweep saw: how many ids, which HTTP statuses, which clauses broke how often."""
+
+    ids: int = 0
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    clause_failures: Counter[str] = field(default_factory=Counter)
+    stopped: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.ids / self.seconds if self.seconds else 0.0
+
+    @property
+    def violations(self) -> int:
+        return sum(self.clause_failures.values())
+
+    def describe(self) -> str:
+        statuses = ", ".join(f"{code} x{count}" for code, count in sorted(self.statuses.items()))
+        text = f"{self.ids} ids in {self.seconds:.1f} s ({self.rate:.0f}/s); statuses {statuses or 'none'}"
+        if self.clause_failures:
+            text += "; violations: " + ", ".join(f"{name} x{n}" for name, n in self.clause_failures.most_common())
+        if self.stopped:
+            text += f"; stopped early: {self.stopped}"
+        return text
+
+
+CheckOne = Callable[[str], tuple[int, list[str]]]
+
+
+def sweep(ids: Iterable[str], check: CheckOne, concurrency: int = SWEEP_CONCURRENCY) -> SweepStats:
+    """Run `check(job_id) -> (http status, violation lines)` over `ids`, at most `concurrency` at a time and
+    never more than twice that many queued, so a file of any length is swept in constant memory."""
+    stats = SweepStats()
+    started = time.perf_counter()
+
+    def collect(future: Future[tuple[int, list[str]]]) -> None:
+        try:
+            status, lines = future.result()
+        except SuiteRefusal as exc:
+            stats.stopped = stats.stopped or str(exc)
+            return
+        stats.ids += 1
+        stats.statuses[status] += 1
+        for line in lines:
+            stats.clause_failures[line.split("]", 1)[0].lstrip("[")] += 1
+
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sweep") as pool:
+        pending: set[Future[tuple[int, list[str]]]] = set()
+        for job_id in ids:
+            if stats.stopped:
+                break
+            if len(pending) >= concurrency * 2:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    collect(future)
+            pending.add(pool.submit(check, job_id))
+        for future in pending:
+            collect(future)
+    stats.seconds = time.perf_counter() - started
+    return stats

@@ -1,0 +1,27 @@
+"""The corpus sweep (--job-ids-file): every job of a large file of ids, judged by every clause."""
+
+from __future__ import annotations
+
+from spidra_contract.client import reply_of
+from spidra_contract.sweep import iter_ids, sweep
+
+
+def test_every_job_in_the_corpus_honours_the_contract(corpus_shard, run, target, api):
+    index, shards = corpus_shard
+    test = f"corpus sweep (shard {index + 1} of {shards})"
+
+    def check(job_id):
+        reply = reply_of(api.get(target.url(job_id), headers=target.auth()))
+        return reply.status, run.judge(test, reply)
+
+    stats = sweep(iter_ids(run.settings.job_ids_file, index, shards), check)
+    run.ledger.note(f"{test}: {stats.describe()}")
+    unreadable = stats.ids - stats.statuses[200]
+    if unreadable:
+        run.ledger.note(
+            f"{test}: {unreadable} of {stats.ids} corpus ids did not answer 200 (expired, or another account's?)"
+        )
+    assert stats.violations == 0, (
+        f"{test}: {stats.describe()}\nfirst examples of each violated clause are in summary.json / report.html"
+    )
+    assert not stats.stopped, f"{test} stopped early: {stats.stopped}"
