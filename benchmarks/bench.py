@@ -80,9 +80,9 @@ class ServedMock:
         self.process.wait(timeout=10)
 
 
-def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     return time.perf_counter() - started, completed
 
 
