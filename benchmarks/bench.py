@@ -134,7 +134,8 @@ def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
                 "all",
                 "--generation-deterministic",
                 "--no-color",
-            ]
+            ],
+            cwd=workdir,
         )
         sent = mock.requests_seen() - before
         verdict = f"exit {completed.returncode}: {_st_summary(completed.stdout)}"
