@@ -28,6 +28,7 @@ SENSITIVE_NAMES = frozenset(
 )
 _NOT_PARSED = object()
 EXCERPT_CHARS = 400
+MIN_FUZZY_SECRET = 8
 
 
 class Redactor:
@@ -41,10 +42,16 @@ class Redactor:
         if not secret:
             return
         self._secrets[secret] = label
-        # The shortest probe derived from a key is the key less one character; matching that prefix
-        # case-insensitively also covers the key itself, its case-swapped and extended forms.
-        cores = sorted({s[:-1] if len(s) > 4 else s for s in self._secrets}, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(core) for core in cores), re.IGNORECASE)
+        patterns = []
+        for known in sorted(self._secrets, key=len, reverse=True):
+            if len(known) >= MIN_FUZZY_SECRET:
+                # The shortest probe derived from a key is the key less one character; matching that prefix
+                # case-insensitively also covers the key itself, its case-swapped and extended forms.
+                patterns.append(re.escape(known[:-1]) + r"[\w-]*")
+            else:
+                # Too short to hunt for inside other words: only where it stands alone.
+                patterns.append(rf"(?<![\w-]){re.escape(known)}(?![\w-])")
+        self._pattern = re.compile("|".join(patterns), re.IGNORECASE)
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -8,6 +8,8 @@ Exit codes: 0 conformant; 1 contract violations; 4 bad options, missing key or m
 from __future__ import annotations
 
 import random
+import re
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -111,6 +113,8 @@ def pytest_configure(config: pytest.Config) -> None:
     st_checks.activate(run)
     _load_hypothesis_profile(config, run)
     _describe_in_metadata(config, run)
+    if not settings.is_mock and not _is_worker(config) and not config.option.help:
+        _probe(config, run)
     if not _is_worker(config):
         settings.report_dir.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
@@ -187,20 +191,46 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
         settings.load_profile(name)
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    run = get_run(session.config)
-    target = run.start()
-    if target.is_mock:
-        return
-    probe = target.url(f"spidra-contract-probe-{uuid.uuid4()}")
+UNREACHABLE_KEY = pytest.StashKey[str]()
+
+
+def _network_cause(exc: requests.RequestException, timeout: float) -> str:
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    return found.group(1).strip() if found else type(exc).__name__
+
+
+def _probe(config: pytest.Config, run: Run) -> None:
+    """One GET before any test, so an unreachable target fails fast with one line, not with every test."""
+    base_url = run.settings.base_url or ""
+    timeout = min(run.settings.timeout, 15.0)
     try:
         run.session().get(
-            probe, headers=target.auth(), timeout=(PROBE_CONNECT_TIMEOUT, min(run.settings.timeout, 15.0))
+            f"{base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
+            headers={run.contract.api_key_header: run.api_key},
+            timeout=(min(PROBE_CONNECT_TIMEOUT, timeout), timeout),
         )
     except requests.RequestException as exc:
-        cause = type(exc).__name__
-        reason = str(exc.__context__ or exc).splitlines()[0][:200] if str(exc) else cause
-        pytest.exit(f"spidra-contract: cannot reach {target.base_url}: {cause}: {reason}", returncode=EXIT_UNREACHABLE)
+        config.stash[UNREACHABLE_KEY] = f"cannot reach {base_url}: {_network_cause(exc, timeout)}"
+        raise pytest.UsageError(config.stash[UNREACHABLE_KEY]) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_cmdline_main(config: pytest.Config) -> Any:
+    """An unreachable target exits 6 (not 4, not 1) with its one line."""
+    try:
+        return (yield)
+    except pytest.UsageError:
+        unreachable = config.stash.get(UNREACHABLE_KEY, None)
+        if unreachable is None:
+            raise
+        sys.stderr.write(f"ERROR: spidra-contract: {unreachable}\n")
+        return EXIT_UNREACHABLE
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    get_run(session.config).start()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
