@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY  # noqa: E402
+from spidra_contract.runner import run_suite  # noqa: E402
 
 
 def free_port() -> int:
@@ -94,21 +95,11 @@ def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
         for job_id in mock.job_ids:
             args += ["--job-id", job_id]
         before = mock.requests_seen()
-        seconds, completed = timed(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--report-dir",
-                str(workdir / "suite"),
-                *args,
-            ]
-        )
+        started = time.perf_counter()
+        result = run_suite(*args, report_dir=workdir / "suite")
+        seconds = time.perf_counter() - started
         sent = mock.requests_seen() - before
-        rows.append(("contract suite (profile ci)", f"{seconds:.1f}", str(sent), f"exit {completed.returncode}"))
+        rows.append(("contract suite (profile ci)", f"{seconds:.1f}", str(sent), f"exit {result.exit_code}"))
 
         st = shutil.which("st") or str(Path(sys.executable).parent / "st")
         config = workdir / "schemathesis.toml"

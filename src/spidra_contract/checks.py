@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spidra_contract import clauses as clause_defs
-from spidra_contract.exchange import Reply, reply_from_parts
+from spidra_contract.exchange import Reply, reply_from_response
 
 if TYPE_CHECKING:
     from spidra_contract.run import Run
@@ -21,19 +21,7 @@ def activate(run: Run) -> None:
 
 
 def _reply(run: Run, response: Any) -> Reply:
-    request = response.request
-    return reply_from_parts(
-        method=request.method or "GET",
-        url=request.url or "",
-        request_headers=dict(request.headers),
-        status=response.status_code,
-        headers={
-            name: ", ".join(values) if isinstance(values, list) else values for name, values in response.headers.items()
-        },
-        content=response.content or b"",
-        elapsed_ms=float(getattr(response, "elapsed", 0) or 0) * 1000,
-        redactor=run.redactor,
-    )
+    return reply_from_response(response, run.redactor, float(getattr(response, "elapsed", 0) or 0) * 1000)
 
 
 def _make(name: str) -> Callable[[Any, Any, Any], bool | None]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,6 +15,7 @@ import click
 from spidra_contract.mock import catalogue
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+from spidra_contract.runner import run_suite
 
 
 @click.group()
@@ -102,33 +101,14 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) 
     """Run the whole suite against the mock with one switch on."""
     report_dir = workdir / switch.name
     started = time.monotonic()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--mock-switch",
-            switch.name,
-            "--report-dir",
-            str(report_dir),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    result = run_suite("--mock-switch", switch.name, *extra, report_dir=report_dir)
     failed: tuple[str, ...] = ()
     summary = report_dir / "summary.json"
     if summary.is_file():
         data = json.loads(summary.read_text(encoding="utf-8"))
         failed = tuple(row["clause"] for row in data["clauses"] if row["failed"])
-    tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-5:])
-    return Outcome(switch, completed.returncode, failed, time.monotonic() - started, tail)
+    tail = "\n".join(result.output.strip().splitlines()[-5:])
+    return Outcome(switch, result.exit_code, failed, time.monotonic() - started, tail)
 
 
 def score(

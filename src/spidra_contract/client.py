@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from spidra_contract.exchange import Redactor, Reply, reply_from_parts
+from spidra_contract.exchange import Redactor, Reply, reply_from_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER_SECONDS = 60.0
@@ -157,17 +157,7 @@ class GuardedSession(requests.Session):
         raise RateLimited(f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}")
 
     def to_reply(self, response: requests.Response, elapsed_ms: float) -> Reply:
-        request = response.request
-        return reply_from_parts(
-            method=request.method or "GET",
-            url=request.url or "",
-            request_headers=dict(request.headers),
-            status=response.status_code,
-            headers=dict(response.headers),
-            content=response.content or b"",
-            elapsed_ms=elapsed_ms,
-            redactor=self.redactor,
-        )
+        return reply_from_response(response, self.redactor, elapsed_ms)
 
 
 def reply_of(response: requests.Response) -> Reply:

@@ -194,6 +194,22 @@ def reply_from_parts(
     )
 
 
+def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float) -> Reply:
+    """A `Reply` from a requests response, or a schemathesis one (whose header values are lists)."""
+    request = response.request
+    headers = {name: ", ".join(value) if isinstance(value, list) else value for name, value in response.headers.items()}
+    return reply_from_parts(
+        method=request.method or "GET",
+        url=request.url or "",
+        request_headers=dict(request.headers),
+        status=response.status_code,
+        headers=headers,
+        content=response.content or b"",
+        elapsed_ms=elapsed_ms,
+        redactor=redactor,
+    )
+
+
 def _redacted_content(content: bytes, redactor: Redactor) -> bytes:
     """The body with secrets removed; untouched bytes (even invalid UTF-8) when it holds none."""
     if not redactor.secrets:

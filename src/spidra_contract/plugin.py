@@ -283,34 +283,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if run.job_ids:
         metafunc.parametrize("known_job", run.job_ids, ids=[_short_id(i) for i in run.job_ids])
     else:
-        metafunc.parametrize(
-            "known_job",
-            [
-                pytest.param(
-                    None,
-                    marks=pytest.mark.skip(
-                        reason="no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
-                    ),
-                )
-            ],
-            ids=["no-jobs"],
+        _parametrize_skipped(
+            metafunc, "known_job", "no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
         )
+
+
+def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> None:
+    """One skipped case, so the report says why the test did not run."""
+    metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[f"no-{name}"])
 
 
 def _parametrize_corpus(metafunc: pytest.Metafunc) -> None:
     run = get_run(metafunc.config)
     if run.settings.job_ids_file is None:
-        metafunc.parametrize(
+        _parametrize_skipped(
+            metafunc,
             "corpus_shard",
-            [
-                pytest.param(
-                    None,
-                    marks=pytest.mark.skip(
-                        reason="no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids"
-                    ),
-                )
-            ],
-            ids=["no-corpus"],
+            "no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids",
         )
         return
     workerinput = getattr(metafunc.config, "workerinput", None)

@@ -1,0 +1,44 @@
+"""Run the contract suite as a user types it, in a subprocess: for the fault catalogue, the self-tests
+and the benchmark."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SuiteResult:
+    exit_code: int
+    output: str
+    report_dir: Path
+
+    def artifact(self, name: str) -> Path:
+        return self.report_dir / name
+
+
+def run_suite(
+    *args: str,
+    report_dir: Path,
+    env: dict[str, str] | None = None,
+    timeout: float | None = 900,
+    cwd: Path = PROJECT_ROOT,
+) -> SuiteResult:
+    """`pytest ARGS --report-dir DIR` in the project root; this process' SPIDRA_* variables are not inherited."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
+    clean.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=clean,
+        timeout=timeout,
+        check=False,
+    )
+    return SuiteResult(completed.returncode, completed.stdout + completed.stderr, report_dir)
