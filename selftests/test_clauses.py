@@ -108,6 +108,34 @@ def test_error_clauses_catch_their_faults(contract, body, clause):
     assert broken(contract, reply(body, status=404)) == {clause}
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Crawl job not found",
+        "Please select a job from the list",
+        "Job https://example.com/home/app/x was not found",
+        "Update your key settings in the dashboard",
+        "ValidationFailed: jobId must be a UUID",
+    ],
+)
+def test_ordinary_error_messages_are_not_taken_for_leaks(contract, message):
+    assert broken(contract, reply({"status": "error", "message": message}, status=404)) == set()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "KeyError: 'job'",
+        "java.lang.NullPointerException at com.spidra.Jobs.get(Jobs.java:42)",
+        "SELECT * FROM jobs WHERE id = '1'",
+        "open /var/lib/spidra/jobs.db failed",
+        "E11000 duplicate key error",
+    ],
+)
+def test_leaks_in_error_messages_are_caught(contract, message):
+    assert broken(contract, reply({"status": "error", "message": message}, status=404)) == {"error-hygiene"}
+
+
 def test_an_undocumented_status_is_a_violation_only_for_get_and_head(contract):
     assert broken(contract, reply({"status": "error", "message": "x"}, status=401)) == {"documented-status"}
     assert CLAUSES["documented-status"].check(reply(b"", status=405, method="DELETE"), contract) is None

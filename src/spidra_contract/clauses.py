@@ -236,19 +236,27 @@ def error_response(reply: Reply, contract: Contract) -> Verdict:
 
 
 # Signs of an implementation's insides leaking into an error message.
+# Signs of an implementation's insides in an error message. Each is specific enough that an ordinary message
+# ("Please select a job from the list", "https://example.com/home/") does not match.
 _LEAK_PATTERNS = {
     "stack trace": re.compile(
         r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
         r"File \"[^\"]+\", line \d+|\n\s+at .+:\d+:\d+"
     ),
-    "file path": re.compile(r"(?:/(?:usr|var|home|srv|opt|app|etc)/[\w./-]+)|(?:[A-Z]:\\[\w\\.-]+)"),
-    "SQL text": re.compile(
-        r"\b(?:SELECT\s.+\sFROM|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b|"
-        r"syntax error at or near|SQLSTATE|ORA-\d{5}|sqlite3?\.|psycopg|"
-        r"You have an error in your SQL syntax",
-        re.IGNORECASE | re.DOTALL,
+    # A server path standing alone, not the path part of a URL.
+    "file path": re.compile(
+        r"(?<![\w.:/-])/(?:usr|var|home|srv|opt|app|etc|root)/[\w.-]+/[\w./-]+|\b[A-Z]:\\[\w\\.-]+"
     ),
-    "exception name": re.compile(r"\b\w+(?:Error|Exception): |\bE11000\b|MongoServerError"),
+    "SQL text": re.compile(
+        r"\b(?:SELECT\s+[\w*,.\s]+?\s+FROM\s+\w+|INSERT\s+INTO\s+\w+|UPDATE\s+\w+\s+SET\s|DELETE\s+FROM\s+\w+)|"
+        r"(?i:syntax error at or near|SQLSTATE\[?\w*|ORA-\d{5}|sqlite3?\.\w+Error|psycopg2?\.|"
+        r"You have an error in your SQL syntax)"
+    ),
+    "exception name": re.compile(
+        r"\b(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Error|Exception)\b|"
+        r"\b(?:KeyError|TypeError|ValueError|AttributeError|IndexError|NameError|ReferenceError|"
+        r"NullPointerException|IllegalStateException|MongoServerError)\b|\bE11000\b"
+    ),
 }
 
 
@@ -260,12 +268,23 @@ _LEAK_PATTERNS = {
 def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
     if reply.status < 400:
         return None
-    text = reply.text
+    text = "\n".join(_strings(reply.body)) if isinstance(reply.body, (dict, list)) else reply.text
     return [
         Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}")
         for kind, pattern in _LEAK_PATTERNS.items()
         if (match := pattern.search(text))
     ]
+
+
+def _strings(node: Any) -> list[str]:
+    """Every string in a JSON document (keys too): what a reader of the decoded message would see."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [*node.keys(), *(text for value in node.values() for text in _strings(value))]
+    if isinstance(node, list):
+        return [text for value in node for text in _strings(value)]
+    return []
 
 
 # --- expectations set by the request -------------------------------------------------------------------
