@@ -34,3 +34,6 @@ def test_reference_mock_passes_and_judges_every_clause(tmp_path):
     not_judged = [row["clause"] for row in summary["clauses"] if row["judged"] == 0]
     assert not_judged == [], f"clauses never exercised by the default run: {not_judged}"
     assert set(summary["observed_statuses"]) >= {"waiting", "active", "completed", "failed"}
+    stories = [entry["statuses"] for entry in summary["lifecycle"].values()]
+    assert any("active" in story and story.endswith("completed x4") for story in stories), stories
+    assert any("active" in story and story.endswith("failed x4") for story in stories), stories

@@ -67,6 +67,7 @@ class Traffic:
     by_method: dict[str, int] = field(default_factory=dict)
     rate_limited: list[dict[str, Any]] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    network_errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -129,8 +130,15 @@ class GuardedSession(requests.Session):
             self._admit(method)
             self.limiter.wait()
             started = time.perf_counter()
-            response = super().send(request, **kwargs)
-            _ = response.content  # read now, so the recorder and the checks see the whole body
+            try:
+                response = super().send(request, **kwargs)
+                _ = response.content  # read now, so the recorder and the checks see the whole body
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                with self.traffic.lock:
+                    self.traffic.network_errors.append(
+                        f"{method} {self.redactor.url(request.url or '')}: {type(exc).__name__}"
+                    )
+                raise
             elapsed_ms = (time.perf_counter() - started) * 1000
             reply = self.to_reply(response, elapsed_ms)
             response.spidra_reply = reply  # type: ignore[attr-defined]

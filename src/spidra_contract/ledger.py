@@ -60,6 +60,7 @@ class Ledger:
     drift: dict[str, dict[str, Any]] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
     ok_replies: int = 0
@@ -114,6 +115,10 @@ class Ledger:
     def finding(self, kind: str, message: str, evidence: dict[str, Any] | None = None) -> None:
         with self.lock:
             self.findings.append({"kind": kind, "message": message, "evidence": evidence or {}})
+
+    def timeline(self, job_id: str, story: str, finished: bool) -> None:
+        with self.lock:
+            self.timelines[job_id] = {"statuses": story, "finished": finished}
 
     def note(self, text: str) -> None:
         with self.lock:
@@ -186,6 +191,7 @@ class Ledger:
                     self.drift[key] = entry
             self.findings.extend(data.get("findings", []))
             self.notes.extend(data.get("notes", []))
+            self.timelines.update(data.get("timelines", {}))
             room = CASSETTE_LIMIT - len(self.exchanges)
             incoming = data.get("exchanges", [])
             self.exchanges.extend(incoming[:room])
@@ -208,6 +214,7 @@ class Ledger:
                 "drift": self.drift,
                 "findings": self.findings,
                 "notes": self.notes,
+                "timelines": self.timelines,
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,

@@ -288,6 +288,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Watch jobs first: jobs still in progress when the run starts are the ones whose transitions can be seen."""
+    items.sort(key=lambda item: 0 if "timelines" in getattr(item, "fixturenames", ()) else 1)
+
+
 def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> None:
     """One skipped case, so the report says why the test did not run."""
     metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[f"no-{name}"])
@@ -328,6 +333,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         for method, count in traffic.get("by_method", {}).items():
             run.traffic.by_method[method] = run.traffic.by_method.get(method, 0) + count
         run.traffic.rate_limited.extend(traffic.get("rate_limited", []))
+        run.traffic.network_errors.extend(traffic.get("network_errors", []))
 
 
 @pytest.hookimpl(trylast=True)
@@ -341,11 +347,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "sent": run.traffic.sent,
             "by_method": run.traffic.by_method,
             "rate_limited": run.traffic.rate_limited,
+            "network_errors": run.traffic.network_errors,
         }
         config.workeroutput["spidra_ledger"] = data  # type: ignore[attr-defined]
         return
     if exitstatus == pytest.ExitCode.OK and run.ledger.ok_replies == 0 and session.testscollected:
         session.exitstatus = EXIT_INCOMPLETE
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and run.ledger.violations == 0 and run.traffic.network_errors:
+        # Tests failed because the target stopped answering, not because it broke the contract.
+        session.exitstatus = EXIT_UNREACHABLE
     from spidra_contract import reports
 
     reports.write_all(run, session)
@@ -372,6 +382,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     for line in reports.terminal_lines(run):
         terminalreporter.write_line(line)
+    if run.traffic.network_errors and not _is_worker(config):
+        terminalreporter.write_line(
+            f"spidra-contract: the target stopped answering {len(run.traffic.network_errors)} time(s), first: "
+            f"{run.traffic.network_errors[0]}" + (" (exit code 6: could not test)" if exitstatus == 6 else ""),
+            red=True,
+        )
     if run.ledger.ok_replies == 0 and not _is_worker(config):
         terminalreporter.write_sep("!", "NO 200 RESPONSE REACHED", red=True, bold=True)
         terminalreporter.write_line(

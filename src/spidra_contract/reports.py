@@ -88,6 +88,7 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
             "by_method": run.traffic.by_method,
             "rate_limited": run.traffic.rate_limited,
             "blocked_unsafe": run.traffic.blocked,
+            "network_errors": run.traffic.network_errors,
             "budget": settings.max_requests,
             "rate_limit_per_s": settings.rate_limit,
         },
@@ -101,6 +102,7 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
         "spec_defects": [d.as_dict() for d in run.contract.defects],
         "findings": ledger["findings"],
         "notes": ledger["notes"],
+        "lifecycle": ledger["timelines"],
         "baseline": run.baseline.compare(run.ledger.violation_keys) if run.baseline else None,
     }
 
@@ -150,6 +152,12 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             f"- new (fail the run): {', '.join(base['new']) or 'none'}",
             f"- known: {', '.join(base['known']) or 'none'}",
             f"- fixed since the baseline: {', '.join(base['fixed']) or 'none'}",
+        ]
+    if summary["lifecycle"]:
+        lines += ["", "### Jobs over time", ""]
+        lines += [
+            f"- `{job}`: {entry['statuses']}{'' if entry['finished'] else ' (not finished in the budget)'}"
+            for job, entry in summary["lifecycle"].items()
         ]
     if summary["findings"]:
         lines += ["", "### Findings", ""]
