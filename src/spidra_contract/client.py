@@ -11,12 +11,14 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+import requests.adapters
 
 from spidra_contract.exchange import Redactor, Reply, reply_from_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 MAX_RETRY_AFTER_SECONDS = 60.0
 MAX_429_RETRIES = 3
+POOL_SIZE = 64
 
 
 class SuiteRefusal(Exception):
@@ -109,6 +111,10 @@ class GuardedSession(requests.Session):
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
         self.headers["User-Agent"] = "spidra-contract"
+        # Room for every concurrent poller, sweeper and burst thread, so connections are reused, not dropped.
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
 
     def _admit(self, method: str) -> None:
         traffic = self.traffic
