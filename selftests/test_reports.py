@@ -10,7 +10,7 @@ import pytest
 from selftests.conftest import live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
-ARTIFACTS = ("junit.xml", "report.html", "summary.json", "summary.md", "cassette.har")
+ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/test_cross_account.py")
 
 
@@ -79,12 +79,16 @@ def test_markdown_matrix_lists_clauses_and_goes_to_the_step_summary(broken_run):
     assert step_summary.read_text() == markdown
 
 
-def test_junit_has_one_case_per_test_and_the_html_shows_the_matrix(broken_run):
+def test_junit_has_one_case_per_clause_and_one_per_test_and_the_html_shows_the_matrix(broken_run):
     result, _ = broken_run
-    root = ET.parse(result.artifact("junit.xml")).getroot()
-    cases = root.findall(".//testcase")
-    assert len(cases) > 20
-    assert any(case.find("failure") is not None for case in cases)
+    clauses = ET.parse(result.artifact("junit.xml")).getroot().findall(".//testcase")
+    assert {case.get("name") for case in clauses} >= {"status-enum", "result-shape", "error-response"}
+    failed = {case.get("name") for case in clauses if case.find("failure") is not None}
+    assert failed == {"result-shape", "error-response"}
+    assert "curl" in next(case for case in clauses if case.get("name") == "result-shape").find("failure").text
+    tests = ET.parse(result.artifact("junit-tests.xml")).getroot().findall(".//testcase")
+    assert len(tests) > 20
+    assert any(case.find("failure") is not None for case in tests)
     page = result.artifact("report.html").read_text()
     assert "Contract compliance" in page
     assert "result-shape" in page

@@ -118,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _is_worker(config):
         settings.report_dir.mkdir(parents=True, exist_ok=True)
         if not config.option.xmlpath:
-            config.option.xmlpath = str(settings.report_dir / "junit.xml")
+            config.option.xmlpath = str(settings.report_dir / "junit-tests.xml")
         if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
             config.option.htmlpath = str(settings.report_dir / "report.html")
             config.option.self_contained_html = True

@@ -1,5 +1,5 @@
 """What a run leaves behind: summary.json, summary.md (compliance matrix), cassette.har, terminal lines.
-junit.xml and report.html come from pytest's junitxml and pytest-html, pointed at the report directory."""
+junit.xml has one case per clause; junit-tests.xml (pytest's junitxml) and report.html (pytest-html) one per test."""
 
 from __future__ import annotations
 
@@ -228,6 +228,46 @@ def matrix_html(summary: dict[str, Any]) -> str:
     return head + table + drift + notes
 
 
+def clause_junit(summary: dict[str, Any]) -> str:
+    """JUnit XML with one test case per clause for this target, for CI test views (the tests themselves are
+    in junit-tests.xml)."""
+    import xml.etree.ElementTree as ET
+
+    target = "embedded mock" if summary["target"]["kind"] == "embedded mock" else str(summary["target"]["base_url"])
+    rows = summary["clauses"]
+    suite = ET.Element(
+        "testsuite",
+        name="spidra-crawl-status-contract",
+        tests=str(len(rows)),
+        failures=str(sum(row["verdict"] == "fail" for row in rows)),
+        skipped=str(sum(row["verdict"] in ("not judged", "known") for row in rows)),
+        time=str(summary["duration_s"]),
+    )
+    for row in rows:
+        case = ET.SubElement(suite, "testcase", classname=f"contract[{target}]", name=row["clause"])
+        ET.SubElement(case, "system-out").text = f"{row['title']} ({row['reference']}); judged {row['judged']} replies"
+        if row["verdict"] == "fail":
+            failure = ET.SubElement(case, "failure", message=row["examples"][0]["violations"][0][:500])
+            failure.text = "\n\n".join(
+                "\n".join(
+                    [
+                        *example["violations"],
+                        f"request: {example['request']}",
+                        f"status: {example['status']}",
+                        f"body: {example['excerpt']}",
+                        f"reproduce: {example['curl']}",
+                    ]
+                )
+                for example in row["examples"]
+            )
+        elif row["verdict"] == "known":
+            ET.SubElement(case, "skipped", message="known violation (in the baseline)")
+        elif row["verdict"] == "not judged":
+            ET.SubElement(case, "skipped", message="no reply this clause applies to was seen")
+    ET.indent(suite)
+    return str(ET.tostring(suite, encoding="unicode", xml_declaration=True))
+
+
 def cassette(run: Run) -> dict[str, Any]:
     ledger = run.ledger.to_dict()
     return {
@@ -252,6 +292,7 @@ def write_all(run: Run, session: pytest.Session) -> dict[str, Any]:
     _write(directory / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False), run)
     markdown = matrix_markdown(summary)
     _write(directory / "summary.md", markdown, run)
+    _write(directory / "junit.xml", clause_junit(summary), run)
     _write(directory / "cassette.har", json.dumps(cassette(run), ensure_ascii=False), run)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
