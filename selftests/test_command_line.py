@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from selftests.conftest import live_args, run_suite
+from selftests.conftest import ROOT, live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY
 
 FAST = (
@@ -124,3 +124,39 @@ def test_rate_limit_spaces_requests(served_mock, tmp_path):
     elapsed = time.monotonic() - started
     assert result.exit_code == 0, result.output
     assert elapsed >= (len(state.received) - 1) / 20
+
+
+def test_target_that_stops_answering_mid_run_is_could_not_test_not_violations(tmp_path):
+    import subprocess
+    import sys
+
+    from spidra_contract.mock.app import make_state
+    from spidra_contract.mock.server import MockServer
+
+    state = make_state(("slow",), time_scale=2.5)
+    server = MockServer(state).start()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--report-dir",
+            str(tmp_path),
+            *live_args(server, state),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # Let the probe and the first reads through, then take the target away.
+    deadline = time.monotonic() + 60
+    while len(state.received) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.stop()
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 6, output
+    assert "stopped answering" in output
