@@ -29,6 +29,7 @@ pytest_plugins = ["spidra_contract.fixtures"]
 EXIT_UNREACHABLE = 6
 EXIT_INCOMPLETE = 7
 RUN_KEY = pytest.StashKey[Run]()
+SEED_KEY = pytest.StashKey[int]()
 PROBE_CONNECT_TIMEOUT = 10.0
 
 
@@ -99,8 +100,6 @@ def _is_worker(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "live_safe: sends only GET/HEAD; runs against any target")
-    config.addinivalue_line("markers", "mock_only: runs only against the embedded mock unless opted in")
     try:
         settings = resolve(config.getoption, lambda name: config.getini(name), Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
@@ -155,9 +154,6 @@ def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
     core.global_force_seed = seed  # type: ignore[assignment]
     config.stash[SEED_KEY] = seed
     return str(seed)
-
-
-SEED_KEY = pytest.StashKey[int]()
 
 
 @pytest.hookimpl(optionalhook=True)
