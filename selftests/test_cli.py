@@ -1,0 +1,72 @@
+"""The `spidra-contract` command: the catalogue listing, switch validation, and the served mock's banner."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import requests
+from click.testing import CliRunner
+
+from spidra_contract.cli import main
+from spidra_contract.mock.catalogue import FAULTS, VARIANTS
+from spidra_contract.mock.jobs import ALPHA_KEY
+
+
+def test_the_catalogue_lists_at_least_30_faults_and_10_variants_each_naming_its_clause():
+    result = CliRunner().invoke(main, ["faults", "--list"])
+    assert result.exit_code == 0, result.output
+    assert len(FAULTS) >= 30
+    assert len(VARIANTS) >= 10
+    for fault in FAULTS:
+        assert f"fault -> {fault.clause}" in result.output
+
+
+def test_an_unknown_switch_is_a_usage_error():
+    result = CliRunner().invoke(main, ["faults", "--only", "no-such-fault"])
+    assert result.exit_code == 2
+    assert "unknown mock switch" in result.output
+
+
+def test_serve_mock_prints_its_keys_and_job_ids_and_answers(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "spidra_contract.cli",
+            "serve-mock",
+            "--port",
+            str(port),
+            "--corpus",
+            "3",
+            "--ids-file",
+            str(tmp_path / "ids.txt"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        banner = [process.stdout.readline() for _ in range(6)]
+        job_ids = next(line for line in banner if line.startswith("job ids:")).split(":", 1)[1].strip().split(",")
+        assert any(ALPHA_KEY in line for line in banner)
+        for _ in range(100):
+            try:
+                reply = requests.get(
+                    f"http://127.0.0.1:{port}/api/crawl/{job_ids[2]}", headers={"x-api-key": ALPHA_KEY}, timeout=2
+                )
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert reply.status_code == 200
+        assert len((tmp_path / "ids.txt").read_text().split()) == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
