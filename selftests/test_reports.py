@@ -169,3 +169,15 @@ def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path):
     result = run_suite("--baseline", str(bogus), report_dir=tmp_path / "r")
     assert result.exit_code == 4
     assert "is not a summary.json" in result.output
+
+
+def test_the_cassette_replays_offline_with_the_same_verdict(broken_run):
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    result, _ = broken_run
+    replay = CliRunner().invoke(main, ["replay", str(result.artifact("cassette.har"))])
+    assert replay.exit_code == 1, replay.output
+    assert "[result-shape]" in replay.output
+    assert "[error-response]" in replay.output

@@ -169,5 +169,47 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     sys.exit(0 if all(o.ok for o in outcomes) else 1)
 
 
+@main.command("replay")
+@click.argument("cassette", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--spec",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="the OpenAPI document (default: openapi.yaml of this project)",
+)
+def replay(cassette: Path, spec: Path | None) -> None:
+    """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
+    from spidra_contract.clauses import EVERY_REPLY, evaluate
+    from spidra_contract.exchange import Reply
+    from spidra_contract.runner import PROJECT_ROOT
+    from spidra_contract.spec import SpecError, load_contract
+
+    try:
+        contract = load_contract(spec or PROJECT_ROOT / "openapi.yaml")
+        entries = json.loads(cassette.read_text(encoding="utf-8"))["log"]["entries"]
+    except (SpecError, ValueError, KeyError) as exc:
+        raise click.UsageError(f"cannot replay {cassette}: {exc}") from None
+    judged = violated = 0
+    for entry in entries:
+        request, response = entry["request"], entry["response"]
+        reply = Reply(
+            method=request["method"],
+            url=request["url"],
+            request_headers={h["name"]: h["value"] for h in request["headers"]},
+            status=response["status"],
+            headers={h["name"]: h["value"] for h in response["headers"]},
+            content=response["content"].get("text", "").encode("utf-8"),
+        )
+        lines = [str(v) for verdict in evaluate(reply, contract, EVERY_REPLY).values() if verdict for v in verdict]
+        judged += 1
+        if lines:
+            violated += 1
+            click.echo(f"{reply.request_line} -> {reply.status}")
+            for line in lines:
+                click.echo(f"  {line}")
+    click.echo(f"replayed {judged} exchanges: {violated} with violations")
+    sys.exit(1 if violated else 0)
+
+
 if __name__ == "__main__":
     main()
