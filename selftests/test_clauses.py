@@ -182,3 +182,45 @@ def test_retry_after_accepts_seconds_and_dates():
 def test_violation_keys_are_read_back_from_failure_text():
     text = "[result-shape] 'x' is not of type 'object' (schema: items) at /result/3/data\n[status-enum] bad at /status"
     assert keys_in_text(text) == {"result-shape:/result/*/data", "status-enum:/status"}
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        pytest.param("sk_live_abcdef123456", id="the-key"),
+        pytest.param("sk_live_abcdef12345", id="truncated"),
+        pytest.param("sk_live_abcdef1234560", id="extended"),
+        pytest.param("SK_LIVE_ABCDEF123456", id="case-changed"),
+        pytest.param("Bearer sk_live_abcdef123456", id="bearer"),
+    ],
+)
+def test_reproduction_line_rebuilds_the_exact_key_variant_from_the_environment(sent):
+    import subprocess
+
+    from spidra_contract.exchange import reply_from_parts
+
+    key = "sk_live_abcdef123456"
+    redactor = Redactor()
+    redactor.add(key, "$SPIDRA_API_KEY")
+    recorded = reply_from_parts(
+        method="GET",
+        url="http://api.test/api/crawl/a%24b?x=$HOME",
+        request_headers={"x-api-key": sent},
+        status=403,
+        headers={},
+        content=b"",
+        elapsed_ms=0,
+        redactor=redactor,
+    )
+    line = recorded.curl()
+    assert key.lower()[:-1] not in line.lower()
+    # Run the line with printf instead of curl: the shell must hand curl exactly what the suite sent.
+    shown = subprocess.run(
+        ["bash", "-c", "printf '%s\\n' " + line.removeprefix("curl ")],
+        capture_output=True,
+        text=True,
+        env={"SPIDRA_API_KEY": key, "PATH": "/usr/bin:/bin"},
+        check=True,
+    ).stdout
+    assert f"x-api-key: {sent}" in shown.splitlines()
+    assert "http://api.test/api/crawl/a%24b?x=%24HOME" in shown or "x=$HOME" in shown

@@ -58,9 +58,22 @@ class Redactor:
         return tuple(self._secrets)
 
     def label_for(self, value: str) -> str:
-        """How a header value is shown: `$SPIDRA_API_KEY` for the key itself, a description for a variant."""
-        if value in self._secrets:
-            return self._secrets[value]
+        """How a secret-bearing value is shown: a shell expression over the environment variable that rebuilds
+        it (`$SPIDRA_API_KEY`, `${SPIDRA_API_KEY%?}` for the key less its last character, ...), so a
+        reproduction line sends exactly what the suite sent; `[REDACTED]` for anything else near a key."""
+        scheme, _, token = value.partition(" ")
+        if token and scheme.lower() in ("bearer", "token", "basic"):
+            return f"{scheme} {self.label_for(token)}"
+        for secret, label in self._secrets.items():
+            name = label.lstrip("$")
+            if value == secret:
+                return label
+            if len(secret) > 1 and value == secret[:-1]:
+                return f"${{{name}%?}}"
+            if value == secret.swapcase() != secret:
+                return f"$(printf %s ${name} | tr a-zA-Z A-Za-z)"
+            if len(value) == len(secret) + 1 and value.startswith(secret) and value[-1].isalnum():
+                return f"${{{name}}}{value[-1]}"
         if self._pattern is not None and self._pattern.search(value):
             return REDACTED
         return value
@@ -74,21 +87,44 @@ class Redactor:
         parts = urlsplit(url)
         if parts.query:
             query = [
-                (name, REDACTED if name.lower() in SENSITIVE_NAMES else self.text(value))
+                (name, self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value))
                 for name, value in parse_qsl(parts.query, keep_blank_values=True)
             ]
-            parts = parts._replace(query=urlencode(query, safe="[]$"))
+            parts = parts._replace(query=urlencode(query, safe="[]${}"))
         return self.text(urlunsplit(parts))
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         shown: dict[str, str] = {}
         for name, value in headers.items():
-            if name.lower() in SENSITIVE_NAMES:
-                label = self.label_for(value) if value else value
-                shown[name] = label if label != value or not value else REDACTED
-            else:
-                shown[name] = self.text(value)
+            shown[name] = self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value)
         return shown
+
+    def _sensitive(self, value: str) -> str:
+        """A value under a credential's name: its label if it is (derived from) a known key, else redacted."""
+        if not value:
+            return value
+        label = self.label_for(value)
+        return label if label != value else REDACTED
+
+
+# The labels `Redactor.label_for` writes: shell expressions over the SPIDRA_* environment variables.
+_SHELL_LABEL = re.compile(r"\$\(printf %s \$SPIDRA_\w+ \| tr a-zA-Z A-Za-z\)|\$\{SPIDRA_\w+(?:%\?)?\}|\$SPIDRA_[A-Z_]+")
+
+
+def shell_word(text: str) -> str:
+    """`text` as one shell word in which only our key labels expand; everything else stays literal."""
+    if not _SHELL_LABEL.search(text):
+        return shlex.quote(text)
+
+    def literal(chunk: str) -> str:
+        return chunk.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
+
+    pieces, position = [], 0
+    for match in _SHELL_LABEL.finditer(text):
+        pieces += [literal(text[position : match.start()]), match.group(0)]
+        position = match.end()
+    pieces.append(literal(text[position:]))
+    return '"' + "".join(pieces) + '"'
 
 
 @dataclass
@@ -150,14 +186,8 @@ class Reply:
         for name, value in self.request_headers.items():
             if name.lower() in {"user-agent", "accept-encoding", "connection", "content-length", "host"}:
                 continue
-            header = f"{name}: {value}"
-            # Double quotes let the shell expand $SPIDRA_API_KEY; every other character is escaped.
-            if "$SPIDRA_" in value:
-                escaped = header.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-                parts += ["-H", f'"{escaped}"']
-            else:
-                parts += ["-H", shlex.quote(header)]
-        parts.append(shlex.quote(self.url))
+            parts += ["-H", shell_word(f"{name}: {value}")]
+        parts.append(shell_word(self.url))
         return " ".join(parts)
 
     def as_evidence(self) -> dict[str, Any]:
