@@ -88,6 +88,7 @@ def test_request_budget_is_never_exceeded(served_mock, tmp_path):
     result = run_suite(*live_args(server, state), "--max-requests", "40", report_dir=tmp_path)
     assert len(state.received) <= 40
     assert "request budget (40) is spent" in result.output
+    assert result.exit_code == 7, "a run cut short by its budget is incomplete, neither green nor violations"
 
 
 @pytest.mark.parametrize("served_mock", [("rate-limited",)], indirect=True)

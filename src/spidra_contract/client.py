@@ -70,6 +70,7 @@ class Traffic:
     rate_limited: list[dict[str, Any]] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
     network_errors: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -124,7 +125,9 @@ class GuardedSession(requests.Session):
             raise UnsafeRequestBlocked(f"{method} is not sent to this target (unsafe methods need --allow-unsafe)")
         with traffic.lock:
             if self.max_requests and traffic.sent >= self.max_requests:
-                raise BudgetExhausted(f"the run's request budget ({self.max_requests}) is spent")
+                message = f"the run's request budget ({self.max_requests}) is spent"
+                traffic.refused.append(message)
+                raise BudgetExhausted(message)
             traffic.sent += 1
             traffic.by_method[method] = traffic.by_method.get(method, 0) + 1
 
@@ -168,7 +171,10 @@ class GuardedSession(requests.Session):
                     }
                 )
             self.limiter.hold(wait)
-        raise RateLimited(f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}")
+        message = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}"
+        with self.traffic.lock:
+            self.traffic.refused.append(message)
+        raise RateLimited(message)
 
     def to_reply(self, response: requests.Response, elapsed_ms: float) -> Reply:
         return reply_from_response(response, self.redactor, elapsed_ms)

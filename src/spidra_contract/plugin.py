@@ -2,7 +2,7 @@
 turns what happened into an honest exit code.
 
 Exit codes: 0 conformant; 1 contract violations; 4 bad options, missing key or malformed spec;
-6 target unreachable; 7 incomplete (no 200 response reached, so the job body was never judged).
+6 target unreachable (or stopped answering); 7 incomplete (no 200 reached, or budget/rate limit cut the run short).
 """
 
 from __future__ import annotations
@@ -330,6 +330,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
             run.traffic.by_method[method] = run.traffic.by_method.get(method, 0) + count
         run.traffic.rate_limited.extend(traffic.get("rate_limited", []))
         run.traffic.network_errors.extend(traffic.get("network_errors", []))
+        run.traffic.refused.extend(traffic.get("refused", []))
 
 
 @pytest.hookimpl(trylast=True)
@@ -344,14 +345,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "by_method": run.traffic.by_method,
             "rate_limited": run.traffic.rate_limited,
             "network_errors": run.traffic.network_errors,
+            "refused": run.traffic.refused,
         }
         config.workeroutput["spidra_ledger"] = data  # type: ignore[attr-defined]
         return
-    if exitstatus == pytest.ExitCode.OK and run.ledger.ok_replies == 0 and session.testscollected:
-        session.exitstatus = EXIT_INCOMPLETE
-    if exitstatus == pytest.ExitCode.TESTS_FAILED and run.ledger.violations == 0 and run.traffic.network_errors:
-        # Tests failed because the target stopped answering, not because it broke the contract.
-        session.exitstatus = EXIT_UNREACHABLE
+    session.exitstatus = honest_exit_status(run, exitstatus, bool(session.testscollected))
     from spidra_contract import reports
 
     reports.write_all(run, session)
@@ -372,6 +370,18 @@ def pytest_html_results_summary(
     prefix.append(run.redactor.text(reports.matrix_html(reports.build_summary(run, session))))
 
 
+def honest_exit_status(run: Run, exitstatus: int, collected: bool) -> int:
+    """Failures that are not contract violations, and passes that judged nothing, are "could not test"."""
+    if exitstatus == pytest.ExitCode.OK and collected and (run.ledger.ok_replies == 0 or run.traffic.refused):
+        return EXIT_INCOMPLETE
+    if exitstatus == pytest.ExitCode.TESTS_FAILED and run.ledger.violations == 0:
+        if run.traffic.network_errors:
+            return EXIT_UNREACHABLE  # the target stopped answering
+        if run.traffic.refused:
+            return EXIT_INCOMPLETE  # the budget or the target's rate limit cut the run short
+    return exitstatus
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     run = get_run(config)
     from spidra_contract import reports
@@ -383,6 +393,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             f"spidra-contract: the target stopped answering {len(run.traffic.network_errors)} time(s), first: "
             f"{run.traffic.network_errors[0]}" + (" (exit code 6: could not test)" if exitstatus == 6 else ""),
             red=True,
+        )
+    if run.traffic.refused and not _is_worker(config):
+        terminalreporter.write_line(
+            f"spidra-contract: {len(run.traffic.refused)} request(s) not sent: {run.traffic.refused[0]} "
+            "(the run is incomplete: exit code 7 unless violations were found)",
+            yellow=True,
         )
     if run.ledger.ok_replies == 0 and not _is_worker(config):
         terminalreporter.write_sep("!", "NO 200 RESPONSE REACHED", red=True, bold=True)

@@ -89,6 +89,7 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
             "rate_limited": run.traffic.rate_limited,
             "blocked_unsafe": run.traffic.blocked,
             "network_errors": run.traffic.network_errors,
+            "refused": run.traffic.refused,
             "budget": settings.max_requests,
             "rate_limit_per_s": settings.rate_limit,
         },
