@@ -96,7 +96,7 @@ def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
             args += ["--job-id", job_id]
         before = mock.requests_seen()
         started = time.perf_counter()
-        result = run_suite(*args, report_dir=workdir / "suite")
+        result = run_suite(*args, report_dir=workdir / "suite", cwd=ROOT)
         seconds = time.perf_counter() - started
         sent = mock.requests_seen() - before
         rows.append(("contract suite (profile ci)", f"{seconds:.1f}", str(sent), f"exit {result.exit_code}"))

@@ -181,11 +181,10 @@ def replay(cassette: Path, spec: Path | None) -> None:
     """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
     from spidra_contract.clauses import EVERY_REPLY, evaluate
     from spidra_contract.exchange import Reply
-    from spidra_contract.runner import PROJECT_ROOT
     from spidra_contract.spec import SpecError, load_contract
 
     try:
-        contract = load_contract(spec or PROJECT_ROOT / "openapi.yaml")
+        contract = load_contract(spec or Path("openapi.yaml"))
         entries = json.loads(cassette.read_text(encoding="utf-8"))["log"]["entries"]
     except (SpecError, ValueError, KeyError) as exc:
         raise click.UsageError(f"cannot replay {cassette}: {exc}") from None

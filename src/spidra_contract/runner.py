@@ -9,8 +9,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 @dataclass
 class SuiteResult:
@@ -27,9 +25,10 @@ def run_suite(
     report_dir: Path,
     env: dict[str, str] | None = None,
     timeout: float | None = 900,
-    cwd: Path = PROJECT_ROOT,
+    cwd: Path | None = None,
 ) -> SuiteResult:
-    """`pytest ARGS --report-dir DIR` in the project root; this process' SPIDRA_* variables are not inherited."""
+    """`pytest ARGS --report-dir DIR` in `cwd` (default: here, the project root when run as documented);
+    this process' SPIDRA_* variables are not inherited."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
     clean.update(env or {})
     completed = subprocess.run(
