@@ -181,8 +181,17 @@ def matrix_html(summary: dict[str, Any]) -> str:
     """The compliance matrix, drift and findings as an HTML block for the top of report.html."""
     esc = html.escape
     failing = sum(1 for row in summary["clauses"] if row["verdict"] == "fail")
+    judged = sum(1 for row in summary["clauses"] if row["verdict"] != "not judged")
+    if failing:
+        color, background, verdict = "#cf222e", "#ffebe9", f"{failing} of {judged} judged clauses violated"
+    elif summary["ok_replies"] == 0 or summary["requests"]["refused"]:
+        color, background, verdict = "#9a6700", "#fff8c5", "incomplete: the job body was not fully judged"
+    else:
+        color, background, verdict = "#1a7f37", "#dafbe1", f"conformant: all {judged} judged clauses pass"
     head = (
-        f"<h2 style='margin-top:1em'>Contract compliance: {failing} clause(s) violated</h2>"
+        f"<div style='margin-top:1em;padding:12px 16px;border-radius:6px;border:1px solid {color};"
+        f"background:{background};color:{color};font-size:1.4em;font-weight:bold'>"
+        f"Contract compliance: {esc(verdict)}</div>"
         f"<p>Target <code>{esc(str(summary['target']['base_url']))}</code> ({esc(summary['target']['kind'])})"
         f" &middot; profile <code>{esc(summary['profile'])}</code> &middot; seed <code>{esc(str(summary['seed']))}"
         f"</code> &middot; {summary['requests']['sent']} requests &middot; statuses observed: "
