@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote
 
 from spidra_contract import clauses as clause_defs
@@ -164,6 +163,3 @@ class Run:
         lines = self.judge_pair(test, before, after, names)
         if lines:
             raise ContractViolation(self.explain(lines, after, before))
-
-    def summary_context(self) -> dict[str, Any]:
-        return {"target": self.target.label if self.target else self.settings.base_url or "embedded mock"}
