@@ -8,6 +8,8 @@ import pytest
 
 from spidra_contract.client import reply_of
 
+pytestmark = pytest.mark.burst
+
 BURST = 32
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from spidra_contract.clauses import ERROR_BODY, TRANSPORT
 
+pytestmark = pytest.mark.cross_account
+
 
 @pytest.fixture(scope="session")
 def other_key(target):

@@ -26,6 +26,7 @@ BAD_KEYS = [
 ]
 
 
+@pytest.mark.auth
 @pytest.mark.parametrize("bad_key", BAD_KEYS)
 def test_unauthorized_request_for_a_known_job_gets_403_error_response(bad_key, target, known_jobs, fetch, judge):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
@@ -34,6 +35,7 @@ def test_unauthorized_request_for_a_known_job_gets_403_error_response(bad_key, t
     judge(fetch(job_id, headers=headers), "auth-required", *TRANSPORT, *ERROR_BODY)
 
 
+@pytest.mark.auth
 @pytest.mark.parametrize("scheme", ["Bearer", "Token"])
 def test_bad_key_in_authorization_header_gets_403(scheme, target, known_jobs, fetch, judge):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
@@ -45,17 +47,20 @@ def test_bad_key_in_authorization_header_gets_403(scheme, target, known_jobs, fe
     )
 
 
+@pytest.mark.auth
 def test_key_sent_only_in_the_query_string_is_not_accepted(target, known_jobs, fetch, judge):
     job_id = known_jobs[0] if known_jobs else f"job-{uuid.uuid4()}"
     reply = fetch(job_id, headers={}, params={"api_key": target.api_key, "x-api-key": target.api_key})
     judge(reply, "auth-required", *TRANSPORT, *ERROR_BODY)
 
 
+@pytest.mark.unknown
 @given(job_id=st.uuids().map(str))
 def test_random_uuid_gets_404_error_response(job_id, fetch, judge):
     judge(fetch(job_id), "unknown-job", *TRANSPORT, *ERROR_BODY)
 
 
+@pytest.mark.unknown
 @given(
     job_id=st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=64).filter(
         lambda s: s not in (".", "..")

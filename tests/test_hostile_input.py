@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from spidra_contract.clauses import ERROR_BODY, TRANSPORT
 
+pytestmark = pytest.mark.hostile
+
 HOSTILE = ("hostile-id", *TRANSPORT, *ERROR_BODY)
 
 CRAFTED = [

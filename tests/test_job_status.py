@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytestmark = pytest.mark.job_body
+
 
 def test_known_job_body_honours_every_clause(known_job, fetch, judge):
     reply = fetch(known_job)

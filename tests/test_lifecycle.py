@@ -7,6 +7,8 @@ import pytest
 from spidra_contract.client import reply_of
 from spidra_contract.lifecycle import watch_all
 
+pytestmark = pytest.mark.lifecycle
+
 
 @pytest.fixture(scope="session")
 def timelines(run, target, api, known_jobs):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 
-from spidra_contract.checks import CLAUSE_CHECKS
-
 schema = schemathesis.pytest.from_fixture("api_schema")
+pytestmark = pytest.mark.property
 
 
 @schema.parametrize()
-def test_generated_requests_honour_the_contract(case, api):
-    case.call_and_validate(session=api, additional_checks=CLAUSE_CHECKS)
+def test_generated_requests_honour_the_contract(case, api, clause_checks):
+    case.call_and_validate(session=api, additional_checks=clause_checks)

@@ -102,13 +102,27 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
         return None
     if reply.status in contract.documented_statuses:
         return []
+    location = reply.header("location")
+    redirect = f", redirecting to {location!r} (not followed)" if 300 <= reply.status < 400 and location else ""
     return [
         Violation(
             "documented-status",
             f"status {reply.status} is not documented (documented: "
-            f"{sorted(contract.documented_statuses)}); body: {reply.excerpt!r}",
+            f"{sorted(contract.documented_statuses)}){redirect}; body: {reply.excerpt!r}",
         )
     ]
+
+
+@clause(
+    "complete-body",
+    "A response arrives whole: intact framing, a Content-Encoding the suite asked for that decodes, "
+    "within the body size cap",
+    "HTTP/1.1 message framing (RFC 9112) + the suite's --max-body",
+)
+def complete_body(reply: Reply, contract: Contract) -> Verdict:
+    if reply.method not in ("GET", "HEAD"):
+        return None
+    return [Violation("complete-body", reply.problem)] if reply.problem else []
 
 
 @clause(
@@ -432,7 +446,7 @@ def _short(value: Any) -> str:
 
 
 # Groups: which clauses judge which kind of reply.
-TRANSPORT = ("documented-status", "json-body")
+TRANSPORT = ("documented-status", "complete-body", "json-body")
 JOB_BODY = ("status-enum", "progress", "result-shape", "nullable-error", "status-semantics")
 ERROR_BODY = ("error-response", "error-hygiene")
 EVERY_REPLY = TRANSPORT + JOB_BODY + ERROR_BODY

@@ -1,31 +1,71 @@
-"""The one door every request to the target goes through: safe methods only, bounded, rate-limited,
-429-aware, recorded (with secrets redacted) for the cassette and the reports."""
+"""The one door every request to the target goes through.
+
+Safe methods only (unless allowed), never off the target's origin, never a redirect followed; a deadline for
+the whole exchange and a cap on the body (decompression included); the request budget, the rate limit and
+the breaker shared by every thread and every xdist worker of the run; 429 + Retry-After honoured within
+bounds; every exchange recorded (secrets redacted) for the cassette and the reports.
+
+A request the suite does not send, or that the target does not answer, raises a `SuiteRefusal`: a pytest skip
+(so hypothesis re-raises it at once instead of shrinking), counted by the run as "could not test".
+"""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import pytest
 import requests
 import requests.adapters
+from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from spidra_contract.exchange import Redactor, Reply, reply_from_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-MAX_RETRY_AFTER_SECONDS = 60.0
-MAX_429_RETRIES = 3
 POOL_SIZE = 64
+CHUNK = 64 * 1024
+CONNECT_TIMEOUT = 10.0
+ACCEPT_ENCODING = "gzip, deflate"
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+# 429: a wait longer than this is not waited for (the run stops as incomplete, quoting the header) ...
+MAX_RETRY_AFTER_SECONDS = 30.0
+# ... nor more than this in total over the run, nor more than this many times for one request.
+MAX_TOTAL_429_WAIT_SECONDS = 60.0
+MAX_429_RETRIES = 3
+# The target "stopped answering" after this many transport failures in a row (timeouts, resets).
+MAX_CONSECUTIVE_FAILURES = 3
+
+TRIP_NOT_ANSWERING = "not-answering"
+TRIP_RATE_LIMITED = "rate-limited"
+TRIP_BUDGET = "budget"
+TRIP_DEADLINE = "deadline"
 
 
-class SuiteRefusal(Exception):
-    """The suite declined to send a request (a test that hits this is skipped with the reason)."""
+class SuiteRefusal(pytest.skip.Exception):  # type: ignore[name-defined, misc]
+    """The suite did not send a request, or the target did not answer it: the test that hit it is skipped
+    with the reason, and the run is "could not test" (exit 6) or "incomplete" (exit 7), never "violations"."""
+
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg)
 
 
 class UnsafeRequestBlocked(SuiteRefusal):
+    pass
+
+
+class OffOrigin(SuiteRefusal):
     pass
 
 
@@ -37,33 +77,153 @@ class RateLimited(SuiteRefusal):
     pass
 
 
-class Limiter:
-    """At most `rate` requests a second across all threads (0 means unlimited)."""
+class RunDeadline(SuiteRefusal):
+    pass
 
-    def __init__(self, rate: float) -> None:
+
+class TargetNotAnswering(SuiteRefusal):
+    pass
+
+
+_TRIP_ERRORS: dict[str, type[SuiteRefusal]] = {
+    TRIP_NOT_ANSWERING: TargetNotAnswering,
+    TRIP_RATE_LIMITED: RateLimited,
+    TRIP_BUDGET: BudgetExhausted,
+    TRIP_DEADLINE: RunDeadline,
+}
+
+
+# --- limits for the whole run ----------------------------------------------------------------------------
+
+
+class Gate:
+    """The request budget, the pacing (rate limit and Retry-After holds), the breaker and the run deadline,
+    for every thread of this process and, through a locked file, every xdist worker of the run."""
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        max_requests: int,
+        run_deadline: float = 0.0,
+        path: Path | None = None,
+    ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
+        self.max_requests = max_requests
+        self.run_deadline = run_deadline
+        self.path = path
         self._lock = threading.Lock()
+        self._memory: dict[str, Any] = self._fresh()
 
-    def wait(self) -> None:
-        if not self.interval:
-            return
+    @staticmethod
+    def _fresh() -> dict[str, Any]:
+        return {
+            "sent": 0,
+            "next": 0.0,
+            "failures": 0,
+            "waited_429": 0.0,
+            "trip": "",
+            "reason": "",
+            "started": time.time(),
+        }
+
+    def share(self, path: Path) -> None:
+        """Keep the state in `path` from now on (the xdist controller does this before workers start)."""
         with self._lock:
+            path.write_text(json.dumps(self._memory), encoding="utf-8")
+            self.path = path
+
+    def attach(self, path: Path) -> None:
+        """Use the state another process shares in `path` (an xdist worker joins its controller's)."""
+        with self._lock:
+            self.path = path
+
+    def _update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+        with self._lock:
+            if self.path is None:
+                return change(self._memory)
+            with self.path.open("r+", encoding="utf-8") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                state = json.loads(handle.read() or "{}") or self._fresh()
+                result = change(state)
+                handle.seek(0)
+                handle.truncate()
+                handle.write(json.dumps(state))
+                return result
+
+    def state(self) -> dict[str, Any]:
+        return dict(self._update(lambda state: dict(state)))
+
+    def admit(self) -> float:
+        """Take one request from the budget; the seconds to wait before sending it. Raises when the run has
+        stopped (budget spent, deadline passed, breaker tripped)."""
+
+        def take(state: dict[str, Any]) -> tuple[str, str, float]:
+            if state["trip"]:
+                return state["trip"], state["reason"], 0.0
+            if self.run_deadline and time.time() - state["started"] > self.run_deadline:
+                state["trip"], state["reason"] = TRIP_DEADLINE, f"the run's deadline ({self.run_deadline:g} s) passed"
+                return state["trip"], state["reason"], 0.0
+            if self.max_requests and state["sent"] >= self.max_requests:
+                state["trip"], state["reason"] = TRIP_BUDGET, f"the run's request budget ({self.max_requests}) is spent"
+                return state["trip"], state["reason"], 0.0
+            state["sent"] += 1
             now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
-            time.sleep(slot - now)
+            slot = max(now, state["next"])
+            if self.interval:
+                state["next"] = slot + self.interval
+            return "", "", slot - now
 
-    def hold(self, seconds: float) -> None:
-        """Nobody sends before `seconds` from now (a server asked us to back off)."""
-        with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
+        trip, reason, wait = self._update(take)
+        if trip:
+            raise _TRIP_ERRORS[trip](reason)
+        return float(wait)
+
+    def hold(self, seconds: float) -> bool:
+        """Nobody sends before `seconds` from now (a 429 asked us to back off). False, and the run stops as
+        rate-limited, when the wait is beyond what the suite gives a target."""
+
+        def apply(state: dict[str, Any]) -> bool:
+            if seconds > MAX_RETRY_AFTER_SECONDS or state["waited_429"] + seconds > MAX_TOTAL_429_WAIT_SECONDS:
+                return False
+            state["waited_429"] += seconds
+            state["next"] = max(state["next"], time.monotonic() + seconds)
+            return True
+
+        return bool(self._update(apply))
+
+    def trip(self, kind: str, reason: str) -> None:
+        def apply(state: dict[str, Any]) -> None:
+            if not state["trip"]:
+                state["trip"], state["reason"] = kind, reason
+
+        self._update(apply)
+
+    def outcome(self, ok: bool, reason: str = "") -> None:
+        """Count a transport success (resets the breaker) or failure (trips it after a few in a row)."""
+
+        def apply(state: dict[str, Any]) -> None:
+            if ok:
+                state["failures"] = 0
+                return
+            state["failures"] += 1
+            if state["failures"] >= MAX_CONSECUTIVE_FAILURES and not state["trip"]:
+                state["trip"] = TRIP_NOT_ANSWERING
+                state["reason"] = (
+                    f"the target stopped answering: {state['failures']} requests in a row failed, last: {reason}"
+                )
+
+        self._update(apply)
+
+    @property
+    def tripped(self) -> tuple[str, str] | None:
+        state = self.state()
+        return (state["trip"], state["reason"]) if state["trip"] else None
 
 
 @dataclass
 class Traffic:
-    """Counters and the event log of one run's traffic."""
+    """Counters and the event log of one process' traffic (merged across xdist workers at the end)."""
 
     sent: int = 0
     by_method: dict[str, int] = field(default_factory=dict)
@@ -72,6 +232,29 @@ class Traffic:
     network_errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "sent": self.sent,
+                "by_method": dict(self.by_method),
+                "rate_limited": list(self.rate_limited),
+                "blocked": list(self.blocked),
+                "network_errors": list(self.network_errors),
+                "refused": list(self.refused),
+            }
+
+    def merge(self, data: dict[str, Any]) -> None:
+        with self.lock:
+            self.sent += data.get("sent", 0)
+            for method, count in data.get("by_method", {}).items():
+                self.by_method[method] = self.by_method.get(method, 0) + count
+            for name in ("rate_limited", "blocked", "network_errors", "refused"):
+                getattr(self, name).extend(data.get(name, []))
+
+    def log(self, name: str, entry: Any) -> None:
+        with self.lock:
+            getattr(self, name).append(entry)
 
 
 def retry_after_seconds(value: str | None) -> float:
@@ -88,98 +271,241 @@ def retry_after_seconds(value: str | None) -> float:
         return 1.0
 
 
+# --- bounded bodies --------------------------------------------------------------------------------------
+
+
+class DeadlineExceeded(Exception):
+    """The exchange did not complete within its deadline."""
+
+
+@dataclass
+class Body:
+    content: bytes
+    problem: str = ""
+
+
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlineExceeded
+    return left
+
+
+def read_body(response: requests.Response, deadline: float, cap: int) -> Body:
+    """The raw (still encoded) body, read as it arrives, until its end, the deadline or the cap. A body cut
+    short or over the cap is returned with the problem named; a deadline raises `DeadlineExceeded`."""
+    raw = response.raw
+    chunks: list[bytes] = []
+    size = 0
+    problem = ""
+    try:
+        while True:
+            sock = getattr(getattr(raw, "connection", None), "sock", None)
+            if isinstance(sock, socket.socket):
+                sock.settimeout(_remaining(deadline))
+            else:
+                _remaining(deadline)
+            chunk = raw.read1(CHUNK, decode_content=False)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > cap:
+                problem = f"the body is larger than the {cap}-byte cap (over {size} bytes read, reading stopped)"
+                break
+            chunks.append(chunk)
+    except (ReadTimeoutError, TimeoutError):
+        raise DeadlineExceeded from None
+    except (ProtocolError, Urllib3Error, OSError) as exc:
+        problem = f"the body was cut short after {size} bytes ({type(exc).__name__})"
+    finally:
+        response.close()
+    return Body(b"".join(chunks), problem)
+
+
+def decode_body(body: Body, content_encoding: str, cap: int) -> Body:
+    """The body decoded by its Content-Encoding (gzip, deflate), never inflated past the cap."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    content = body.content
+    for coding in reversed(codings):
+        if coding == "identity":
+            continue
+        if coding in ("gzip", "x-gzip"):
+            modes = [16 + zlib.MAX_WBITS]
+        elif coding == "deflate":
+            modes = [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+        else:
+            return Body(
+                content, body.problem or f"Content-Encoding {coding!r} was not asked for (only {ACCEPT_ENCODING})"
+            )
+        for index, wbits in enumerate(modes):
+            decoder = zlib.decompressobj(wbits)
+            try:
+                decoded = decoder.decompress(content, cap + 1)
+            except zlib.error as exc:
+                if index + 1 < len(modes):
+                    continue
+                return Body(b"", body.problem or f"the {coding} body does not decode ({exc})")
+            if len(decoded) > cap or decoder.unconsumed_tail:
+                return Body(
+                    decoded[:cap],
+                    f"the {coding} body inflates past the {cap}-byte cap ({len(content)} bytes on the wire)",
+                )
+            if not decoder.eof and not body.problem:
+                return Body(decoded, f"the {coding} body ends before its compressed stream does")
+            content = decoded
+            break
+    return Body(content, body.problem)
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or (443 if scheme == "https" else 80)
+
+
+# --- the session -----------------------------------------------------------------------------------------
+
+
 class GuardedSession(requests.Session):
-    """A `requests.Session` that refuses unsafe methods (unless allowed), enforces the request budget and the
-    rate limit, honours 429 + Retry-After a bounded number of times, and records every exchange."""
+    """A `requests.Session` every request of the run goes through (see the module's docstring)."""
 
     def __init__(
         self,
         *,
         redactor: Redactor,
-        limiter: Limiter,
-        max_requests: int,
+        gate: Gate,
+        origin: str,
         timeout: float,
         allow_unsafe: bool,
+        max_body: int = DEFAULT_MAX_BODY,
         on_exchange: Callable[[Reply], None] | None = None,
         traffic: Traffic | None = None,
     ) -> None:
         super().__init__()
         self.redactor = redactor
-        self.limiter = limiter
-        self.max_requests = max_requests
+        self.gate = gate
+        self.origin = origin_of(origin)
         self.timeout = timeout
         self.allow_unsafe = allow_unsafe
+        self.max_body = max_body
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
+        self.trust_env = False  # no proxy or .netrc from the environment decides where a key goes
+        self.max_redirects = 0
         self.headers["User-Agent"] = "spidra-contract"
+        self.headers["Accept-Encoding"] = ACCEPT_ENCODING
         # Room for every concurrent poller, sweeper and burst thread, so connections are reused, not dropped.
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE)
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=0)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
 
-    def _admit(self, method: str) -> None:
-        traffic = self.traffic
+    def _refuse(self, error: type[SuiteRefusal], message: str, log: str = "refused") -> SuiteRefusal:
+        self.traffic.log(log, message)
+        return error(message)
+
+    def _admit(self, method: str, url: str) -> None:
         if method not in SAFE_METHODS and not self.allow_unsafe:
-            with traffic.lock:
-                traffic.blocked.append(method)
-            raise UnsafeRequestBlocked(f"{method} is not sent to this target (unsafe methods need --allow-unsafe)")
-        with traffic.lock:
-            if self.max_requests and traffic.sent >= self.max_requests:
-                message = f"the run's request budget ({self.max_requests}) is spent"
-                traffic.refused.append(message)
-                raise BudgetExhausted(message)
-            traffic.sent += 1
-            traffic.by_method[method] = traffic.by_method.get(method, 0) + 1
+            raise self._refuse(
+                UnsafeRequestBlocked,
+                f"{method} is not sent to this target (unsafe methods need --allow-unsafe)",
+                "blocked",
+            )
+        if origin_of(url) != self.origin:
+            raise self._refuse(
+                OffOrigin,
+                f"{method} {self.redactor.url(url)} is off the target's origin: not sent",
+                "blocked",
+            )
+        try:
+            wait = self.gate.admit()
+        except SuiteRefusal as exc:
+            self.traffic.log("refused", str(exc))
+            raise
+        with self.traffic.lock:
+            self.traffic.sent += 1
+            self.traffic.by_method[method] = self.traffic.by_method.get(method, 0) + 1
+        if wait > 0:
+            time.sleep(wait)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         method = (request.method or "GET").upper()
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
+        url = request.url or ""
+        kwargs["allow_redirects"] = False  # a 3xx is an answer to judge, never a door to another host
+        kwargs["stream"] = True
+        kwargs["proxies"] = {}
+        timeout = self.timeout
+        asked = kwargs.get("timeout")
+        if isinstance(asked, (int, float)) and asked > 0:
+            timeout = min(timeout, float(asked))
         for attempt in range(MAX_429_RETRIES + 1):
-            self._admit(method)
-            self.limiter.wait()
-            started = time.perf_counter()
+            self._admit(method, url)
+            started = time.monotonic()
+            deadline = started + timeout
             try:
-                response = super().send(request, **kwargs)
-                _ = response.content  # read now, so the recorder and the checks see the whole body
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                with self.traffic.lock:
-                    self.traffic.network_errors.append(
-                        f"{method} {self.redactor.url(request.url or '')}: {type(exc).__name__}"
-                    )
-                raise
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            reply = self.to_reply(response, elapsed_ms)
+                response = super().send(request, **{**kwargs, "timeout": (min(CONNECT_TIMEOUT, timeout), timeout)})
+                body = read_body(response, deadline, self.max_body)
+            except (requests.RequestException, DeadlineExceeded) as exc:
+                cause = network_cause(exc, timeout)
+                line = f"{method} {self.redactor.url(url)}: {cause}"
+                self.traffic.log("network_errors", line)
+                self.gate.outcome(False, line)
+                raise TargetNotAnswering(f"no answer to {line}") from None
+            self.gate.outcome(True)
+            body = decode_body(body, response.headers.get("Content-Encoding", ""), self.max_body)
+            response._content = body.content
+            response._content_consumed = True  # type: ignore[attr-defined]
+            elapsed_ms = (time.monotonic() - started) * 1000
+            reply = reply_from_response(response, self.redactor, elapsed_ms)
+            reply.problem = body.problem
             response.spidra_reply = reply  # type: ignore[attr-defined]
+            request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
             if self.on_exchange is not None:
                 self.on_exchange(reply)
             if response.status_code != 429:
                 return response
-            wait = min(retry_after_seconds(response.headers.get("Retry-After")), MAX_RETRY_AFTER_SECONDS)
-            with self.traffic.lock:
-                self.traffic.rate_limited.append(
-                    {
-                        "request": reply.request_line,
-                        "retry_after": response.headers.get("Retry-After"),
-                        "ratelimit_headers": {
-                            k: v
-                            for k, v in response.headers.items()
-                            if k.lower().startswith(("ratelimit", "x-ratelimit"))
-                        },
-                        "waited_s": round(wait, 2),
-                        "attempt": attempt + 1,
-                    }
+            header = response.headers.get("Retry-After")
+            wait = retry_after_seconds(header)
+            self.traffic.log(
+                "rate_limited",
+                {
+                    "request": reply.request_line,
+                    "retry_after": header,
+                    "ratelimit_headers": {
+                        k: v for k, v in reply.headers.items() if k.lower().startswith(("ratelimit", "x-ratelimit"))
+                    },
+                    "waited_s": round(wait, 2),
+                    "attempt": attempt + 1,
+                },
+            )
+            if not self.gate.hold(wait):
+                reason = (
+                    f"the target answered 429 with Retry-After {header!r} ({wait:.0f} s): beyond what the suite "
+                    f"waits (at most {MAX_RETRY_AFTER_SECONDS:g} s at once, {MAX_TOTAL_429_WAIT_SECONDS:g} s a run)"
                 )
-            self.limiter.hold(wait)
-        message = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {reply.request_line}"
-        with self.traffic.lock:
-            self.traffic.refused.append(message)
-        raise RateLimited(message)
+                self.gate.trip(TRIP_RATE_LIMITED, reason)
+                raise self._refuse(RateLimited, reason)
+        reason = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {method} {self.redactor.url(url)}"
+        raise self._refuse(RateLimited, reason)
 
-    def to_reply(self, response: requests.Response, elapsed_ms: float) -> Reply:
-        return reply_from_response(response, self.redactor, elapsed_ms)
+
+def network_cause(exc: BaseException, timeout: float) -> str:
+    """One short phrase for a transport failure."""
+    import re
+
+    if isinstance(exc, (requests.Timeout, DeadlineExceeded)):
+        return f"no complete answer within {timeout:g} s"
+    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
+    if found:
+        return found.group(1).strip()
+    reason = exc.args[0] if exc.args else None
+    inner = getattr(reason, "reason", reason)
+    return f"{type(exc).__name__} ({type(inner).__name__})" if inner is not None else type(exc).__name__
 
 
 def reply_of(response: requests.Response) -> Reply:
     """The redacted `Reply` the guarded session attached to a response it sent."""
     return response.spidra_reply  # type: ignore[attr-defined, no-any-return]
+
+
+def shared_gate_path(directory: str | os.PathLike[str]) -> Path:
+    return Path(directory) / "spidra-gate.json"

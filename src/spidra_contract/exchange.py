@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shlex
@@ -29,6 +30,25 @@ SENSITIVE_NAMES = frozenset(
 _NOT_PARSED = object()
 EXCERPT_CHARS = 400
 MIN_FUZZY_SECRET = 8
+MAX_JSON_DEPTH = 64
+# Credentials in a URL (`https://user:password@host`).
+_USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """The common encodings a server may echo a key in: base64 (standard and URL-safe, at every alignment
+    inside a longer encoded text), hex and full percent-encoding."""
+    raw = secret.encode("utf-8")
+    forms = {raw.hex(), raw.hex().upper(), "".join(f"%{b:02X}" for b in raw), "".join(f"%{b:02x}" for b in raw)}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        # Keep the characters that only the key's bytes decide: skip the prefix' group, drop the last group.
+        start = 4 if offset else 0
+        end = (len(encoded) // 4 - 1) * 4 if (offset + len(raw)) % 3 else len(encoded)
+        middle = encoded[start:end].rstrip("=")
+        if len(middle) >= MIN_FUZZY_SECRET:
+            forms |= {middle, middle.replace("+", "-").replace("/", "_")}
+    return forms
 
 
 class Redactor:
@@ -43,6 +63,8 @@ class Redactor:
             return
         self._secrets[secret] = label
         patterns = []
+        encoded = {form for known in self._secrets if len(known) >= MIN_FUZZY_SECRET for form in encoded_forms(known)}
+        patterns += [re.escape(form) for form in sorted(encoded, key=len, reverse=True)]
         for known in sorted(self._secrets, key=len, reverse=True):
             if len(known) >= MIN_FUZZY_SECRET:
                 # The shortest probe derived from a key is the key less one character; matching that prefix
@@ -79,9 +101,23 @@ class Redactor:
         return value
 
     def text(self, value: str) -> str:
-        if self._pattern is None or not value:
+        if not value:
+            return value
+        if "://" in value:
+            value = _USERINFO.sub(f"{REDACTED}@", value)
+        if self._pattern is None:
             return value
         return self._pattern.sub(REDACTED, value)
+
+    def value(self, node: Any) -> Any:
+        """A parsed JSON document with every string redacted (a key may hide behind JSON escapes)."""
+        if isinstance(node, str):
+            return self.text(node)
+        if isinstance(node, dict):
+            return {self.text(key): self.value(item) for key, item in node.items()}
+        if isinstance(node, list):
+            return [self.value(item) for item in node]
+        return node
 
     def url(self, url: str) -> str:
         parts = urlsplit(url)
@@ -138,7 +174,8 @@ class Reply:
     headers: dict[str, str]
     content: bytes
     elapsed_ms: float = 0.0
-    note: str = ""
+    # What went wrong with the body itself: cut short, over the size cap, undecodable encoding.
+    problem: str = ""
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     @property
@@ -158,9 +195,12 @@ class Reply:
 
     @property
     def json(self) -> Any:
-        """The parsed body; raises `ValueError` when it is not JSON."""
+        """The parsed body; raises `ValueError` when it is not strict JSON (NaN and Infinity are not JSON),
+        not UTF-8, or nests deeper than any job body could."""
         if self._json is _NOT_PARSED:
-            self._json = json.loads(self.content.decode("utf-8"))
+            self._json = parse_json(self.content)
+        if isinstance(self._json, ValueError):
+            raise self._json
         return self._json
 
     @property
@@ -191,13 +231,43 @@ class Reply:
         return " ".join(parts)
 
     def as_evidence(self) -> dict[str, Any]:
-        return {
+        evidence = {
             "request": self.request_line,
             "status": self.status,
             "content_type": self.header("content-type"),
             "excerpt": self.excerpt,
             "curl": self.curl(),
         }
+        if self.header("location"):
+            evidence["location"] = self.header("location")
+        if self.problem:
+            evidence["problem"] = self.problem
+        return evidence
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(content: bytes) -> Any:
+    """Strict JSON, or the `ValueError` saying why not (kept, so a bad body is parsed once)."""
+    try:
+        document = json.loads(content.decode("utf-8"), parse_constant=_reject_constant)
+    except RecursionError:
+        return ValueError("the JSON nests too deeply to parse")
+    except ValueError as exc:
+        return ValueError(str(exc))
+    depth, stack = 0, [(document, 1)]
+    while stack:
+        node, level = stack.pop()
+        depth = max(depth, level)
+        if depth > MAX_JSON_DEPTH:
+            return ValueError(f"the JSON nests more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(node, dict):
+            stack.extend((item, level + 1) for item in node.values())
+        elif isinstance(node, list):
+            stack.extend((item, level + 1) for item in node)
+    return document
 
 
 def reply_from_parts(
@@ -246,4 +316,9 @@ def _redacted_content(content: bytes, redactor: Redactor) -> bytes:
         return content
     text = content.decode("utf-8", errors="replace")
     cleaned = redactor.text(text)
+    if "\\" in cleaned:
+        # JSON escapes (\u0073k_...) can spell a key the text does not show: judge the decoded strings too.
+        document = parse_json(cleaned.encode("utf-8"))
+        if not isinstance(document, ValueError) and redactor.value(document) != document:
+            return json.dumps(redactor.value(document), ensure_ascii=False).encode("utf-8")
     return content if cleaned == text else cleaned.encode("utf-8")

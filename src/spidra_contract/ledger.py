@@ -17,10 +17,38 @@ from spidra_contract.spec import Contract
 EXAMPLES_PER_CLAUSE = 5
 TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
 CASSETTE_LIMIT = 1000
+# Each kept body is an excerpt at most this long, so the cassette stays bounded whatever the target sends.
+CASSETTE_BODY_CHARS = 64 * 1024
 
 
 class ContractViolation(AssertionError):
-    """A reply broke one or more clauses; the message names them, the request and the evidence."""
+    """A reply broke one or more clauses: the violations as data, the message for people (as schemathesis'
+    failures carry theirs)."""
+
+    def __init__(self, message: str, violations: list[Violation]) -> None:
+        super().__init__(message)
+        self.violations = violations
+
+
+def contract_violations(exc: BaseException | None) -> list[ContractViolation]:
+    """Our failures inside an exception: ours directly, or wrapped by schemathesis (a failure group of
+    custom failures whose `exception` is ours) or by hypothesis (exception groups)."""
+    if exc is None:
+        return []
+    if isinstance(exc, ContractViolation):
+        return [exc]
+    found: list[ContractViolation] = []
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found += contract_violations(inner)
+    wrapped = getattr(exc, "exception", None)
+    if isinstance(wrapped, BaseException) and wrapped is not exc:
+        found += contract_violations(wrapped)
+    return found
+
+
+def violations_in(exc: BaseException | None) -> list[Violation]:
+    return [violation for failure in contract_violations(exc) for violation in failure.violations]
 
 
 @dataclass
@@ -39,18 +67,6 @@ def _field_path(pointer: str) -> str:
 def violation_key(violation: Violation) -> str:
     """What identifies a violation across runs (for baselines): its clause and the field, items folded."""
     return f"{violation.clause}:{_field_path(violation.pointer)}"
-
-
-_VIOLATION_LINE = re.compile(r"\[([a-z][a-z-]+)\] .*?(?: at (/\S*))?$", re.MULTILINE)
-
-
-def keys_in_text(text: str) -> set[str]:
-    """The violation keys named in a failure message (ours, or ours as wrapped by schemathesis)."""
-    from spidra_contract.clauses import CLAUSES
-
-    return {
-        f"{name}:{_field_path(pointer or '')}" for name, pointer in _VIOLATION_LINE.findall(text) if name in CLAUSES
-    }
 
 
 @dataclass
@@ -259,8 +275,12 @@ def _json_type(value: Any) -> str:
 
 
 def _har_entry(reply: Reply) -> dict[str, Any]:
-    """One HAR 1.2 entry (request headers and URL already redacted)."""
+    """One HAR 1.2 entry (request headers and URL already redacted), the body cut to an excerpt."""
     text = reply.text
+    comment = reply.problem
+    if len(text) > CASSETTE_BODY_CHARS:
+        comment = f"{comment + '; ' if comment else ''}body cut to {CASSETTE_BODY_CHARS} of {len(text)} characters"
+        text = text[:CASSETTE_BODY_CHARS]
     return {
         "startedDateTime": datetime.now(UTC).isoformat(),
         "time": round(reply.elapsed_ms, 2),
@@ -281,10 +301,11 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
             "headers": [{"name": k, "value": v} for k, v in reply.headers.items()],
             "cookies": [],
             "content": {"size": len(reply.content), "mimeType": reply.header("content-type"), "text": text},
-            "redirectURL": "",
+            "redirectURL": reply.header("location"),
             "headersSize": -1,
             "bodySize": len(reply.content),
         },
         "cache": {},
         "timings": {"send": 0, "wait": round(reply.elapsed_ms, 2), "receive": 0},
+        "comment": comment,
     }

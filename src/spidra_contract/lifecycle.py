@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from spidra_contract.clauses import TERMINAL_STATUSES
+from spidra_contract.client import SuiteRefusal
 from spidra_contract.exchange import Reply
 
 MAX_POLLERS = 8
@@ -71,7 +72,7 @@ def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget:
         for _ in range(stable_reads):
             time.sleep(min(interval, 0.5))
             timeline.reads.append(read(job_id))
-    except Exception as exc:  # a refused or failed request ends this job's watch, not the others'
+    except (Exception, SuiteRefusal) as exc:  # a refused or failed request ends this job's watch, not the others'
         timeline.error = f"{type(exc).__name__}: {exc}"
     return timeline
 

@@ -1,93 +1,123 @@
-"""The pytest plugin: owns the command line, builds the run, starts the target, writes the reports, and
-turns what happened into an honest exit code.
+"""The pytest plugin. Installed, it registers its options and otherwise does nothing until a project asks for
+it (see `activation`); then it registers the objects that run the suite: `ContractSession` (the run's life,
+its outcome and reports) and, under xdist, `XdistBridge` (seed, shared limits, ledgers).
 
-Exit codes: 0 conformant; 1 contract violations; 4 bad options, missing key or malformed spec;
-6 target unreachable (or stopped answering); 7 incomplete (no 200 reached, or budget/rate limit cut the run short).
+Exit codes: 0 conformant; 1 contract violations; 3 the suite itself broke; 4 bad options, missing key,
+malformed spec or unusable report folder; 6 target unreachable (or stopped answering); 7 incomplete.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
-import re
-import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from spidra_contract import checks as st_checks
+from spidra_contract import outcome as outcomes
 from spidra_contract.baseline import Baseline, BaselineError
-from spidra_contract.ledger import keys_in_text
+from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
+from spidra_contract.ledger import contract_violations, violation_key, violations_in
+from spidra_contract.outcome import Evidence, Outcome, TestFailure
 from spidra_contract.run import Run
-from spidra_contract.settings import OPTIONS, OptionError, resolve
+from spidra_contract.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
 from spidra_contract.spec import SpecError, load_contract
 
-pytest_plugins = ["spidra_contract.fixtures"]
+PLUGIN_NAME = "spidra_contract.plugin"
+ACTIVATE_INI = "spidra_contract"
+RUN_KEY = pytest.StashKey["Run"]()
+SESSION_KEY = pytest.StashKey["ContractSession"]()
+PROBE_TIMEOUT = 15.0
+FAILURE_PROPERTY = "spidra_failure"
 
-EXIT_UNREACHABLE = 6
-EXIT_INCOMPLETE = 7
-RUN_KEY = pytest.StashKey[Run]()
-SEED_KEY = pytest.StashKey[int]()
-PROBE_CONNECT_TIMEOUT = 10.0
+# Layers of the suite, for `-m`.
+MARKERS = {
+    "job_body": "reads known jobs with their owner's key and judges every body clause",
+    "auth": "403 for missing, empty, wrong and mutated keys",
+    "unknown": "404 ErrorResponse for ids that name no job",
+    "property": "schemathesis-generated requests from openapi.yaml",
+    "lifecycle": "jobs watched over time",
+    "cross_account": "another account's key (needs --other-api-key)",
+    "hostile": "crafted and generated hostile ids",
+    "burst": "concurrent polls (mock, or --burst)",
+    "sweep": "the corpus sweep of --job-ids-file",
+}
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+# --- options and activation (module-level: these run whether or not a project uses the suite) ----------
+
+
+def _add(group: Any, option: Option, names: tuple[str, ...]) -> None:
+    help_text = f"{option.help} [env {option.env}]"
+    if option.kind == "flag":
+        group.addoption(*names, action="store_true", default=False, dest=option.dest, help=help_text)
+    elif option.kind == "list":
+        metavar = option.name.upper().replace("-", "_")
+        group.addoption(*names, action="append", default=[], dest=option.dest, metavar=metavar, help=help_text)
+    else:
+        group.addoption(*names, default=None, dest=option.dest, help=help_text)
+
+
+def _add_plain_names(parser: pytest.Parser) -> None:
+    """`--base-url` beside `--spidra-base-url`, for every name no other plugin has taken."""
+    group = parser.getgroup("spidra-contract")
+    for option in OPTIONS:
+        try:
+            _add(group, option, (option.flag,))
+        except (ValueError, argparse.ArgumentError):
+            continue  # another plugin owns this spelling; --spidra-<name> and the environment still work
+
+
+def _loaded_by_entry_point(pluginmanager: pytest.PytestPluginManager) -> bool:
+    return any(getattr(plugin, "__name__", "") == __name__ for plugin, _ in pluginmanager.list_plugin_distinfo())
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("spidra-contract", "Spidra crawl-status contract suite")
     for option in OPTIONS:
-        if option.kind == "flag":
-            group.addoption(
-                option.flag,
-                action="store_true",
-                default=False,
-                dest=option.dest,
-                help=f"{option.help} [env {option.env}]",
-            )
-        elif option.kind == "list":
-            group.addoption(
-                option.flag,
-                action="append",
-                default=[],
-                dest=option.dest,
-                help=f"{option.help} [env {option.env}]",
-            )
-        else:
-            group.addoption(option.flag, default=None, dest=option.dest, help=f"{option.help} [env {option.env}]")
+        _add(group, option, (option.prefixed,))
         parser.addini(
             option.ini,
             f"{option.help} (overridden by {option.flag} and {option.env})",
             type="linelist" if option.kind == "list" else "string",
         )
+    parser.addini(
+        ACTIVATE_INI, "run the Spidra crawl-status contract suite in this project", type="bool", default=False
+    )
+    if not _loaded_by_entry_point(pluginmanager):
+        _add_plain_names(parser)  # loaded by a conftest or -p: every installed plugin has its options already
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """Make `--report-dir /abs/dir` (space, not `=`) work. pytest picks its rootdir and ini file before
-    installed plugins add their options, so it took `/abs/dir` for a test path and missed pytest.ini.
-    Now that our options are known, pick them again from the real test paths."""
-    from _pytest.config.findpaths import determine_setup
+    """Installed plugins have all added their options by now: take the plain spellings nobody owns."""
+    if _loaded_by_entry_point(early_config.pluginmanager):
+        _add_plain_names(parser)
 
-    namespace = early_config.known_args_namespace
-    if namespace.inifilename or namespace.rootdir:
-        return
-    rootpath, inipath, inicfg, _ = determine_setup(
-        inifile=None,
-        override_ini=namespace.override_ini,
-        args=namespace.file_or_dir,
-        rootdir_cmd_arg=None,
-        invocation_dir=early_config.invocation_params.dir,
-    )
-    if inipath is None or inipath == early_config.inipath:
-        return
-    early_config._rootpath = rootpath
-    early_config._inipath = inipath
-    early_config._inicfg = inicfg
-    early_config._inicache.clear()
-    early_config._parser.extra_info["rootdir"] = str(rootpath)
-    early_config._parser.extra_info["inifile"] = str(inipath)
-    namespace.confcutdir = str(inipath.parent)
-    args[:] = [*early_config.getini("addopts"), *args]
+
+def activation(config: pytest.Config) -> str:
+    """Why the suite runs in this pytest invocation, or "" when nothing asked for it. It runs when the project
+    says so (ini `spidra_contract = true`, any `spidra_*` ini key, or a conftest listing this plugin in
+    `pytest_plugins`), or the user does (any of the suite's options or SPIDRA_* environment variables)."""
+    if config.getini(ACTIVATE_INI):
+        return f"ini {ACTIVATE_INI}"
+    for option in OPTIONS:
+        if config.getoption(option.dest, default=None) not in (None, [], False):
+            return f"option {option.flag}"
+        if os.environ.get(option.env, "").strip():
+            return f"environment {option.env}"
+        if config.getini(option.ini) not in ("", [], None):
+            return f"ini {option.ini}"
+    for plugin in config.pluginmanager.get_plugins():
+        if Path(str(getattr(plugin, "__file__", ""))).name == "conftest.py" and PLUGIN_NAME in (
+            getattr(plugin, "pytest_plugins", ()) or ()
+        ):
+            return "conftest"
+    return ""
 
 
 def get_run(config: pytest.Config) -> Run:
@@ -100,45 +130,30 @@ def _is_worker(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if config.option.help or config.option.version or not activation(config):
+        return
+    for name, text in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
     try:
-        settings = resolve(config.getoption, lambda name: config.getini(name), Path(str(config.rootpath)))
+        settings = resolve(config.getoption, config.getini, Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
         baseline = Baseline.load(settings.baseline) if settings.baseline else None
+        if not _is_worker(config) and not config.option.collectonly:
+            check_report_dir(settings.report_dir)
     except (OptionError, SpecError, BaselineError) as exc:
         raise pytest.UsageError(f"spidra-contract: {exc}") from None
-    seed = _choose_seed(config, settings.profile.derandomize)
-    run = Run(settings=settings, contract=contract, seed=seed, baseline=baseline)
+    run = Run(
+        settings=settings, contract=contract, seed=_choose_seed(config, settings.profile.derandomize), baseline=baseline
+    )
     config.stash[RUN_KEY] = run
-    st_checks.activate(run)
-    _load_hypothesis_profile(config, run)
-    _describe_in_metadata(config, run)
-    if not settings.is_mock and not _is_worker(config) and not config.option.help:
-        _probe(config, run)
-    if not _is_worker(config):
-        settings.report_dir.mkdir(parents=True, exist_ok=True)
-        if not config.option.xmlpath:
-            config.option.xmlpath = str(settings.report_dir / "junit-tests.xml")
-        if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
-            config.option.htmlpath = str(settings.report_dir / "report.html")
-            config.option.self_contained_html = True
+    session = ContractSession(config, run)
+    config.stash[SESSION_KEY] = session
+    from spidra_contract import fixtures
 
-
-def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
-    """The HTML report's environment table: what was tested, how, and with which seed."""
-    try:
-        from pytest_metadata.plugin import metadata_key
-    except ImportError:
-        return
-    metadata = config.stash.get(metadata_key, None)
-    if metadata is None:
-        return
-    settings = run.settings
-    metadata["Target"] = settings.base_url or "embedded mock"
-    metadata["Profile"] = settings.profile.name
-    metadata["Seed"] = run.seed
-    metadata["Known job ids"] = str(len(run.job_ids))
-    if settings.mock_switches:
-        metadata["Mock switches"] = ", ".join(settings.mock_switches)
+    config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
+    config.pluginmanager.register(session, "spidra-contract-session")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
 
 
 def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
@@ -152,19 +167,11 @@ def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
     workerinput = getattr(config, "workerinput", None)
     seed = int(workerinput["spidra_seed"]) if workerinput else random.SystemRandom().randrange(2**31)
     core.global_force_seed = seed  # type: ignore[assignment]
-    config.stash[SEED_KEY] = seed
     return str(seed)
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: every worker explores with the controller's seed, so one number reproduces the run."""
-    seed = node.config.stash.get(SEED_KEY, None)
-    node.workerinput["spidra_seed"] = seed if seed is not None else 0
-
-
 def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     profile = run.settings.profile
     name = f"spidra-{profile.name}"
@@ -173,120 +180,303 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
         max_examples=profile.max_examples,
         derandomize=profile.derandomize,
         deadline=None,  # requests cross a network: a wall-clock deadline would only flake
-        # judge/judge_pair are function-scoped only to know the test id; they hold no state between examples.
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.filter_too_much,
-            HealthCheck.data_too_large,
-            HealthCheck.function_scoped_fixture,
-        ],
+        # No shrinking or explaining: each would send more requests to a target already known to break a
+        # clause (a failing run must cost about what a green one does); the report names the request anyway.
+        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
+        suppress_health_check=list(HealthCheck),
         database=None if profile.derandomize else settings().database,
-        print_blob=True,
+        print_blob=False,
     )
     if not config.getoption("hypothesis_profile", default=None):
         settings.load_profile(name)
 
 
-UNREACHABLE_KEY = pytest.StashKey[str]()
+# --- the run -----------------------------------------------------------------------------------------
 
 
-def _network_cause(exc: requests.RequestException, timeout: float) -> str:
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout:g} s"
-    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
-    return found.group(1).strip() if found else type(exc).__name__
+class ContractSession:
+    """The suite's life in one pytest process: starts the target, probes it, classifies every failure,
+    computes the one `Outcome` and writes the reports from it."""
 
+    def __init__(self, config: pytest.Config, run: Run) -> None:
+        self.config = config
+        self.run = run
+        self.worker = _is_worker(config)
+        self.unreachable = ""
+        self.outcome: Outcome | None = None
+        self.evidence = Evidence()
+        self.deselected = 0
+        _load_hypothesis_profile(config, run)
+        _describe_in_metadata(config, run)
+        if not self.worker and not config.option.collectonly:
+            if not config.option.xmlpath:
+                config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
+            if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
+                config.option.htmlpath = str(run.settings.report_dir / "report.html")
+                config.option.self_contained_html = True
 
-def _probe(config: pytest.Config, run: Run) -> None:
-    """One GET before any test, so an unreachable target fails fast with one line, not with every test."""
-    base_url = run.settings.base_url or ""
-    timeout = min(run.settings.timeout, 15.0)
-    try:
-        run.session().get(
-            f"{base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
-            headers={run.contract.api_key_header: run.api_key},
-            timeout=(min(PROBE_CONNECT_TIMEOUT, timeout), timeout),
+    @property
+    def reporting(self) -> bool:
+        return not self.worker and not self.config.option.collectonly
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.config.option.collectonly:
+            self.run.start()
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        """One GET before any test against a live target: unreachable means one line and exit 6 (reports
+        written), not a failure per test."""
+        if self.config.option.collectonly or self.worker or self.run.settings.is_mock:
+            return None
+        settings = self.run.settings
+        try:
+            self.run.session().get(
+                f"{self.run.base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
+                headers={self.run.contract.api_key_header: self.run.api_key},
+                timeout=min(settings.timeout, PROBE_TIMEOUT),
+            )
+        except TargetNotAnswering as exc:
+            cause = str(exc).rsplit(": ", 1)[-1]
+            self.unreachable = f"cannot reach {settings.shown_base_url}: {cause}"
+            return True
+        except SuiteRefusal:
+            pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete
+        return None
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        run = self.run
+        settings = run.settings
+        target = settings.shown_base_url or "embedded mock (started by the suite)"
+        lines = [
+            f"spidra-contract: target {target}",
+            f"spidra-contract: profile {settings.profile.name}, seed {run.seed}",
+            f"spidra-contract: {len(run.job_ids)} known job id(s); other account key: "
+            f"{'yes' if run.other_api_key else 'no (cross-account checks skipped)'}; "
+            f"request budget {settings.max_requests or 'unlimited'}, rate limit "
+            f"{str(settings.rate_limit) + '/s' if settings.rate_limit else 'none'}, "
+            f"{settings.timeout:g} s and {settings.max_body} bytes an exchange",
+            f"spidra-contract: reports in {settings.report_dir}",
+        ]
+        if settings.mock_switches:
+            lines.append(f"spidra-contract: mock switches on: {', '.join(settings.mock_switches)}")
+        return lines
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """Each known job id becomes one case of any test that asks for `known_job`; with -n N the corpus of
+        --job-ids-file splits into N shards (`corpus_shard`), one test each, spread over the workers."""
+        if "corpus_shard" in metafunc.fixturenames:
+            self._parametrize_corpus(metafunc)
+        if "known_job" not in metafunc.fixturenames:
+            return
+        job_ids = self.run.job_ids
+        if job_ids:
+            metafunc.parametrize("known_job", job_ids, ids=[_short_id(i) for i in job_ids])
+        else:
+            _parametrize_skipped(
+                metafunc, "known_job", "no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
+            )
+
+    def _parametrize_corpus(self, metafunc: pytest.Metafunc) -> None:
+        if self.run.settings.job_ids_file is None:
+            _parametrize_skipped(
+                metafunc,
+                "corpus_shard",
+                "no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids",
+            )
+            return
+        workerinput = getattr(metafunc.config, "workerinput", None)
+        workers = workerinput["workercount"] if workerinput else getattr(metafunc.config.option, "numprocesses", None)
+        shards = workers if isinstance(workers, int) and workers > 0 else 1
+        metafunc.parametrize(
+            "corpus_shard",
+            [(index, shards) for index in range(shards)],
+            ids=[f"shard-{index + 1}-of-{shards}" for index in range(shards)],
         )
-    except requests.RequestException as exc:
-        config.stash[UNREACHABLE_KEY] = f"cannot reach {base_url}: {_network_cause(exc, timeout)}"
-        raise pytest.UsageError(config.stash[UNREACHABLE_KEY]) from None
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Watch jobs first: jobs still in progress when the run starts are the ones whose transitions can be
+        seen."""
+        items.sort(key=lambda item: 0 if "timelines" in getattr(item, "fixturenames", ()) else 1)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.deselected += len(items)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        testpaths = [str(Path(self.config.rootpath, p)) for p in self.config.getini("testpaths")]
+        explicit = [a for a in self.config.args if str(Path(self.config.invocation_params.dir, a)) not in testpaths]
+        self.evidence.subset = bool(self.deselected) or (
+            self.config.args_source == pytest.Config.ArgsSource.ARGS and bool(explicit)
+        )
+        self.evidence.collected = len(session.items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Classify each failure (a clause's violation, another check's failure, or the suite's own error),
+        show a violation as its evidence, not a traceback; a failure whose violations are all in the baseline
+        is reported as known (xfail); no report carries a secret."""
+        report: pytest.TestReport = yield
+        run = self.run
+        if report.failed and call.excinfo is not None:
+            exc = call.excinfo.value
+            found = violations_in(exc)
+            if found:
+                kind = outcomes.KIND_VIOLATION
+                report.longrepr = "\n\n".join(str(v) for v in contract_violations(exc)) or str(exc)
+                keys = {violation_key(v) for v in found}
+                if run.baseline is not None and run.baseline.covers(keys):
+                    kind = outcomes.KIND_KNOWN
+                    report.outcome = "skipped"
+                    report.wasxfail = f"known in baseline {run.baseline.path.name}: {', '.join(sorted(keys))}"
+            elif isinstance(exc, AssertionError) and call.when == "call":
+                kind = outcomes.KIND_CHECK
+            else:
+                kind = outcomes.KIND_ERROR
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            report.user_properties.append((FAILURE_PROPERTY, f"{kind}|{run.redactor.text(first)}"))
+        _redact_report(report, run)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.worker:
+            return
+        e = self.evidence
+        if hasattr(report, "wasxfail"):
+            if report.when == "call" or report.skipped:
+                e.xfailed += 1
+                e.ran += 1
+            return
+        if report.failed:
+            recorded = str(dict(report.user_properties).get(FAILURE_PROPERTY, f"{outcomes.KIND_ERROR}|"))
+            kind, _, message = recorded.partition("|")
+            if report.when != "call" and kind == outcomes.KIND_CHECK:
+                kind = outcomes.KIND_ERROR
+            e.failures.append(TestFailure(report.nodeid, kind, message or report.when))
+            e.ran += report.when == "call"
+        elif report.skipped:
+            e.skipped += 1
+        elif report.when == "call":
+            e.passed += 1
+            e.ran += 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """The outcome, once, before any reporter (junit, html, terminal) renders the run."""
+        run = self.run
+        run.stop()
+        if self.worker:
+            self.config.workeroutput["spidra_ledger"] = run.ledger.to_dict()  # type: ignore[attr-defined]
+            self.config.workeroutput["spidra_traffic"] = run.traffic.to_dict()  # type: ignore[attr-defined]
+            return
+        if self.config.option.collectonly:
+            return
+        from spidra_contract import reports
+
+        e = self.evidence
+        e.pytest_status = int(exitstatus)
+        e.unreachable = self.unreachable
+        e.trip = run.gate.tripped
+        e.network_errors = list(run.traffic.network_errors)
+        e.refused = list(run.traffic.refused)
+        e.ok_replies = run.ledger.ok_replies
+        self.outcome = outcomes.build(e, reports.clause_results(run))
+        session.exitstatus = self.outcome.exit_code
+        reports.write_all(run, self.outcome)
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+        if self.outcome is None:
+            return
+        from spidra_contract import reports
+
+        color = {0: "green", 1: "red"}.get(self.outcome.exit_code, "yellow")
+        for line in reports.terminal_lines(self.run, self.outcome):
+            terminalreporter.write_line(line)
+        terminalreporter.write_sep("=", f"spidra-contract: {self.outcome.headline}", **{color: True, "bold": True})
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        report.title = "Spidra crawl-status contract report"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        if self.outcome is None:
+            return
+        from spidra_contract import reports
+
+        prefix.append(self.run.redactor.text(reports.matrix_html(reports.summary_of(self.run, self.outcome))))
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_cmdline_main(config: pytest.Config) -> Any:
-    """An unreachable target exits 6 (not 4, not 1) with its one line."""
+class XdistBridge:
+    """xdist: every worker explores with the controller's seed and shares its limits; their ledgers and
+    traffic fold into the controller's."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self._dir: tempfile.TemporaryDirectory[str] | None = None
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        from hypothesis import core
+
+        if self._dir is None:
+            self._dir = tempfile.TemporaryDirectory(prefix="spidra-gate-")
+            self.run.gate.share(shared_gate_path(self._dir.name))
+        node.workerinput["spidra_seed"] = core.global_force_seed or 0
+        node.workerinput["spidra_gate"] = str(self.run.gate.path)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        output = getattr(node, "workeroutput", {})
+        if output.get("spidra_ledger"):
+            self.run.ledger.merge(output["spidra_ledger"])
+        if output.get("spidra_traffic"):
+            self.run.traffic.merge(output["spidra_traffic"])
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        workerinput = getattr(config, "workerinput", None)
+        if workerinput and workerinput.get("spidra_gate"):
+            self.run.gate.attach(Path(workerinput["spidra_gate"]))
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
+    """The HTML report's environment table: what was tested, how, and with which seed."""
     try:
-        return (yield)
-    except pytest.UsageError:
-        unreachable = config.stash.get(UNREACHABLE_KEY, None)
-        if unreachable is None:
-            raise
-        sys.stderr.write(f"ERROR: spidra-contract: {unreachable}\n")
-        return EXIT_UNREACHABLE
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    get_run(session.config).start()
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    run = get_run(config)
+        from pytest_metadata.plugin import metadata_key
+    except ImportError:
+        return
+    metadata = config.stash.get(metadata_key, None)
+    if metadata is None:
+        return
     settings = run.settings
-    target = settings.base_url or "embedded mock (in-process, started by the suite)"
-    lines = [
-        f"spidra-contract: target {target}",
-        f"spidra-contract: profile {settings.profile.name}, seed {run.seed}",
-        f"spidra-contract: {len(run.job_ids)} known job id(s); other account key: "
-        f"{'yes' if run.other_api_key else 'no (cross-account checks skipped)'}; "
-        f"request budget {settings.max_requests or 'unlimited'}, rate limit "
-        f"{str(settings.rate_limit) + '/s' if settings.rate_limit else 'none'}",
-        f"spidra-contract: reports in {settings.report_dir}",
-    ]
+    metadata["Target"] = settings.shown_base_url or "embedded mock"
+    metadata["Profile"] = settings.profile.name
+    metadata["Seed"] = run.seed
+    metadata["Known job ids"] = str(len(run.job_ids))
     if settings.mock_switches:
-        lines.append(f"spidra-contract: mock switches on: {', '.join(settings.mock_switches)}")
-    for defect in run.contract.defects:
-        lines.append(f"spidra-contract: spec defect at {defect.pointer}: {defect.suggestion}")
-    return lines
+        metadata["Mock switches"] = ", ".join(settings.mock_switches)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Failures carry no secrets; with --baseline, a failure whose violations are all known is an xfail."""
-    report = yield
-    run = get_run(item.config)
-    if report.failed and run.redactor.secrets:
-        # Last line of defence for terminal, junit and HTML: a traceback may show an argument's repr.
-        text = str(report.longrepr)
-        cleaned = run.redactor.text(text)
+def _redact_report(report: pytest.TestReport, run: Run) -> None:
+    """Whatever a report shows (failure, skip reason, captured output) passes through the redactor."""
+    redactor = run.redactor
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        report.longrepr = (longrepr[0], longrepr[1], redactor.text(str(longrepr[2])))
+    elif longrepr is not None:
+        text = str(longrepr)
+        cleaned = redactor.text(text)
         if cleaned != text:
             report.longrepr = cleaned
-    if run.baseline is not None and report.failed and call.excinfo is not None:
-        keys = keys_in_text(str(report.longrepr))
-        if run.baseline.covers(keys):
-            report.outcome = "skipped"
-            report.wasxfail = f"known in baseline {run.baseline.path.name}: {', '.join(sorted(keys))}"
-    return report
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Each known job id becomes one case of any test that asks for `known_job`; with -n N the corpus of
-    --job-ids-file splits into N shards (`corpus_shard`), one test each, spread over the workers."""
-    if "corpus_shard" in metafunc.fixturenames:
-        _parametrize_corpus(metafunc)
-    if "known_job" not in metafunc.fixturenames:
-        return
-    run = get_run(metafunc.config)
-    if run.job_ids:
-        metafunc.parametrize("known_job", run.job_ids, ids=[_short_id(i) for i in run.job_ids])
-    else:
-        _parametrize_skipped(
-            metafunc, "known_job", "no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
-        )
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Watch jobs first: jobs still in progress when the run starts are the ones whose transitions can be seen."""
-    items.sort(key=lambda item: 0 if "timelines" in getattr(item, "fixturenames", ()) else 1)
+    report.sections = [(title, redactor.text(content)) for title, content in report.sections]
+    if hasattr(report, "wasxfail"):
+        report.wasxfail = redactor.text(str(report.wasxfail))
 
 
 def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> None:
@@ -294,115 +484,5 @@ def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> N
     metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[f"no-{name}"])
 
 
-def _parametrize_corpus(metafunc: pytest.Metafunc) -> None:
-    run = get_run(metafunc.config)
-    if run.settings.job_ids_file is None:
-        _parametrize_skipped(
-            metafunc,
-            "corpus_shard",
-            "no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids",
-        )
-        return
-    workerinput = getattr(metafunc.config, "workerinput", None)
-    workers = workerinput["workercount"] if workerinput else getattr(metafunc.config.option, "numprocesses", None)
-    shards = workers if isinstance(workers, int) and workers > 0 else 1
-    metafunc.parametrize(
-        "corpus_shard",
-        [(index, shards) for index in range(shards)],
-        ids=[f"shard-{index + 1}-of-{shards}" for index in range(shards)],
-    )
-
-
 def _short_id(job_id: str) -> str:
     return job_id if len(job_id) <= 40 else job_id[:37] + "..."
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist: fold a worker's ledger into the controller's."""
-    data = getattr(node, "workeroutput", {}).get("spidra_ledger")
-    if data:
-        run = get_run(node.config)
-        run.ledger.merge(data)
-        traffic = data.get("traffic", {})
-        run.traffic.sent += traffic.get("sent", 0)
-        for method, count in traffic.get("by_method", {}).items():
-            run.traffic.by_method[method] = run.traffic.by_method.get(method, 0) + count
-        run.traffic.rate_limited.extend(traffic.get("rate_limited", []))
-        run.traffic.network_errors.extend(traffic.get("network_errors", []))
-        run.traffic.refused.extend(traffic.get("refused", []))
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    run = get_run(config)
-    run.stop()
-    if _is_worker(config):
-        data = run.ledger.to_dict()
-        data["traffic"] = {
-            "sent": run.traffic.sent,
-            "by_method": run.traffic.by_method,
-            "rate_limited": run.traffic.rate_limited,
-            "network_errors": run.traffic.network_errors,
-            "refused": run.traffic.refused,
-        }
-        config.workeroutput["spidra_ledger"] = data  # type: ignore[attr-defined]
-        return
-    session.exitstatus = honest_exit_status(run, exitstatus, bool(session.testscollected))
-    from spidra_contract import reports
-
-    reports.write_all(run, session)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_html_report_title(report: Any) -> None:
-    report.title = "Spidra crawl-status contract report"
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_html_results_summary(
-    prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
-) -> None:
-    from spidra_contract import reports
-
-    run = get_run(session.config)
-    prefix.append(run.redactor.text(reports.matrix_html(reports.build_summary(run, session))))
-
-
-def honest_exit_status(run: Run, exitstatus: int, collected: bool) -> int:
-    """Failures that are not contract violations, and passes that judged nothing, are "could not test"."""
-    if exitstatus == pytest.ExitCode.OK and collected and (run.ledger.ok_replies == 0 or run.traffic.refused):
-        return EXIT_INCOMPLETE
-    if exitstatus == pytest.ExitCode.TESTS_FAILED and run.ledger.violations == 0:
-        if run.traffic.network_errors:
-            return EXIT_UNREACHABLE  # the target stopped answering
-        if run.traffic.refused:
-            return EXIT_INCOMPLETE  # the budget or the target's rate limit cut the run short
-    return exitstatus
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    run = get_run(config)
-    from spidra_contract import reports
-
-    for line in reports.terminal_lines(run):
-        terminalreporter.write_line(line)
-    if run.traffic.network_errors and not _is_worker(config):
-        terminalreporter.write_line(
-            f"spidra-contract: the target stopped answering {len(run.traffic.network_errors)} time(s), first: "
-            f"{run.traffic.network_errors[0]}" + (" (exit code 6: could not test)" if exitstatus == 6 else ""),
-            red=True,
-        )
-    if run.traffic.refused and not _is_worker(config):
-        terminalreporter.write_line(
-            f"spidra-contract: {len(run.traffic.refused)} request(s) not sent: {run.traffic.refused[0]} "
-            "(the run is incomplete: exit code 7 unless violations were found)",
-            yellow=True,
-        )
-    if run.ledger.ok_replies == 0 and not _is_worker(config):
-        terminalreporter.write_sep("!", "NO 200 RESPONSE REACHED", red=True, bold=True)
-        terminalreporter.write_line(
-            "No known job answered 200, so status, progress, result and error were never judged. "
-            "Pass --job-id with ids of this key's account (exit code 7: incomplete)."
-        )

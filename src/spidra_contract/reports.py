@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import time
+from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 from spidra_contract import __version__
 from spidra_contract.clauses import CLAUSES
+from spidra_contract.outcome import ClauseResult, Outcome
 from spidra_contract.run import Run
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -36,40 +38,41 @@ def _verdict(tally: dict[str, Any] | None, known: frozenset[str]) -> str:
     return "known" if tally["keys"] and set(tally["keys"]) <= known else "fail"
 
 
-def clause_rows(run: Run) -> list[dict[str, Any]]:
-    """One row per clause: its verdict, how many replies it judged, failures and their first examples."""
+def clause_results(run: Run) -> tuple[ClauseResult, ...]:
+    """One result per clause: its verdict, how many replies it judged, failures and their first examples."""
     tallies = run.ledger.to_dict()["tallies"]
     known = run.baseline.keys if run.baseline else frozenset()
     rows = []
     for name, spec in CLAUSES.items():
         tally = tallies.get(name)
         rows.append(
-            {
-                "clause": name,
-                "title": spec.title,
-                "reference": spec.reference,
-                "verdict": _verdict(tally, known),
-                "judged": tally["judged"] if tally else 0,
-                "failed": tally["failed"] if tally else 0,
-                "examples": tally["examples"] if tally else [],
-                "violation_keys": tally["keys"] if tally else [],
-            }
+            ClauseResult(
+                clause=name,
+                title=spec.title,
+                reference=spec.reference,
+                verdict=_verdict(tally, known),
+                judged=tally["judged"] if tally else 0,
+                failed=tally["failed"] if tally else 0,
+                examples=tally["examples"] if tally else [],
+                violation_keys=tally["keys"] if tally else [],
+            )
         )
-    return rows
+    return tuple(rows)
 
 
-def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
+def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
+    """summary.json: the outcome and what the run saw; every other report is drawn from this."""
     settings = run.settings
     ledger = run.ledger.to_dict()
     observed = ledger["observed_statuses"]
     enum = list(run.contract.status_enum)
+    gate = run.gate.state()
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
-        "verdict": {0: "conformant", 1: "violations"}.get(int(session.exitstatus), "could not test"),
-        "exit_code": int(session.exitstatus),
+        **outcome.as_dict(),
         "target": {
             "kind": "embedded mock" if settings.is_mock else "live",
-            "base_url": run.target.base_url if run.target else settings.base_url,
+            "base_url": run.redactor.text(run.base_url) if settings.is_mock else settings.shown_base_url,
             "mock_switches": list(settings.mock_switches),
         },
         "profile": settings.profile.name,
@@ -84,21 +87,23 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started)),
         "duration_s": round(time.time() - run.started, 2),
         "requests": {
-            "sent": run.traffic.sent,
+            "sent": gate["sent"],
             "by_method": run.traffic.by_method,
             "rate_limited": run.traffic.rate_limited,
-            "blocked_unsafe": run.traffic.blocked,
+            "blocked": run.traffic.blocked,
             "network_errors": run.traffic.network_errors,
             "refused": run.traffic.refused,
+            "stopped": gate["reason"] or None,
             "budget": settings.max_requests,
             "rate_limit_per_s": settings.rate_limit,
+            "timeout_s": settings.timeout,
+            "max_body_bytes": settings.max_body,
         },
-        "tests": {"collected": session.testscollected, "failed": session.testsfailed},
         "known_jobs": len(run.job_ids),
         "ok_replies": ledger["ok_replies"],
         "observed_statuses": observed,
         "statuses_not_observed": [s for s in enum if s not in observed],
-        "clauses": clause_rows(run),
+        "clauses": [asdict(row) for row in outcome.clauses],
         "drift": list(ledger["drift"].values()),
         "spec_defects": [d.as_dict() for d in run.contract.defects],
         "findings": ledger["findings"],
@@ -108,13 +113,21 @@ def build_summary(run: Run, session: pytest.Session) -> dict[str, Any]:
     }
 
 
+def md(text: Any) -> str:
+    """Text from the API or the run, safe inside a Markdown table cell: no HTML, no cell breaks."""
+    escaped = html.escape(str(text), quote=False).replace("|", "\\|").replace("`", "'")
+    return " ".join(escaped.split())
+
+
 def matrix_markdown(summary: dict[str, Any]) -> str:
     icon = {"pass": "✅ pass", "fail": "❌ fail", "known": "⚠️ known", "not judged": "➖ not judged"}
     lines = [
-        f"## Spidra crawl-status contract: {summary['verdict']}",
+        f"## Spidra crawl-status contract: {summary['verdict']} (exit {summary['exit_code']})",
         "",
-        f"Target: `{summary['target']['base_url']}` ({summary['target']['kind']}) · profile "
-        f"`{summary['profile']}` · seed `{summary['seed']}` · {summary['requests']['sent']} requests · "
+        md(summary["reason"]) + (" · a subset of the suite ran" if summary["subset"] else ""),
+        "",
+        f"Target: {md(summary['target']['base_url'])} ({summary['target']['kind']}) · profile "
+        f"{md(summary['profile'])} · seed {md(summary['seed'])} · {summary['requests']['sent']} requests · "
         f"{summary['duration_s']} s",
         "",
         "| clause | verdict | judged | evidence |",
@@ -124,9 +137,10 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
         evidence = ""
         if row["examples"]:
             example = row["examples"][0]
-            evidence = f"`{example['request']}` → {example['status']}: {example['violations'][0]}"
-            evidence = evidence.replace("|", "\\|").replace("\n", " ")[:300]
-        lines.append(f"| `{row['clause']}` {row['title']} | {icon[row['verdict']]} | {row['judged']} | {evidence} |")
+            evidence = md(f"{example['request']} → {example['status']}: {example['violations'][0]}"[:300])
+        lines.append(
+            f"| `{row['clause']}` {md(row['title'])} | {icon[row['verdict']]} | {row['judged']} | {evidence} |"
+        )
     if summary["statuses_not_observed"]:
         lines += [
             "",
@@ -141,31 +155,36 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             "|---|---|---:|---|",
         ]
         for entry in summary["drift"]:
-            lines.append(f"| {entry['kind']} | {entry['what']} | {entry['count']} | {entry['suggestion']} |")
+            lines.append(
+                f"| {md(entry['kind'])} | {md(entry['what'])} | {entry['count']} | {md(entry['suggestion'])} |"
+            )
         for defect in summary["spec_defects"]:
-            lines.append(f"| spec defect | `{defect['pointer']}` nullable in 3.1 | - | {defect['suggestion']} |")
+            lines.append(f"| spec defect | {md(defect['pointer'])} nullable in 3.1 | - | {md(defect['suggestion'])} |")
     if summary["baseline"]:
         base = summary["baseline"]
         lines += [
             "",
             f"### Against baseline `{base['path']}`",
             "",
-            f"- new (fail the run): {', '.join(base['new']) or 'none'}",
-            f"- known: {', '.join(base['known']) or 'none'}",
-            f"- fixed since the baseline: {', '.join(base['fixed']) or 'none'}",
+            f"- new (fail the run): {md(', '.join(base['new']) or 'none')}",
+            f"- known: {md(', '.join(base['known']) or 'none')}",
+            f"- fixed since the baseline: {md(', '.join(base['fixed']) or 'none')}",
         ]
     if summary["lifecycle"]:
         lines += ["", "### Jobs over time", ""]
         lines += [
-            f"- `{job}`: {entry['statuses']}{'' if entry['finished'] else ' (not finished in the budget)'}"
+            f"- {md(job)}: {md(entry['statuses'])}{'' if entry['finished'] else ' (not finished in the budget)'}"
             for job, entry in summary["lifecycle"].items()
         ]
     if summary["findings"]:
         lines += ["", "### Findings", ""]
-        lines += [f"- **{f['kind']}**: {f['message']}" for f in summary["findings"]]
+        lines += [f"- **{md(f['kind'])}**: {md(f['message'])}" for f in summary["findings"]]
     if summary["notes"]:
         lines += ["", "### Notes", ""]
-        lines += [f"- {note}" for note in summary["notes"]]
+        lines += [f"- {md(note)}" for note in summary["notes"]]
+    if summary["failures"]:
+        lines += ["", "### Failed tests", ""]
+        lines += [f"- {md(f['test'])} ({f['kind']}): {md(f['message'])}" for f in summary["failures"][:20]]
     return "\n".join(lines) + "\n"
 
 
@@ -180,14 +199,10 @@ _VERDICT_STYLE = {
 def matrix_html(summary: dict[str, Any]) -> str:
     """The compliance matrix, drift and findings as an HTML block for the top of report.html."""
     esc = html.escape
-    failing = sum(1 for row in summary["clauses"] if row["verdict"] == "fail")
-    judged = sum(1 for row in summary["clauses"] if row["verdict"] != "not judged")
-    if failing:
-        color, background, verdict = "#cf222e", "#ffebe9", f"{failing} of {judged} judged clauses violated"
-    elif summary["ok_replies"] == 0 or summary["requests"]["refused"]:
-        color, background, verdict = "#9a6700", "#fff8c5", "incomplete: the job body was not fully judged"
-    else:
-        color, background, verdict = "#1a7f37", "#dafbe1", f"conformant: all {judged} judged clauses pass"
+    color, background = {0: ("#1a7f37", "#dafbe1"), 1: ("#cf222e", "#ffebe9")}.get(
+        summary["exit_code"], ("#9a6700", "#fff8c5")
+    )
+    verdict = summary["headline"]
     head = (
         f"<div style='margin-top:1em;padding:12px 16px;border-radius:6px;border:1px solid {color};"
         f"background:{background};color:{color};font-size:1.4em;font-weight:bold'>"
@@ -248,11 +263,18 @@ def clause_junit(summary: dict[str, Any]) -> str:
     suite = ET.Element(
         "testsuite",
         name="spidra-crawl-status-contract",
-        tests=str(len(rows)),
-        failures=str(sum(row["verdict"] == "fail" for row in rows)),
+        tests=str(len(rows) + 1),
+        failures=str(sum(row["verdict"] == "fail" for row in rows) + (summary["exit_code"] != 0)),
         skipped=str(sum(row["verdict"] in ("not judged", "known") for row in rows)),
         time=str(summary["duration_s"]),
     )
+    properties = ET.SubElement(suite, "properties")
+    for name in ("verdict", "exit_code", "reason"):
+        ET.SubElement(properties, "property", name=name, value=str(summary[name]))
+    verdict_case = ET.SubElement(suite, "testcase", classname=f"contract[{target}]", name="verdict")
+    ET.SubElement(verdict_case, "system-out").text = summary["headline"]
+    if summary["exit_code"] != 0:
+        ET.SubElement(verdict_case, "failure", message=summary["headline"][:500]).text = summary["headline"]
     for row in rows:
         case = ET.SubElement(suite, "testcase", classname=f"contract[{target}]", name=row["clause"])
         ET.SubElement(case, "system-out").text = f"{row['title']} ({row['reference']}); judged {row['judged']} replies"
@@ -295,10 +317,10 @@ def _write(path: Path, text: str, run: Run) -> None:
     path.write_text(run.redactor.text(text), encoding="utf-8")
 
 
-def write_all(run: Run, session: pytest.Session) -> dict[str, Any]:
+def write_all(run: Run, outcome: Outcome) -> dict[str, Any]:
     directory = run.settings.report_dir
     directory.mkdir(parents=True, exist_ok=True)
-    summary = build_summary(run, session)
+    summary = summary_of(run, outcome)
     _write(directory / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False), run)
     markdown = matrix_markdown(summary)
     _write(directory / "summary.md", markdown, run)
@@ -311,19 +333,31 @@ def write_all(run: Run, session: pytest.Session) -> dict[str, Any]:
     return summary
 
 
-def terminal_lines(run: Run) -> list[str]:
-    rows = clause_rows(run)
-    failing = [row for row in rows if row["verdict"] == "fail"]
+def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
+    """One block per violated clause (count, first evidence, reproduction, seed), then what stood in the way."""
     lines = [
-        f"spidra-contract: {sum(r['judged'] for r in rows)} verdicts over {len(rows)} clauses, "
-        f"{len(failing)} clause(s) violated; {run.traffic.sent} requests sent"
+        f"spidra-contract: {sum(r.judged for r in outcome.clauses)} verdicts over {len(outcome.clauses)} clauses, "
+        f"{len(outcome.failing_clauses)} violated; {run.gate.state()['sent']} requests sent"
     ]
-    lines += [
-        f"  VIOLATED {row['clause']}: {row['examples'][0]['violations'][0]}" for row in failing if row["examples"]
-    ]
+    for row in outcome.failing_clauses:
+        lines.append(f"VIOLATED {row.clause} ({row.failed} of {row.judged} replies): {row.title}")
+        if row.examples:
+            example = row.examples[0]
+            lines += [
+                f"  {example['violations'][0]}",
+                f"  request:   {example['request']} -> {example['status']}",
+                f"  reproduce: {example['curl']}",
+                f"  seed:      {example['seed']}",
+            ]
+    for failure in outcome.failures:
+        if failure.kind not in ("violation", "known"):
+            lines.append(f"FAILED {failure.test} ({failure.kind}): {failure.message}")
     for defect in run.contract.defects:
-        lines.append(f"  spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
+        lines.append(f"spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
     if run.traffic.rate_limited:
-        lines.append(f"  the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
-    lines.append(f"  reports: {run.settings.report_dir}")
-    return lines
+        lines.append(f"the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
+    stopped = run.gate.tripped
+    if stopped:
+        lines.append(f"requests stopped: {stopped[1]}")
+    lines.append(f"reports: {run.settings.report_dir}")
+    return [run.redactor.text(line) for line in lines]

@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from spidra_contract import clauses as clause_defs
 from spidra_contract.baseline import Baseline
-from spidra_contract.client import GuardedSession, Limiter, Traffic
+from spidra_contract.clauses import Violation
+from spidra_contract.client import Gate, GuardedSession, Traffic
 from spidra_contract.exchange import Redactor, Reply
 from spidra_contract.ledger import ContractViolation, Ledger
 from spidra_contract.mock.app import MockState, make_state
@@ -66,7 +67,9 @@ class Run:
             self.mock_state = make_state(settings.mock_switches, time_scale=settings.profile.mock_time_scale)
         self.redactor.add(self.api_key, KEY_LABEL)
         self.redactor.add(self.other_api_key, OTHER_KEY_LABEL)
-        self.limiter = Limiter(settings.rate_limit)
+        for secret in settings.url_secrets:
+            self.redactor.add(secret, "[REDACTED]")
+        self.gate = Gate(rate=settings.rate_limit, max_requests=settings.max_requests, run_deadline=settings.deadline)
 
     @property
     def api_key(self) -> str:
@@ -115,12 +118,20 @@ class Run:
             self._session = self.new_session()
         return self._session
 
+    @property
+    def base_url(self) -> str:
+        """Where requests go: the served mock's URL, or --base-url."""
+        if self.target is not None:
+            return self.target.base_url
+        return self.settings.base_url or ""
+
     def new_session(self) -> GuardedSession:
         return GuardedSession(
             redactor=self.redactor,
-            limiter=self.limiter,
-            max_requests=self.settings.max_requests,
+            gate=self.gate,
+            origin=self.base_url,
             timeout=self.settings.timeout,
+            max_body=self.settings.max_body,
             allow_unsafe=self.settings.allow_unsafe or self.settings.is_mock,
             on_exchange=lambda reply: self.ledger.exchange(reply, self.contract),
             traffic=self.traffic,
@@ -128,38 +139,46 @@ class Run:
 
     # --- verdicts ---------------------------------------------------------------------------------
 
-    def judge(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> list[str]:
-        """Apply the named clauses to one reply, record the verdicts; the violation lines (empty if none)."""
+    def judge(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> list[Violation]:
+        """Apply the named clauses to one reply, record the verdicts; the violations (empty if none)."""
         verdicts = clause_defs.evaluate(reply, self.contract, names)
         if reply.status == 200 and isinstance(reply.body, dict) and "status" in reply.body:
             self.ledger.observe_status(reply.body["status"])
-        return [str(v) for v in self.ledger.record(test, reply, verdicts, self.seed)]
+        return self.ledger.record(test, reply, verdicts, self.seed)
 
-    def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[str]:
+    def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[Violation]:
         verdicts = {name: clause_defs.CLAUSES[name].check(before, after, self.contract) for name in names}
-        return [str(v) for v in self.ledger.record(test, after, verdicts, self.seed)]
+        return self.ledger.record(test, after, verdicts, self.seed)
 
-    def explain(self, lines: list[str], reply: Reply, before: Reply | None = None) -> str:
+    def violation(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> ContractViolation:
+        """The failure: its violations as data, its message for people."""
+        return ContractViolation(self.explain(found, reply, before), found)
+
+    def explain(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> str:
         """The failure message: clauses broken, the request, the evidence and how to reproduce it."""
         parts = [
-            *lines,
+            *map(str, found),
             f"  request:   {reply.request_line}",
             f"  response:  {reply.status} {reply.header('content-type')}",
             f"  body:      {reply.excerpt}",
         ]
         if before is not None:
             parts.append(f"  earlier:   {before.status} {before.excerpt}")
+        if reply.header("location"):
+            parts.append(f"  location:  {reply.header('location')} (not followed)")
+        if reply.problem:
+            parts.append(f"  problem:   {reply.problem}")
         parts += [f"  reproduce: {reply.curl()}", f"  seed:      {self.seed}"]
-        return "\n".join(parts)
+        return self.redactor.text("\n".join(parts))
 
     def expect(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> None:
         __tracebackhide__ = True
-        lines = self.judge(test, reply, names)
-        if lines:
-            raise ContractViolation(self.explain(lines, reply))
+        found = self.judge(test, reply, names)
+        if found:
+            raise self.violation(found, reply)
 
     def expect_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> None:
         __tracebackhide__ = True
-        lines = self.judge_pair(test, before, after, names)
-        if lines:
-            raise ContractViolation(self.explain(lines, after, before))
+        found = self.judge_pair(test, before, after, names)
+        if found:
+            raise self.violation(found, after, before)

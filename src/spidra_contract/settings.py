@@ -24,6 +24,7 @@ class Profile:
     poll_budget: float
     stable_reads: int
     mock_time_scale: float
+    run_deadline: float
 
 
 PROFILES = {
@@ -35,6 +36,7 @@ PROFILES = {
         poll_budget=4.0,
         stable_reads=3,
         mock_time_scale=2.5,
+        run_deadline=600.0,
     ),
     "dev": Profile(
         "dev",
@@ -44,6 +46,7 @@ PROFILES = {
         poll_budget=15.0,
         stable_reads=3,
         mock_time_scale=1.5,
+        run_deadline=1800.0,
     ),
     "nightly": Profile(
         "nightly",
@@ -53,6 +56,7 @@ PROFILES = {
         poll_budget=900.0,
         stable_reads=5,
         mock_time_scale=1.0,
+        run_deadline=7200.0,
     ),
 }
 
@@ -66,8 +70,17 @@ class Option:
     kind: str = "str"  # str | int | float | list | flag
 
     @property
+    def name(self) -> str:
+        return self.flag.removeprefix("--")
+
+    @property
     def dest(self) -> str:
-        return "spidra_" + self.flag.lstrip("-").replace("-", "_")
+        return "spidra_" + self.name.replace("-", "_")
+
+    @property
+    def prefixed(self) -> str:
+        """The spelling no other plugin can own: `--spidra-timeout` for `--timeout`."""
+        return f"--spidra-{self.name}"
 
     @property
     def ini(self) -> str:
@@ -99,8 +112,8 @@ OPTIONS = (
     Option(
         "--max-requests",
         "SPIDRA_MAX_REQUESTS",
-        "request budget for the whole run (0: unlimited)",
-        default=5000,
+        "request budget for the whole run, all workers together (default 5000, plus one per id of "
+        "--job-ids-file; 0: unlimited)",
         kind="int",
     ),
     Option(
@@ -109,7 +122,26 @@ OPTIONS = (
         "requests per second at most (default: 10 against a live API, unlimited against the embedded mock)",
         kind="float",
     ),
-    Option("--timeout", "SPIDRA_TIMEOUT", "seconds a single request may take", default=15.0, kind="float"),
+    Option(
+        "--timeout",
+        "SPIDRA_TIMEOUT",
+        "seconds one exchange may take, connect to last body byte",
+        default=15.0,
+        kind="float",
+    ),
+    Option(
+        "--max-body",
+        "SPIDRA_MAX_BODY",
+        "bytes a response body may have, decompressed (default 4 MiB); a larger one is judged broken",
+        default=4 * 1024 * 1024,
+        kind="int",
+    ),
+    Option(
+        "--deadline",
+        "SPIDRA_DEADLINE",
+        "seconds the whole run may send requests (default by profile: ci 600, dev 1800, nightly 7200)",
+        kind="float",
+    ),
     Option(
         "--allow-unsafe",
         "SPIDRA_ALLOW_UNSAFE",
@@ -148,6 +180,8 @@ class Settings:
     max_requests: int
     rate_limit: float
     timeout: float
+    max_body: int
+    deadline: float
     allow_unsafe: bool
     burst: bool
     baseline: Path | None
@@ -157,6 +191,23 @@ class Settings:
     @property
     def is_mock(self) -> bool:
         return self.base_url is None
+
+    @property
+    def shown_base_url(self) -> str | None:
+        """The base URL as reports show it: credentials in it never appear."""
+        return strip_credentials(self.base_url) if self.base_url else None
+
+    @property
+    def url_secrets(self) -> tuple[str, ...]:
+        parts = urlsplit(self.base_url or "")
+        return tuple(value for value in (parts.password,) if value)
+
+
+def strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="[REDACTED]@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _raw(option: Option, cli: Any, ini: Any) -> Any:
@@ -224,21 +275,20 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     if values["api_key"] and values["other_api_key"] and values["api_key"] == values["other_api_key"]:
         raise OptionError("--other-api-key must belong to another account; it equals --api-key")
     job_ids_file = Path(values["job_ids_file"]) if values["job_ids_file"] else None
-    if job_ids_file is not None and not job_ids_file.is_file():
-        raise OptionError(f"--job-ids-file {job_ids_file} does not exist")
+    id_count = _check_ids_file(job_ids_file) if job_ids_file is not None else 0
     baseline = Path(values["baseline"]) if values["baseline"] else None
     if baseline is not None and not baseline.is_file():
         raise OptionError(f"--baseline {baseline} does not exist")
     max_requests = values["max_requests"]
     if max_requests is None:
-        from spidra_contract.sweep import count_ids
-
-        max_requests = DEFAULT_BUDGET + (count_ids(job_ids_file) if job_ids_file else 0)
+        max_requests = DEFAULT_BUDGET + id_count
     rate = values["rate_limit"]
     if rate is None:
         rate = DEFAULT_LIVE_RATE if base_url else 0.0
     if values["timeout"] == 0:
         raise OptionError("--timeout must be positive")
+    if values["max_body"] < 1024:
+        raise OptionError(f"--max-body must be at least 1024 bytes, got {values['max_body']}")
     report_dir = Path(values["report_dir"])
     if not report_dir.is_absolute():
         report_dir = rootdir / report_dir
@@ -254,9 +304,40 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
         max_requests=max_requests,
         rate_limit=rate,
         timeout=values["timeout"],
+        max_body=values["max_body"],
+        deadline=values["deadline"] if values["deadline"] is not None else PROFILES[profile_name].run_deadline,
         allow_unsafe=values["allow_unsafe"],
         burst=values["burst"],
         baseline=baseline,
         mock_switches=switches,
         spec=spec,
     )
+
+
+def _check_ids_file(path: Path) -> int:
+    """The number of ids in a `--job-ids-file`; an `OptionError` if it is missing or not a text file."""
+    from spidra_contract.sweep import count_ids
+
+    if not path.is_file():
+        raise OptionError(f"--job-ids-file {path} does not exist")
+    try:
+        with path.open("rb") as handle:
+            if b"\0" in handle.read(64 * 1024):
+                raise OptionError(f"--job-ids-file {path} is binary, not one id a line")
+        return count_ids(path)
+    except UnicodeDecodeError as exc:
+        raise OptionError(f"--job-ids-file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise OptionError(f"--job-ids-file {path} cannot be read ({exc.strerror})") from None
+
+
+def check_report_dir(path: Path) -> None:
+    """The report folder exists (or can be made) and takes files: an `OptionError` before any request if not."""
+    import tempfile
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".spidra-write-check-"):
+            pass
+    except OSError as exc:
+        raise OptionError(f"--report-dir {path} cannot take the reports ({exc.strerror or exc})") from None

@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from spidra_contract.clauses import Violation
 from spidra_contract.client import SuiteRefusal
 
 SWEEP_CONCURRENCY = 8
@@ -40,6 +41,7 @@ class SweepStats:
     seconds: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     clause_failures: Counter[str] = field(default_factory=Counter)
+    first_violations: list[Violation] = field(default_factory=list)
     stopped: str = ""
 
     @property
@@ -60,28 +62,30 @@ class SweepStats:
         return text
 
 
-CheckOne = Callable[[str], tuple[int, list[str]]]
+CheckOne = Callable[[str], tuple[int, list[Violation]]]
 
 
 def sweep(ids: Iterable[str], check: CheckOne, concurrency: int = SWEEP_CONCURRENCY) -> SweepStats:
-    """Run `check(job_id) -> (http status, violation lines)` over `ids`, at most `concurrency` at a time and
+    """Run `check(job_id) -> (http status, violations)` over `ids`, at most `concurrency` at a time and
     never more than twice that many queued, so a file of any length is swept in constant memory."""
     stats = SweepStats()
     started = time.perf_counter()
 
-    def collect(future: Future[tuple[int, list[str]]]) -> None:
+    def collect(future: Future[tuple[int, list[Violation]]]) -> None:
         try:
-            status, lines = future.result()
+            status, violations = future.result()
         except SuiteRefusal as exc:
             stats.stopped = stats.stopped or str(exc)
             return
         stats.ids += 1
         stats.statuses[status] += 1
-        for line in lines:
-            stats.clause_failures[line.split("]", 1)[0].lstrip("[")] += 1
+        for violation in violations:
+            stats.clause_failures[violation.clause] += 1
+            if len(stats.first_violations) < 5:
+                stats.first_violations.append(violation)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sweep") as pool:
-        pending: set[Future[tuple[int, list[str]]]] = set()
+        pending: set[Future[tuple[int, list[Violation]]]] = set()
         for job_id in ids:
             if stats.stopped:
                 break
