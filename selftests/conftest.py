@@ -13,6 +13,7 @@ from spidra_contract.mock.server import MockServer
 from spidra_contract.runner import SuiteResult
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["pytester"]
 
 
 def run_suite(
@@ -38,3 +39,40 @@ def served_mock(request: pytest.FixtureRequest):
     state = make_state(switches, time_scale=2.5)
     with MockServer(state) as server:
         yield server, state
+
+
+def secret_forms(key: str) -> list[str]:
+    """The key and the encodings a server may echo it in: none may appear in an artifact."""
+    import base64
+
+    raw = key.encode()
+    return [key, base64.b64encode(raw).decode().rstrip("="), raw.hex()]
+
+
+def assert_no_secret_in(directory: Path, *keys: str) -> None:
+    for path in directory.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for key in keys:
+                for form in secret_forms(key):
+                    assert form not in text, f"{form[:6]}... found in {path.name}"
+
+
+def assert_reports_agree(directory: Path, exit_code: int) -> None:
+    """Every report renders the same outcome: verdict and exit code."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
+    assert summary["exit_code"] == exit_code, summary["headline"]
+    headline = summary["headline"]
+    assert headline.split(":")[0] in (directory / "summary.md").read_text(encoding="utf-8")
+    junit = ET.parse(directory / "junit.xml").getroot()
+    properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
+    assert properties["exit_code"] == str(exit_code)
+    assert properties["verdict"] == summary["verdict"]
+    html_report = directory / "report.html"
+    if html_report.is_file():
+        import html
+
+        assert html.escape(headline) in html_report.read_text(encoding="utf-8")

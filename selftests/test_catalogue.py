@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import pytest
 
+from selftests.conftest import assert_no_secret_in, assert_reports_agree
 from spidra_contract.cli import run_switch
 from spidra_contract.mock.catalogue import FAULTS, VARIANTS
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
 
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in FAULTS])
 def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
     outcome = run_switch(switch, tmp_path, ())
-    assert outcome.exit_code == 1, f"{switch.name} not caught (exit {outcome.exit_code}):\n{outcome.output_tail}"
-    assert switch.clause in outcome.failed_clauses, (
+    assert outcome.exit_code == switch.expected_exit, (
+        f"{switch.name} ended with exit {outcome.exit_code}, expected {switch.expected_exit}:\n{outcome.output_tail}"
+    )
+    assert not switch.clause or switch.clause in outcome.failed_clauses, (
         f"{switch.name} failed other clauses {outcome.failed_clauses}, not {switch.clause}"
     )
+    assert_reports_agree(tmp_path / switch.name, switch.expected_exit)
+    assert_no_secret_in(tmp_path / switch.name, ALPHA_KEY, BETA_KEY)
 
 
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in VARIANTS])
 def test_suite_passes_conformant_variant(switch, tmp_path):
     outcome = run_switch(switch, tmp_path, ())
     assert outcome.exit_code == 0, f"false alarm on {switch.name}: {outcome.failed_clauses}\n{outcome.output_tail}"
+    assert_reports_agree(tmp_path / switch.name, 0)
 
 
 def test_reference_mock_passes_and_judges_every_clause(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from spidra_contract.clauses import CLAUSES, EVERY_REPLY, evaluate
+from spidra_contract.clauses import CLAUSES, EVERY_REPLY, Violation, evaluate
 from spidra_contract.client import retry_after_seconds
 from spidra_contract.exchange import Redactor, Reply
-from spidra_contract.ledger import keys_in_text
+from spidra_contract.ledger import ContractViolation, violation_key, violations_in
 from spidra_contract.spec import load_contract
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,9 +179,18 @@ def test_retry_after_accepts_seconds_and_dates():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
-def test_violation_keys_are_read_back_from_failure_text():
-    text = "[result-shape] 'x' is not of type 'object' (schema: items) at /result/3/data\n[status-enum] bad at /status"
-    assert keys_in_text(text) == {"result-shape:/result/*/data", "status-enum:/status"}
+def test_violations_travel_on_the_exception_even_when_schemathesis_wraps_them():
+    from schemathesis.core.failures import CustomFailure, FailureGroup
+
+    found = [
+        Violation("result-shape", "'x' is not of type 'object'", "/result/3/data"),
+        Violation("status-enum", "bad"),
+    ]
+    ours = ContractViolation("message", found)
+    wrapped = FailureGroup([CustomFailure(operation="GET", title="t", message="m", exception=ours)])
+    assert violations_in(wrapped) == found
+    assert {violation_key(v) for v in violations_in(ours)} == {"result-shape:/result/*/data", "status-enum:"}
+    assert violations_in(AssertionError("plain")) == []
 
 
 @pytest.mark.parametrize(

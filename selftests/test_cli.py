@@ -20,7 +20,7 @@ def test_the_catalogue_lists_at_least_30_faults_and_10_variants_each_naming_its_
     assert len(FAULTS) >= 30
     assert len(VARIANTS) >= 10
     for fault in FAULTS:
-        assert f"fault -> {fault.clause}" in result.output
+        assert f"fault -> {fault.clause or f'exit {fault.expected_exit}'}" in result.output
 
 
 def test_an_unknown_switch_is_a_usage_error():

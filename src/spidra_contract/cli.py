@@ -82,17 +82,20 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        if self.switch.is_fault:
-            return self.exit_code == 1 and self.switch.clause in self.failed_clauses
-        return self.exit_code == 0
+        expected = self.switch.expected_exit
+        if self.exit_code != expected:
+            return False
+        return not self.switch.clause or self.switch.clause in self.failed_clauses
 
     @property
     def verdict(self) -> str:
         if self.switch.is_fault:
             if self.ok:
-                return "caught"
+                return "caught" if self.switch.clause else f"stopped as expected (exit {self.exit_code})"
             if self.exit_code == 1:
                 return f"caught by other clauses only ({', '.join(self.failed_clauses) or '?'})"
+            if self.exit_code in (4, 6, 7):
+                return f"could not test (exit {self.exit_code}), expected exit {self.switch.expected_exit}"
             return f"MISSED (exit {self.exit_code})"
         return "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
 
@@ -101,7 +104,7 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) 
     """Run the whole suite against the mock with one switch on."""
     report_dir = workdir / switch.name
     started = time.monotonic()
-    result = run_suite("--mock-switch", switch.name, *extra, report_dir=report_dir)
+    result = run_suite("--mock-switch", switch.name, *switch.options, *extra, report_dir=report_dir)
     failed: tuple[str, ...] = ()
     summary = report_dir / "summary.json"
     if summary.is_file():
@@ -139,7 +142,7 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     """Run the suite against every fault and variant of the mock; print the table and the score."""
     if list_only:
         for switch in catalogue.FAULTS + catalogue.VARIANTS:
-            kind = f"fault -> {switch.clause}" if switch.is_fault else "variant"
+            kind = f"fault -> {switch.clause or f'exit {switch.expected_exit}'}" if switch.is_fault else "variant"
             click.echo(f"{switch.name:24} {switch.category:18} {kind:32} {switch.description}")
         return
     try:

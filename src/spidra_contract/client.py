@@ -39,6 +39,7 @@ CHUNK = 64 * 1024
 CONNECT_TIMEOUT = 10.0
 ACCEPT_ENCODING = "gzip, deflate"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
+PROBLEM_EXCERPT_BYTES = 64 * 1024
 # 429: a wait longer than this is not waited for (the run stops as incomplete, quoting the header) ...
 MAX_RETRY_AFTER_SECONDS = 30.0
 # ... nor more than this in total over the run, nor more than this many times for one request.
@@ -391,13 +392,17 @@ class GuardedSession(requests.Session):
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
         self.trust_env = False  # no proxy or .netrc from the environment decides where a key goes
-        self.max_redirects = 0
         self.headers["User-Agent"] = "spidra-contract"
         self.headers["Accept-Encoding"] = ACCEPT_ENCODING
         # Room for every concurrent poller, sweeper and burst thread, so connections are reused, not dropped.
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=0)
         self.mount("http://", adapter)
         self.mount("https://", adapter)
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        """No response is a redirect to this session: requests neither follows one nor reads its body to
+        prepare the next hop."""
+        return None
 
     def _refuse(self, error: type[SuiteRefusal], message: str, log: str = "refused") -> SuiteRefusal:
         self.traffic.log(log, message)
@@ -452,6 +457,9 @@ class GuardedSession(requests.Session):
                 raise TargetNotAnswering(f"no answer to {line}") from None
             self.gate.outcome(True)
             body = decode_body(body, response.headers.get("Content-Encoding", ""), self.max_body)
+            if body.problem:
+                # A broken body is judged on its first bytes; nobody keeps megabytes of it.
+                body = Body(body.content[:PROBLEM_EXCERPT_BYTES], body.problem)
             response._content = body.content
             response._content_consumed = True  # type: ignore[attr-defined]
             elapsed_ms = (time.monotonic() - started) * 1000

@@ -61,13 +61,14 @@ def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget:
         while True:
             reply = read(job_id)
             timeline.reads.append(reply)
-            if reply.status != 200 or _status(reply) in TERMINAL_STATUSES:
+            status = _status(reply)
+            if status is None:
+                return timeline  # not a job body (an error, a broken body): nothing to watch
+            if status in TERMINAL_STATUSES:
                 break
             if time.monotonic() + interval > deadline:
                 return timeline
             time.sleep(interval)
-        if reply.status != 200:
-            return timeline
         timeline.finished = True
         for _ in range(stable_reads):
             time.sleep(min(interval, 0.5))

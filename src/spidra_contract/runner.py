@@ -32,7 +32,7 @@ def run_suite(
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
     clean.update(env or {})
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *args],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--report-dir={report_dir}", *args],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -10,6 +10,7 @@ import asyncio
 import collections
 import json
 import posixpath
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -358,9 +359,14 @@ class Instrument:
                     "path": scope["path"],
                     "query": scope.get("query_string", b"").decode("latin-1"),
                     "has_key": "x-api-key" in headers or "authorization" in headers,
+                    "host": headers.get("host", ""),
+                    "at": time.monotonic(),
                 }
             )
         try:
+            if scope["path"].startswith(f"{API_PREFIX}/crawl/") and state.switches & TRANSPORT_FAULTS:
+                await transport_fault(state, self.app, scope, receive, send, number, headers)
+                return
             if state.on("slow"):
                 await asyncio.sleep(0.25)
             if state.on("burst-503"):
@@ -377,6 +383,171 @@ class Instrument:
         finally:
             with state.lock:
                 state.inflight -= 1
+
+
+# --- transport faults: a target that tries to hurt or trick its client ------------------------------------
+
+TRANSPORT_FAULTS = frozenset(
+    {
+        "redirect-other-origin",
+        "endless-body",
+        "huge-body",
+        "inflation-bomb",
+        "bad-gzip",
+        "truncated-body",
+        "deep-json",
+        "nan-json",
+        "key-echo",
+        "drip-body",
+        "stall-after-first",
+        "far-retry-after",
+    }
+)
+FIRST_REQUESTS = 20
+HUGE_BYTES = 300 * 1024 * 1024
+ENDLESS_LIMIT = 1024 * 1024 * 1024
+_BOMB: list[bytes] = []
+
+
+def inflation_bomb() -> bytes:
+    """About 1 MB of gzip that inflates to 1 GiB of zeros (made once per process)."""
+    if not _BOMB:
+        import zlib
+
+        compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        block = bytes(1024 * 1024)
+        _BOMB.append(b"".join(compressor.compress(block) for _ in range(1024)) + compressor.flush())
+    return _BOMB[0]
+
+
+class _Disconnect:
+    """Watches `receive` for the client going away, so an endless answer stops when nobody reads it."""
+
+    def __init__(self, receive: Any) -> None:
+        self.event = asyncio.Event()
+        self._task = asyncio.ensure_future(self._watch(receive))
+
+    async def _watch(self, receive: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                self.event.set()
+                return
+
+    async def wait(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.event.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._task.cancel()
+
+
+async def _start(send: Any, status: int, headers: list[tuple[str, str]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+        }
+    )
+
+
+async def _stream(send: Any, gone: _Disconnect, chunks: Any, pause: float = 0.0) -> None:
+    for chunk in chunks:
+        if gone.event.is_set():
+            return
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        if await gone.wait(pause):
+            return
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _buffered(app: Any, scope: Any, receive: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Run the app and keep its whole answer, to bend it before it leaves."""
+    started: dict[str, Any] = {}
+    body = bytearray()
+
+    async def keep(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            started.update(message)
+        elif message["type"] == "http.response.body":
+            body.extend(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in started.get("headers", [])]
+    return int(started.get("status", 500)), headers, bytes(body)
+
+
+def _echo_key(content: bytes, key: str) -> bytes:
+    """The presented key as the status value and, plainly and encoded, in error messages."""
+    import base64
+
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return content
+    if isinstance(body, dict):
+        if "progress" in body:
+            body["status"] = key
+        elif "message" in body:
+            encoded = base64.b64encode(key.encode()).decode()
+            body["message"] = f"{body['message']} (key {key}; b64 {encoded}; hex {key.encode().hex()})"
+    return json.dumps(body).encode("utf-8")
+
+
+async def transport_fault(
+    state: MockState, app: Any, scope: Any, receive: Any, send: Any, number: int, headers: dict[str, str]
+) -> None:
+    if state.on("redirect-other-origin") and not headers.get("host", "").startswith("localhost"):
+        port = scope["server"][1] if scope.get("server") else 80
+        location = f"http://localhost:{port}{scope['path']}"
+        await _start(send, 307, [("location", location), ("content-length", "0")])
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    if state.on("far-retry-after") and number > FIRST_REQUESTS:
+        await error(state, 429, "Too many requests", {"Retry-After": "3600"})(scope, receive, send)
+        return
+    gone = _Disconnect(receive)
+    try:
+        if state.on("stall-after-first") and number > FIRST_REQUESTS:
+            await gone.wait(3600)
+            return
+        status, head, content = await _buffered(app, scope, receive)
+        plain = [(k, v) for k, v in head if k.lower() not in ("content-length", "content-encoding")]
+        if status == 200 and state.on("endless-body"):
+            await _start(send, 200, plain)
+            await _stream(send, gone, (b" " * 65536 for _ in range(ENDLESS_LIMIT // 65536)))
+        elif status == 200 and state.on("huge-body"):
+            await _start(send, 200, [*plain, ("content-length", str(HUGE_BYTES))])
+            await _stream(send, gone, (b" " * 65536 for _ in range(HUGE_BYTES // 65536)))
+        elif status == 200 and state.on("inflation-bomb"):
+            bomb = inflation_bomb()
+            await _start(send, 200, [*plain, ("content-encoding", "gzip"), ("content-length", str(len(bomb)))])
+            await _stream(send, gone, (bomb[i : i + 65536] for i in range(0, len(bomb), 65536)))
+        elif status == 200 and state.on("drip-body"):
+            await _start(send, 200, [*plain, ("content-length", str(len(content)))])
+            await _stream(send, gone, (content[i : i + 1] for i in range(len(content))), pause=2.0)
+        elif status == 200 and state.on("truncated-body"):
+            await _start(send, 200, [*plain, ("content-length", str(len(content) + 100))])
+            await send({"type": "http.response.body", "body": content, "more_body": True})
+            # Returning now leaves the answer unfinished: the server closes the connection mid-body.
+        else:
+            if status == 200 and state.on("deep-json"):
+                content = b"[" * 10_000 + b"]" * 10_000
+            if status == 200 and state.on("nan-json"):
+                content = re.sub(rb'"pagesCrawled":\s*-?\d+', b'"pagesCrawled":NaN', content)
+            if state.on("key-echo"):
+                key = headers.get("x-api-key") or headers.get("authorization", "").partition(" ")[2]
+                if key:
+                    content = _echo_key(content, key)
+            extra = [("content-encoding", "gzip")] if status == 200 and state.on("bad-gzip") else []
+            await _start(send, status, [*plain, *extra, ("content-length", str(len(content)))])
+            await send({"type": "http.response.body", "body": content, "more_body": False})
+    finally:
+        gone.close()
 
 
 def create_app(state: MockState | None = None) -> Any:

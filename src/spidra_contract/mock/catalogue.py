@@ -15,10 +15,21 @@ class Switch:
     category: str
     description: str
     clause: str = ""
+    # The exit code the suite must end with: 1 for a fault judged under `clause`; 6 or 7 for a transport fault
+    # that leaves nothing to judge (the target stops answering, or rate-limits the run away); 0 for a variant.
+    exit_code: int | None = None
+    # Extra options the self-test and `faults` run it with (short timeouts keep a stalling target quick).
+    options: tuple[str, ...] = ()
+
+    @property
+    def expected_exit(self) -> int:
+        if self.exit_code is not None:
+            return self.exit_code
+        return 1 if self.clause else 0
 
     @property
     def is_fault(self) -> bool:
-        return bool(self.clause)
+        return self.expected_exit != 0
 
 
 FAULTS: tuple[Switch, ...] = (
@@ -114,6 +125,41 @@ FAULTS: tuple[Switch, ...] = (
         "hostile-id",
     ),
     Switch("burst-503", "hostile input", "more than 8 concurrent requests get 503", "documented-status"),
+    # transport: a target that tries to hurt or trick the client
+    Switch(
+        "redirect-other-origin",
+        "transport",
+        "GET /crawl/{id} answers 307 to the same path on another origin",
+        "documented-status",
+    ),
+    Switch("endless-body", "transport", "200 bodies never end (chunked, fast)", "complete-body"),
+    Switch("huge-body", "transport", "200 bodies are 300 MB long", "complete-body"),
+    Switch("inflation-bomb", "transport", "a 1 MB gzip body that inflates to 1 GB", "complete-body"),
+    Switch("bad-gzip", "transport", "Content-Encoding: gzip on a body that is not gzip", "complete-body"),
+    Switch("truncated-body", "transport", "200 bodies stop short of their Content-Length", "complete-body"),
+    Switch("deep-json", "transport", "200 bodies are a 10,000-deep JSON array", "json-body"),
+    Switch("nan-json", "transport", "progress.pagesCrawled is NaN (not JSON)", "json-body"),
+    Switch("key-echo", "transport", "the key comes back as the status value and in error messages", "status-enum"),
+    Switch(
+        "drip-body",
+        "transport",
+        "200 bodies arrive one byte every 2 s",
+        exit_code=6,
+        options=("--timeout", "3"),
+    ),
+    Switch(
+        "stall-after-first",
+        "transport",
+        "after 20 requests the target accepts connections and never answers",
+        exit_code=6,
+        options=("--timeout", "2"),
+    ),
+    Switch(
+        "far-retry-after",
+        "transport",
+        "after 20 requests every answer is 429 with Retry-After: 3600",
+        exit_code=7,
+    ),
 )
 
 VARIANTS: tuple[Switch, ...] = (

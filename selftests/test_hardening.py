@@ -1,0 +1,116 @@
+"""No target can hurt or trick the suite: redirects, shared limits, honest exit codes before any request,
+honest subsets, and the plugin stays out of projects that do not use it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from selftests.conftest import assert_no_secret_in, assert_reports_agree, live_args, run_suite
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+
+QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py")
+
+
+@pytest.mark.parametrize("served_mock", [("redirect-other-origin",)], indirect=True)
+def test_a_redirect_to_another_origin_is_judged_and_never_followed(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), report_dir=tmp_path, tests=QUICK)
+    assert result.exit_code == 1, result.output
+    assert "redirecting to 'http://localhost:" in result.output
+    hosts = {entry["host"].split(":")[0] for entry in state.received}
+    assert hosts == {"127.0.0.1"}, f"a request reached another origin: {hosts}"
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert "documented-status" in [row["clause"] for row in summary["clauses"] if row["verdict"] == "fail"]
+
+
+@pytest.mark.parametrize("served_mock", [("key-echo",)], indirect=True)
+def test_a_key_echoed_plainly_or_encoded_reaches_no_artifact_nor_the_terminal(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), report_dir=tmp_path, tests=(*QUICK, "tests/test_lifecycle.py"))
+    assert result.exit_code == 1, result.output
+    assert_no_secret_in(tmp_path, ALPHA_KEY, BETA_KEY)
+    assert ALPHA_KEY not in result.output
+    assert BETA_KEY not in result.output
+
+
+def test_limits_hold_for_all_xdist_workers_together(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), "--max-requests", "60", "-n", "2", report_dir=tmp_path)
+    assert len(state.received) <= 60, f"{len(state.received)} requests for a budget of 60 over 2 workers"
+    assert result.exit_code == 7, result.output
+    assert_reports_agree(tmp_path, 7)
+
+
+def test_a_report_folder_that_is_a_file_exits_4_before_any_request(served_mock, tmp_path):
+    server, state = served_mock
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_suite(*live_args(server, state), report_dir=blocker / "reports")
+    assert result.exit_code == 4, result.output
+    assert "cannot take the reports" in result.output
+    assert len(state.received) == 0
+
+
+def test_a_binary_job_ids_file_exits_4(tmp_path):
+    ids = tmp_path / "ids.bin"
+    ids.write_bytes(b"\x00\x01\xff" * 100)
+    result = run_suite("--job-ids-file", str(ids), report_dir=tmp_path / "r")
+    assert result.exit_code == 4, result.output
+    assert "binary" in result.output
+
+
+def test_unreachable_target_writes_reports_that_say_so(tmp_path):
+    result = run_suite(
+        "--base-url", "http://user:hunter2pass@127.0.0.1:9/api", "--api-key", "k" * 20, report_dir=tmp_path
+    )
+    assert result.exit_code == 6, result.output
+    assert_reports_agree(tmp_path, 6)
+    assert "hunter2pass" not in result.output
+    assert_no_secret_in(tmp_path, "hunter2pass")
+
+
+def test_collect_only_writes_no_reports_and_exits_as_pytest_does(tmp_path):
+    result = run_suite("--co", report_dir=tmp_path / "r")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_subset_judges_what_ran_and_says_so(tmp_path):
+    result = run_suite("-k", "error_responses", report_dir=tmp_path)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert summary["subset"] is True
+    assert_reports_agree(tmp_path, 0)
+
+
+def test_markers_select_a_layer(tmp_path):
+    result = run_suite("-m", "auth", report_dir=tmp_path)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert summary["subset"] is True
+    assert 0 < summary["tests"]["ran"] <= 10
+
+
+def test_installed_plugin_changes_nothing_for_a_project_that_does_not_use_it(pytester):
+    pytester.makepyfile("def test_one():\n    assert True\n")
+    pytester.makefile(".yaml", openapi="openapi: 3.1.0\npaths: {}\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1)
+    assert not any("spidra-contract" in line for line in result.outlines if not line.startswith("plugins:"))
+    written = {p.name for p in pytester.path.iterdir()} - {"runpytest-current", "stdout", "stderr"}  # pytester's
+    assert {name for name in written if not name.startswith("runpytest-")} == {
+        "openapi.yaml",
+        "test_installed_plugin_changes_nothing_for_a_project_that_does_not_use_it.py",
+    }, "the plugin wrote files in a project that does not use it"
+    assert pytester.runpytest_subprocess("--help").ret == 0
+
+
+def test_the_plugin_switches_on_from_the_projects_ini(pytester):
+    pytester.makepyfile("def test_one():\n    assert True\n")
+    pytester.makeini("[pytest]\nspidra_contract = true\nspidra_spec = /no/such/openapi.yaml\n")
+    result = pytester.runpytest_subprocess()
+    assert result.ret == 4
+    assert "cannot read spec" in result.stderr.str()
