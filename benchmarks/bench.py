@@ -40,7 +40,7 @@ def free_port() -> int:
 class ServedMock:
     """`spidra-contract serve-mock` in its own process, as another tool would use it."""
 
-    def __init__(self, workdir: Path, corpus: int = 0) -> None:
+    def __init__(self, workdir: Path, corpus: int = 0, switches: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.ids_file = workdir / f"corpus-{corpus}.txt"
         command = [
@@ -55,6 +55,8 @@ class ServedMock:
         ]
         if corpus:
             command += ["--corpus", str(corpus), "--ids-file", str(self.ids_file)]
+        for switch in switches:
+            command += ["--switch", switch]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
         self.base_url = f"http://127.0.0.1:{self.port}/api"
         self.job_ids: list[str] = []
@@ -133,6 +135,54 @@ def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
         rows.append(("plain `st run openapi.yaml` (25 examples)", f"{seconds:.1f}", str(sent), verdict))
     finally:
         mock.stop()
+    return rows
+
+
+HOSTILE = ("huge-body", "endless-body", "inflation-bomb")
+
+
+def bench_hostile(workdir: Path) -> list[tuple[str, str, str, str]]:
+    """The whole suite against a served mock that sends a huge, an endless or a bomb body: wall time and the
+    suite process' peak memory (goal: within 2 minutes, under 300 MB, exit 1, 6 or 7, reports written)."""
+    rows = []
+    gnu_time = shutil.which("time") or "/usr/bin/time"
+    for switch in HOSTILE:
+        mock = ServedMock(workdir, switches=(switch,))
+        try:
+            args = ["--base-url", mock.base_url, "--api-key", ALPHA_KEY, "--other-api-key", BETA_KEY]
+            args += ["--rate-limit", "0", *[f"--job-id={job_id}" for job_id in mock.job_ids]]
+            report_dir = workdir / switch
+            stats = workdir / f"{switch}.time"
+            started = time.perf_counter()
+            completed = subprocess.run(
+                [
+                    gnu_time,
+                    "-f",
+                    "%M",
+                    "-o",
+                    str(stats),
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    f"--report-dir={report_dir}",
+                    *args,
+                ],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            seconds = time.perf_counter() - started
+            peak = int(stats.read_text().split()[-1]) / 1024 if stats.is_file() else float("nan")
+            written = sum(1 for _ in report_dir.glob("*")) if report_dir.is_dir() else 0
+            rows.append(
+                (switch, f"{seconds:.1f}", f"{peak:.0f} MiB", f"exit {completed.returncode}, {written} reports")
+            )
+        finally:
+            mock.stop()
     return rows
 
 
@@ -233,6 +283,8 @@ def main() -> None:
         if not options.skip_suite:
             print(table(("run against the served mock", "wall s", "requests", "verdict"), bench_suite(workdir)))
             print()
+        print(table(("hostile target (served mock)", "wall s", "peak memory", "verdict"), bench_hostile(workdir)))
+        print()
         sizes = [int(size) for size in options.sizes.split(",")]
         print(
             table(("corpus", "bare client loop", "suite sweep (share of bare)", "notes"), bench_sweep(workdir, sizes))
