@@ -134,6 +134,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    _refuse_misread_path(config)
     try:
         settings = resolve(config.getoption, config.getini, Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
@@ -154,6 +155,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(session, "spidra-contract-session")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
+
+
+def _refuse_misread_path(config: pytest.Config) -> None:
+    """`--report-dir /abs/dir` (a space, an existing folder): pytest read the folder as a test path while
+    picking its rootdir, before any plugin declared the option. Say how to write it instead of running in the
+    wrong folder."""
+    for option in OPTIONS:
+        value = config.getoption(option.dest, default=None)
+        misread = isinstance(value, str) and config.inipath is None and Path(value).is_dir()
+        if misread and Path(str(value)).resolve() == Path(str(config.rootpath)).resolve():
+            raise pytest.UsageError(
+                f"spidra-contract: pytest took {value} for a test path while finding its rootdir; "
+                f"write {option.flag}={value} (with '=')"
+            )
 
 
 def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
