@@ -39,7 +39,7 @@ def test_bad_option_exits_4_with_one_clear_line(args, env, message, tmp_path):
 def test_malformed_spec_exits_4(tmp_path):
     spec = tmp_path / "broken.yaml"
     spec.write_text("openapi: 3.1.0\npaths: {}\n")
-    result = run_suite("--spec", str(spec), report_dir=tmp_path / "r")
+    result = run_suite(f"--spec={spec}", report_dir=tmp_path / "r")
     assert result.exit_code == 4, result.output
     assert "no GET /crawl/{jobId} operation" in result.output
 

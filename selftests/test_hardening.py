@@ -56,7 +56,7 @@ def test_a_report_folder_that_is_a_file_exits_4_before_any_request(served_mock, 
 def test_a_binary_job_ids_file_exits_4(tmp_path):
     ids = tmp_path / "ids.bin"
     ids.write_bytes(b"\x00\x01\xff" * 100)
-    result = run_suite("--job-ids-file", str(ids), report_dir=tmp_path / "r")
+    result = run_suite(f"--job-ids-file={ids}", report_dir=tmp_path / "r")
     assert result.exit_code == 4, result.output
     assert "binary" in result.output
 

@@ -84,7 +84,7 @@ def test_junit_has_one_case_per_clause_and_one_per_test_and_the_html_shows_the_m
     clauses = ET.parse(result.artifact("junit.xml")).getroot().findall(".//testcase")
     assert {case.get("name") for case in clauses} >= {"status-enum", "result-shape", "error-response"}
     failed = {case.get("name") for case in clauses if case.find("failure") is not None}
-    assert failed == {"result-shape", "error-response"}
+    assert failed == {"result-shape", "error-response", "verdict"}, "one case per violated clause, and the verdict"
     assert "curl" in next(case for case in clauses if case.get("name") == "result-shape").find("failure").text
     tests = ET.parse(result.artifact("junit-tests.xml")).getroot().findall(".//testcase")
     assert len(tests) > 20
@@ -156,7 +156,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
     assert worse.exit_code == 1, worse.output
     assert "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
 
-    fixed = run_suite("--baseline", str(baseline), report_dir=tmp_path / "fixed", tests=QUICK)
+    fixed = run_suite(f"--baseline={baseline}", report_dir=tmp_path / "fixed", tests=QUICK)
     assert fixed.exit_code == 0, fixed.output
     assert json.loads(fixed.artifact("summary.json").read_text())["baseline"]["fixed"] == [
         "result-shape:/result/*/data"
@@ -166,7 +166,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
 def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path):
     bogus = tmp_path / "bogus.json"
     bogus.write_text("[1, 2]")
-    result = run_suite("--baseline", str(bogus), report_dir=tmp_path / "r")
+    result = run_suite(f"--baseline={bogus}", report_dir=tmp_path / "r")
     assert result.exit_code == 4
     assert "is not a summary.json" in result.output
 

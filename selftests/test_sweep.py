@@ -29,7 +29,7 @@ def corpus_mock(request, tmp_path):
 def test_sharded_sweep_judges_every_id_once_and_merges_the_reports(corpus_mock, tmp_path):
     server, state, ids_file = corpus_mock
     result = run_suite(
-        *live_args(server, state), "--job-ids-file", str(ids_file), "-n", "2", report_dir=tmp_path / "r", tests=SWEEP
+        *live_args(server, state), f"--job-ids-file={ids_file}", "-n", "2", report_dir=tmp_path / "r", tests=SWEEP
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.artifact("summary.json").read_text())

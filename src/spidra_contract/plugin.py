@@ -163,8 +163,10 @@ def _refuse_misread_path(config: pytest.Config) -> None:
     wrong folder."""
     for option in OPTIONS:
         value = config.getoption(option.dest, default=None)
-        misread = isinstance(value, str) and config.inipath is None and Path(value).is_dir()
-        if misread and Path(str(value)).resolve() == Path(str(config.rootpath)).resolve():
+        if not isinstance(value, str) or config.inipath is not None or not Path(value).exists():
+            continue
+        folder = Path(value) if Path(value).is_dir() else Path(value).parent
+        if folder.resolve() == Path(str(config.rootpath)).resolve():
             raise pytest.UsageError(
                 f"spidra-contract: pytest took {value} for a test path while finding its rootdir; "
                 f"write {option.flag}={value} (with '=')"
