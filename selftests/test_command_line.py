@@ -63,7 +63,7 @@ def test_live_target_without_job_ids_is_incomplete_not_green(served_mock, tmp_pa
         tests=("tests/test_error_responses.py", "tests/test_job_status.py"),
     )
     assert result.exit_code == 7, result.output
-    assert "NO 200 RESPONSE REACHED" in result.output
+    assert "no 200 response reached" in result.output
 
 
 def test_served_mock_gets_the_same_verdict_and_only_get_or_head(served_mock, tmp_path):
@@ -145,8 +145,7 @@ def test_target_that_stops_answering_mid_run_is_could_not_test_not_violations(tm
             "-q",
             "-p",
             "no:cacheprovider",
-            "--report-dir",
-            str(tmp_path),
+            f"--report-dir={tmp_path}",
             *live_args(server, state),
         ],
         cwd=ROOT,

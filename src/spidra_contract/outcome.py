@@ -62,6 +62,8 @@ class Evidence:
     xfailed: int = 0
     failures: list[TestFailure] = field(default_factory=list)
     subset: bool = False
+    # Tests that read known jobs were selected: a run without any 200 then judged nothing they asked for.
+    needs_jobs: bool = True
     unreachable: str = ""
     trip: tuple[str, str] | None = None
     network_errors: list[str] = field(default_factory=list)
@@ -148,7 +150,7 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
         return INCOMPLETE, EXIT_INCOMPLETE, f"{len(e.refused)} request(s) not sent, first: {e.refused[0]}"
     if e.pytest_status == EXIT_NO_TESTS or e.ran == 0:
         return NO_TESTS, EXIT_NO_TESTS, "no test ran"
-    if e.ok_replies == 0 and not e.subset:
+    if e.ok_replies == 0 and (not e.subset or e.needs_jobs):
         return (
             INCOMPLETE,
             EXIT_INCOMPLETE,

@@ -326,6 +326,7 @@ class ContractSession:
             self.config.args_source == pytest.Config.ArgsSource.ARGS and bool(explicit)
         )
         self.evidence.collected = len(session.items)
+        self.evidence.needs_jobs = any("known_job" in getattr(item, "fixturenames", ()) for item in session.items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
