@@ -233,3 +233,24 @@ def test_reproduction_line_rebuilds_the_exact_key_variant_from_the_environment(s
     ).stdout
     assert f"x-api-key: {sent}" in shown.splitlines()
     assert "http://api.test/api/crawl/a%24b?x=%24HOME" in shown or "x=$HOME" in shown
+
+
+def test_an_excerpt_of_a_binary_body_shows_control_characters_as_escapes():
+    excerpt = reply(b"\x00\x1f\x7fok\n").excerpt
+    assert excerpt == "\\x00\\x1f\\x7fok\n"
+
+
+def test_clause_junit_stays_well_formed_when_a_violation_quotes_control_characters():
+    import xml.etree.ElementTree as ET
+
+    from spidra_contract.reports import clause_junit
+
+    example = {"violations": ["[json-body] bad \x00 byte"], "request": "GET /x", "status": 200}
+    example |= {"excerpt": "\x01\x02", "curl": "curl x"}
+    row = {"clause": "json-body", "title": "t", "reference": "r", "judged": 1, "verdict": "fail"}
+    summary = {"target": {"kind": "embedded mock"}, "clauses": [row | {"examples": [example]}]}
+    summary |= {"exit_code": 1, "duration_s": 1.0, "verdict": "fail", "reason": "r", "headline": "bad \x00"}
+    root = ET.fromstring(clause_junit(summary).encode())
+    failure = root.find("testcase[@name='json-body']/failure")
+    assert failure is not None
+    assert "\\x00" in failure.get("message", "")

@@ -29,6 +29,14 @@ SENSITIVE_NAMES = frozenset(
 )
 _NOT_PARSED = object()
 EXCERPT_CHARS = 400
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters, lone surrogates and non-characters written as escapes (``\\x00``)."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
 MIN_FUZZY_SECRET = 8
 MAX_JSON_DEPTH = 64
 # Credentials in a URL (`https://user:password@host`).
@@ -213,8 +221,11 @@ class Reply:
 
     @property
     def excerpt(self) -> str:
+        """The start of the body as printable text: control characters (a binary or hostile body) are shown
+        as escapes, so no report format (XML above all) is broken by what a server sent."""
         text = self.text
-        return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + f"... ({len(text)} chars)"
+        cut = text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + f"... ({len(text)} chars)"
+        return printable(cut)
 
     @property
     def request_line(self) -> str:

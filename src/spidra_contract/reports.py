@@ -17,6 +17,7 @@ import pytest
 
 from spidra_contract import __version__
 from spidra_contract.clauses import CLAUSES
+from spidra_contract.exchange import printable
 from spidra_contract.outcome import ClauseResult, Outcome
 from spidra_contract.run import Run
 
@@ -296,6 +297,11 @@ def clause_junit(summary: dict[str, Any]) -> str:
             ET.SubElement(case, "skipped", message="known violation (in the baseline)")
         elif row["verdict"] == "not judged":
             ET.SubElement(case, "skipped", message="no reply this clause applies to was seen")
+    for element in suite.iter():
+        # Violation messages quote what the server sent; XML 1.0 cannot hold control characters.
+        element.text = printable(element.text) if element.text else element.text
+        for name, value in element.attrib.items():
+            element.set(name, printable(value))
     ET.indent(suite)
     return str(ET.tostring(suite, encoding="unicode", xml_declaration=True))
 
