@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from spidra_contract.client import reply_of
-from spidra_contract.lifecycle import watch_all
-
 pytestmark = pytest.mark.lifecycle
 
 
 @pytest.fixture(scope="session")
-def timelines(run, target, api, known_jobs):
-    """Every known job watched at once: polled until terminal or the profile's budget, then re-read."""
-    profile = run.settings.profile
-
-    def read(job_id):
-        return reply_of(api.get(target.url(job_id), headers=target.auth()))
-
-    return watch_all(
-        known_jobs,
-        read,
-        interval=profile.poll_interval,
-        budget=profile.poll_budget,
-        stable_reads=profile.stable_reads,
-    )
+def timelines(run):
+    """Every known job watched at once (the watch starts with the run and goes on alongside the other tests):
+    polled until terminal or the profile's budget, then re-read."""
+    return run.watch().result()
 
 
 def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, judge, judge_pair, run):
@@ -40,9 +27,8 @@ def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, j
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
     if not timeline.finished:
         run.ledger.note(
-            f"job {known_job} did not finish within the {run.settings.profile.poll_budget}s budget "
-            f"of profile {run.settings.profile.name} (statuses seen: "
-            f"{timeline.story})"
+            f"job {known_job} did not finish within the {run.settings.profile.poll_budget:g} s watch "
+            f"of profile {run.settings.profile.name}{_clock(run)} (statuses seen: {timeline.story})"
         )
 
 
@@ -53,3 +39,7 @@ def test_terminal_job_keeps_its_status_result_and_error(known_job, timelines, ju
         pytest.skip(f"job {known_job} was not seen completed or failed ({timeline.story})")
     for later in timeline.reads[first + 1 :]:
         judge_pair(timeline.reads[first], later, "terminal-stable")
+
+
+def _clock(run) -> str:
+    return f" (job time; the mock's clock runs x{run.time_scale:g})" if run.time_scale != 1 else ""

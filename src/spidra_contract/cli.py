@@ -100,11 +100,13 @@ class Outcome:
         return "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
 
 
-def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) -> Outcome:
-    """Run the whole suite against the mock with one switch on."""
+def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...], *, full: bool = False) -> Outcome:
+    """Run the suite against the mock with one switch on: a fault, the layer meant to catch it (unless
+    `full`); a variant, the whole suite."""
     report_dir = workdir / switch.name
     started = time.monotonic()
-    result = run_suite("--mock-switch", switch.name, *switch.options, *extra, report_dir=report_dir)
+    layers = () if full or not switch.marker_expression else ("-m", switch.marker_expression)
+    result = run_suite("--mock-switch", switch.name, *switch.options, *layers, *extra, report_dir=report_dir)
     failed: tuple[str, ...] = ()
     summary = report_dir / "summary.json"
     if summary.is_file():
@@ -115,7 +117,11 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...]) 
 
 
 def score(
-    names: tuple[str, ...] = (), jobs: int = 2, extra: tuple[str, ...] = (), workdir: Path | None = None
+    names: tuple[str, ...] = (),
+    jobs: int = 2,
+    extra: tuple[str, ...] = (),
+    workdir: Path | None = None,
+    full: bool = False,
 ) -> list[Outcome]:
     switches = (
         [catalogue.CATALOGUE[name] for name in catalogue.validate(names)]
@@ -125,7 +131,7 @@ def score(
     with tempfile.TemporaryDirectory(prefix="spidra-faults-") as tmp:
         base = workdir or Path(tmp)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            return list(pool.map(lambda s: run_switch(s, base, extra), switches))
+            return list(pool.map(lambda s: run_switch(s, base, extra, full=full), switches))
 
 
 @main.command("faults")
@@ -138,19 +144,25 @@ def score(
     default=None,
     help="keep each run's reports here (default: a temporary folder)",
 )
-def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path | None) -> None:
+@click.option(
+    "--full",
+    is_flag=True,
+    help="run the whole suite on every fault (default: the layer meant to catch it; variants always whole)",
+)
+def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path | None, full: bool) -> None:
     """Run the suite against every fault and variant of the mock; print the table and the score."""
     if list_only:
         for switch in catalogue.FAULTS + catalogue.VARIANTS:
             kind = f"fault -> {switch.clause or f'exit {switch.expected_exit}'}" if switch.is_fault else "variant"
-            click.echo(f"{switch.name:24} {switch.category:18} {kind:32} {switch.description}")
+            layers = switch.marker_expression or "all"
+            click.echo(f"{switch.name:24} {switch.category:18} {kind:32} {layers:14} {switch.description}")
         return
     try:
         catalogue.validate(names)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     started = time.monotonic()
-    outcomes = score(names, jobs, workdir=report_dir)
+    outcomes = score(names, jobs, workdir=report_dir, full=full)
     click.echo(f"{'switch':24} {'kind':8} {'expected clause':20} {'seconds':>7}  verdict")
     for outcome in outcomes:
         kind = "fault" if outcome.switch.is_fault else "variant"

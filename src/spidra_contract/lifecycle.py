@@ -3,10 +3,12 @@ a few more times. The clauses that judge each pair of reads live in `clauses.py`
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from spidra_contract.clauses import TERMINAL_STATUSES
 from spidra_contract.client import SuiteRefusal
@@ -53,8 +55,18 @@ def _status(reply: Reply) -> str | None:
     return status if isinstance(status, str) else None
 
 
-def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget: float, stable_reads: int) -> Timeline:
-    """Poll one job until it is terminal or `budget` seconds pass; then `stable_reads` more reads."""
+def watch(
+    job_id: str,
+    read: Callable[[str], Reply],
+    *,
+    interval: float,
+    budget: float,
+    stable_reads: int,
+    stop: threading.Event | None = None,
+) -> Timeline:
+    """Poll one job until it is terminal or `budget` seconds pass; then `stable_reads` more reads. Setting
+    `stop` ends the watch at the next pause (the run is over or interrupted)."""
+    stop = stop or threading.Event()
     timeline = Timeline(job_id)
     deadline = time.monotonic() + budget
     try:
@@ -66,12 +78,12 @@ def watch(job_id: str, read: Callable[[str], Reply], *, interval: float, budget:
                 return timeline  # not a job body (an error, a broken body): nothing to watch
             if status in TERMINAL_STATUSES:
                 break
-            if time.monotonic() + interval > deadline:
+            if time.monotonic() + interval > deadline or stop.wait(interval):
                 return timeline
-            time.sleep(interval)
         timeline.finished = True
         for _ in range(stable_reads):
-            time.sleep(min(interval, 0.5))
+            if stop.wait(interval):
+                return timeline
             timeline.reads.append(read(job_id))
     except (Exception, SuiteRefusal) as exc:  # a refused or failed request ends this job's watch, not the others'
         timeline.error = f"{type(exc).__name__}: {exc}"
@@ -87,11 +99,50 @@ def watch_all(
     stable_reads: int,
 ) -> dict[str, Timeline]:
     """Watch every job concurrently, so the time budget is paid once, not once per job."""
-    if not job_ids:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(MAX_POLLERS, len(job_ids)), thread_name_prefix="poll") as pool:
-        futures = {
-            job_id: pool.submit(watch, job_id, read, interval=interval, budget=budget, stable_reads=stable_reads)
-            for job_id in job_ids
-        }
-        return {job_id: future.result() for job_id, future in futures.items()}
+    return Watch(job_ids, read, interval=interval, budget=budget, stable_reads=stable_reads).start().result()
+
+
+class Watch:
+    """A watch of every job that runs in the background while the other tests run, so a run lasts
+    max(watch, rest) and not their sum; `result()` waits for it."""
+
+    def __init__(
+        self,
+        job_ids: tuple[str, ...],
+        read: Callable[[str], Reply],
+        *,
+        interval: float,
+        budget: float,
+        stable_reads: int,
+    ) -> None:
+        self.job_ids = job_ids
+        self._stop = threading.Event()
+        self._watch_one = partial(
+            watch, read=read, interval=interval, budget=budget, stable_reads=stable_reads, stop=self._stop
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future[Timeline]] = {}
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> Watch:
+        if self._pool is None and self.job_ids:
+            workers = min(MAX_POLLERS, len(self.job_ids))
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spidra-watch")
+            self._futures = {job_id: self._pool.submit(self._watch_one, job_id) for job_id in self.job_ids}
+        return self
+
+    def result(self) -> dict[str, Timeline]:
+        self.start()
+        timelines = {job_id: future.result() for job_id, future in self._futures.items()}
+        if self._pool is not None:
+            self._pool.shutdown()
+        return timelines
+
+    def stop(self) -> None:
+        """End every job's watch at its next pause (the session is over or interrupted)."""
+        self._stop.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

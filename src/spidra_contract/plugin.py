@@ -208,6 +208,10 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
         settings.load_profile(name)
 
 
+def _watches(item: pytest.Item) -> bool:
+    return "timelines" in getattr(item, "fixturenames", ())
+
+
 # --- the run -----------------------------------------------------------------------------------------
 
 
@@ -243,9 +247,18 @@ class ContractSession:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """One GET before any test against a live target: unreachable means one line and exit 6 (reports
-        written), not a failure per test."""
-        if self.config.option.collectonly or self.worker or self.run.settings.is_mock:
+        written), not a failure per test. Then the lifecycle watch starts, in the background, if its tests were
+        selected (under xdist a worker starts it when its first lifecycle test asks)."""
+        if self.config.option.collectonly or self.worker:
             return None
+        if not self.run.settings.is_mock and self._probe():
+            return True
+        if any(_watches(item) for item in session.items):
+            self.run.watch().start()
+        return None
+
+    def _probe(self) -> bool:
+        """True when the target is unreachable."""
         settings = self.run.settings
         try:
             self.run.session().get(
@@ -259,7 +272,7 @@ class ContractSession:
             return True
         except SuiteRefusal:
             pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete
-        return None
+        return False
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         run = self.run
@@ -312,9 +325,9 @@ class ContractSession:
         )
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Watch jobs first: jobs still in progress when the run starts are the ones whose transitions can be
-        seen."""
-        items.sort(key=lambda item: 0 if "timelines" in getattr(item, "fixturenames", ()) else 1)
+        """The lifecycle tests last: their watch starts with the run (see `pytest_runtestloop`) and goes on
+        while every other test runs, so they find it done."""
+        items.sort(key=lambda item: 1 if _watches(item) else 0)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)

@@ -9,9 +9,10 @@ from urllib.parse import quote
 from spidra_contract import clauses as clause_defs
 from spidra_contract.baseline import Baseline
 from spidra_contract.clauses import Violation
-from spidra_contract.client import Gate, GuardedSession, Traffic
+from spidra_contract.client import Gate, GuardedSession, Traffic, reply_of
 from spidra_contract.exchange import Redactor, Reply
 from spidra_contract.ledger import ContractViolation, Ledger
+from spidra_contract.lifecycle import Watch
 from spidra_contract.mock.app import MockState, make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 from spidra_contract.mock.server import MockServer
@@ -60,6 +61,7 @@ class Run:
     target: Target | None = None
     baseline: Baseline | None = None
     _session: GuardedSession | None = None
+    _watch: Watch | None = None
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -105,7 +107,34 @@ class Run:
         )
         return self.target
 
+    @property
+    def time_scale(self) -> float:
+        """How much faster than real time the target's jobs move: the embedded mock's clock is the suite's to
+        set, so its jobs live through the profile's watch in a fraction of it; a live API's move in real time."""
+        return self.settings.profile.mock_time_scale if self.settings.is_mock else 1.0
+
+    def watch(self) -> Watch:
+        """The lifecycle watch of every known job (not started: `start()` it early, `result()` waits)."""
+        if self._watch is None:
+            target = self.start()
+            session = self.session()
+            profile = self.settings.profile
+
+            def read(job_id: str) -> Reply:
+                return reply_of(session.get(target.url(job_id), headers=target.auth()))
+
+            self._watch = Watch(
+                self.job_ids,
+                read,
+                interval=profile.poll_interval / self.time_scale,
+                budget=profile.poll_budget / self.time_scale,
+                stable_reads=profile.stable_reads,
+            )
+        return self._watch
+
     def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.stop()
         if self._session is not None:
             self._session.close()
         if self.mock_server is not None:

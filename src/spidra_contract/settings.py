@@ -17,6 +17,9 @@ class OptionError(Exception):
 
 @dataclass(frozen=True)
 class Profile:
+    """How hard a run tries. The watch's interval and budget are in the target's job time: real seconds on a
+    live API; on the embedded mock, whose clock runs `mock_time_scale` times faster, a fraction of them."""
+
     name: str
     max_examples: int
     derandomize: bool
@@ -32,10 +35,10 @@ PROFILES = {
         "ci",
         max_examples=25,
         derandomize=True,
-        poll_interval=0.25,
-        poll_budget=4.0,
+        poll_interval=0.5,
+        poll_budget=10.0,
         stable_reads=3,
-        mock_time_scale=2.5,
+        mock_time_scale=10.0,
         run_deadline=600.0,
     ),
     "dev": Profile(
@@ -45,7 +48,7 @@ PROFILES = {
         poll_interval=0.5,
         poll_budget=15.0,
         stable_reads=3,
-        mock_time_scale=1.5,
+        mock_time_scale=10.0,
         run_deadline=1800.0,
     ),
     "nightly": Profile(
@@ -55,7 +58,7 @@ PROFILES = {
         poll_interval=3.0,
         poll_budget=900.0,
         stable_reads=5,
-        mock_time_scale=1.0,
+        mock_time_scale=10.0,
         run_deadline=7200.0,
     ),
 }

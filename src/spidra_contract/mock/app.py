@@ -335,6 +335,14 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return error(state, code, f"No route for {request.method} {request.url.path}")
 
 
+# The `slow` variant: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail well past
+# hypothesis' default deadline). The `rate-limited` variant: every RATE_LIMITED_EVERY-th request gets 429.
+SLOW_S = 0.1
+SLOW_TAIL_EVERY = 40
+SLOW_TAIL_S = 1.5
+RATE_LIMITED_EVERY = 60
+
+
 class Instrument:
     """Logs every request, counts concurrency, and applies the whole-response switches (slow, 429, 503)."""
 
@@ -368,13 +376,13 @@ class Instrument:
                 await transport_fault(state, self.app, scope, receive, send, number, headers)
                 return
             if state.on("slow"):
-                await asyncio.sleep(0.25)
+                await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
             if state.on("burst-503"):
                 # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
                 await asyncio.sleep(0.01)
             if state.on("burst-503") and concurrent > BURST_LIMIT:
                 response: Response = error(state, 503, "Service busy")
-            elif state.on("rate-limited") and number % 25 == 0:
+            elif state.on("rate-limited") and number % RATE_LIMITED_EVERY == 0:
                 response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
             else:
                 await self.app(scope, receive, send)
