@@ -44,3 +44,19 @@ def test_reference_mock_passes_and_judges_every_clause(tmp_path):
     stories = [entry["statuses"] for entry in summary["lifecycle"].values()]
     assert any("active" in story and story.endswith("completed x4") for story in stories), stories
     assert any("active" in story and story.endswith("failed x4") for story in stories), stories
+
+
+def test_a_403_for_another_accounts_job_is_reported_as_id_enumeration_not_as_a_failure(tmp_path):
+    import json
+
+    from selftests.conftest import run_suite
+
+    def findings(*switches: str) -> list[str]:
+        options = [f"--mock-switch={name}" for name in switches]
+        result = run_suite("-m", "cross_account", *options, report_dir=tmp_path / "-".join(switches or ("ref",)))
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.artifact("summary.json").read_text())
+        return [finding["kind"] for finding in summary["findings"]]
+
+    assert findings() == []
+    assert findings("foreign-403") == ["id enumeration"]

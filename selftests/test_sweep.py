@@ -68,26 +68,32 @@ def test_ids_are_streamed_and_split_into_disjoint_shards(tmp_path):
     assert not set(shards[0]) & set(shards[1])
 
 
-def test_sweep_never_has_more_than_twice_its_concurrency_in_flight():
+def test_sweep_never_reads_more_than_twice_its_concurrency_ahead_of_the_checks():
+    """Constant memory for a file of any length: the id iterator is never read more than 2 x concurrency
+    ahead of the checks done, and never more than `concurrency` checks run at once."""
     import threading
+    import time
 
-    in_flight, peak, lock = [0], [0], threading.Lock()
+    lock = threading.Lock()
+    in_flight, peak, done, lead = [0], [0], [0], [0]
 
     def check(job_id):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.001)  # long enough for an unbounded producer to run far ahead
         with lock:
             in_flight[0] -= 1
+            done[0] += 1
         return 200, []
 
-    consumed = []
-
     def ids():
-        for n in range(1000):
-            consumed.append(n)
+        for n in range(300):
+            with lock:
+                lead[0] = max(lead[0], n - done[0])
             yield str(n)
 
     stats = sweep(ids(), check, concurrency=4)
-    assert stats.ids == 1000
-    assert peak[0] <= 4
+    assert stats.ids == 300
+    assert 1 < peak[0] <= 4
+    assert lead[0] <= 2 * 4

@@ -1,4 +1,4 @@
-"""Another account's key never reads this account's jobs; refusals do not reveal which ids exist."""
+"""Another account's key never reads this account's jobs; refusals that reveal which ids exist are reported."""
 
 from __future__ import annotations
 
@@ -23,16 +23,20 @@ def test_other_accounts_key_cannot_read_the_job(known_job, other_key, fetch, jud
     judge(fetch(known_job, key=other_key), "foreign-job", *TRANSPORT, *ERROR_BODY)
 
 
-def test_refusal_does_not_reveal_which_ids_exist(known_jobs, other_key, fetch, run):
-    if not known_jobs:
-        pytest.skip("no known jobs to compare with an unknown id")
-    foreign = fetch(known_jobs[0], key=other_key)
+def test_other_accounts_key_on_an_unknown_id_gets_404_and_id_enumeration_is_reported(
+    known_jobs, other_key, fetch, judge, run
+):
+    """The other account asking for an id that names no job gets the 404 ErrorResponse. Where its answer
+    for this account's job differs from that, a caller can tell which ids exist: reported as a finding, not
+    a failure (the contract allows 403 for another account's job)."""
     unknown = fetch(str(uuid.uuid4()), key=other_key)
+    judge(unknown, "unknown-job", *TRANSPORT, *ERROR_BODY)
+    if not known_jobs:
+        pytest.skip("no known jobs to compare the unknown id's answer with")
+    foreign = fetch(known_jobs[0], key=other_key)
     if foreign.status == 200:
         pytest.skip("the foreign read itself was answered 200 (reported by the foreign-job clause)")
-    same = foreign.status == unknown.status and foreign.body == unknown.body
-    if not same:
-        # A finding, not a failure: the contract allows 403 for another account's job.
+    if (foreign.status, foreign.body) != (unknown.status, unknown.body):
         run.ledger.finding(
             "id enumeration",
             f"another account's job answers {foreign.status} {foreign.excerpt!r} while an unknown id answers "

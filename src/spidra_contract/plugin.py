@@ -48,6 +48,10 @@ MARKERS = {
 }
 
 
+# The layers that read known jobs with their owner's key: a run that selects them and gets no 200 is incomplete.
+JOB_BODY_LAYERS = ("job_body", "lifecycle", "sweep")
+
+
 # --- options and activation (module-level: these run whether or not a project uses the suite) ----------
 
 
@@ -339,7 +343,11 @@ class ContractSession:
             self.config.args_source == pytest.Config.ArgsSource.ARGS and bool(explicit)
         )
         self.evidence.collected = len(session.items)
-        self.evidence.needs_jobs = any("known_job" in getattr(item, "fixturenames", ()) for item in session.items)
+        # Tests that read known jobs with their owner's key expect 200 bodies; the others (another account's
+        # key, unknown ids) expect refusals.
+        self.evidence.needs_jobs = any(
+            item.get_closest_marker(layer) is not None for item in session.items for layer in JOB_BODY_LAYERS
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
