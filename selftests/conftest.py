@@ -58,14 +58,18 @@ def assert_no_secret_in(directory: Path, *keys: str) -> None:
                     assert form not in text, f"{form[:6]}... found in {path.name}"
 
 
-def assert_reports_agree(directory: Path, exit_code: int) -> None:
-    """Every report renders the same outcome: verdict and exit code."""
+def assert_reports_agree(directory: Path, exit_code: int, output: str | None = None) -> None:
+    """Every report renders the same outcome: verdict and exit code (and the terminal, when its `output` is
+    given)."""
     import json
     import xml.etree.ElementTree as ET
 
     summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
     assert summary["exit_code"] == exit_code, summary["headline"]
     headline = summary["headline"]
+    assert headline.startswith(f"{summary['verdict']} (exit {exit_code})")
+    if output is not None:
+        assert f"spidra-contract: {headline.split(':')[0]}" in output, output[-2000:]
     assert headline.split(":")[0] in (directory / "summary.md").read_text(encoding="utf-8")
     junit = ET.parse(directory / "junit.xml").getroot()
     properties = {p.get("name"): p.get("value") for p in junit.iter("property")}

@@ -19,7 +19,7 @@ def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
     assert not switch.clause or switch.clause in outcome.failed_clauses, (
         f"{switch.name} failed other clauses {outcome.failed_clauses}, not {switch.clause}"
     )
-    assert_reports_agree(tmp_path / switch.name, switch.expected_exit)
+    assert_reports_agree(tmp_path / switch.name, switch.expected_exit, outcome.output)
     assert_no_secret_in(tmp_path / switch.name, ALPHA_KEY, BETA_KEY)
 
 
@@ -27,7 +27,7 @@ def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
 def test_suite_passes_conformant_variant(switch, tmp_path):
     outcome = run_switch(switch, tmp_path, ())
     assert outcome.exit_code == 0, f"false alarm on {switch.name}: {outcome.failed_clauses}\n{outcome.output_tail}"
-    assert_reports_agree(tmp_path / switch.name, 0)
+    assert_reports_agree(tmp_path / switch.name, 0, outcome.output)
 
 
 def test_reference_mock_passes_and_judges_every_clause(tmp_path):

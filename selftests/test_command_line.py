@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from selftests.conftest import ROOT, live_args, run_suite
+from selftests.conftest import ROOT, assert_reports_agree, live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY
 
 FAST = (
@@ -34,6 +34,7 @@ def test_bad_option_exits_4_with_one_clear_line(args, env, message, tmp_path):
     error_lines = [line for line in result.output.splitlines() if line.startswith("ERROR:")]
     assert len(error_lines) == 1, result.output
     assert time.monotonic() - started < 15
+    assert not tmp_path.exists() or not any(tmp_path.iterdir()), "bad options wrote reports"
 
 
 def test_malformed_spec_exits_4(tmp_path):
@@ -64,6 +65,7 @@ def test_live_target_without_job_ids_is_incomplete_not_green(served_mock, tmp_pa
     )
     assert result.exit_code == 7, result.output
     assert "no 200 response reached" in result.output
+    assert_reports_agree(tmp_path, 7, result.output)
 
 
 def test_served_mock_gets_the_same_verdict_and_only_get_or_head(served_mock, tmp_path):
@@ -161,3 +163,4 @@ def test_target_that_stops_answering_mid_run_is_could_not_test_not_violations(tm
     output, _ = process.communicate(timeout=300)
     assert process.returncode == 6, output
     assert "stopped answering" in output
+    assert_reports_agree(tmp_path, 6, output)

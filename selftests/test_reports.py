@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from selftests.conftest import live_args, run_suite
+from selftests.conftest import assert_reports_agree, live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
 ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
@@ -141,6 +141,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
         tests=QUICK,
     )
     assert same.exit_code == 0, same.output
+    assert_reports_agree(tmp_path / "same", 0, same.output)
     assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == ["result-shape:/result/*/data"]
 
     worse = run_suite(
@@ -154,6 +155,7 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
         tests=QUICK,
     )
     assert worse.exit_code == 1, worse.output
+    assert_reports_agree(tmp_path / "worse", 1, worse.output)
     assert "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
 
     fixed = run_suite(f"--baseline={baseline}", report_dir=tmp_path / "fixed", tests=QUICK)

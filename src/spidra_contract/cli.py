@@ -78,7 +78,11 @@ class Outcome:
     exit_code: int
     failed_clauses: tuple[str, ...]
     seconds: float
-    output_tail: str
+    output: str
+
+    @property
+    def output_tail(self) -> str:
+        return "\n".join(self.output.strip().splitlines()[-5:])
 
     @property
     def ok(self) -> bool:
@@ -112,8 +116,7 @@ def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...], 
     if summary.is_file():
         data = json.loads(summary.read_text(encoding="utf-8"))
         failed = tuple(row["clause"] for row in data["clauses"] if row["failed"])
-    tail = "\n".join(result.output.strip().splitlines()[-5:])
-    return Outcome(switch, result.exit_code, failed, time.monotonic() - started, tail)
+    return Outcome(switch, result.exit_code, failed, time.monotonic() - started, result.output)
 
 
 def score(
