@@ -183,3 +183,21 @@ def test_the_cassette_replays_offline_with_the_same_verdict(broken_run):
     assert replay.exit_code == 1, replay.output
     assert "[result-shape]" in replay.output
     assert "[error-response]" in replay.output
+
+
+def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_per_failed_test(broken_run):
+    result, _ = broken_run
+    summary = json.loads(result.artifact("summary.json").read_text())
+    violated = sorted(row["clause"] for row in summary["clauses"] if row["verdict"] == "fail")
+    assert violated == ["error-response", "result-shape"]
+    lines = result.output.splitlines()
+    assert sorted(line.split()[1] for line in lines if line.startswith("VIOLATED ")) == violated
+    # The evidence (a curl line) once per clause, not once per failed test; no hypothesis or schemathesis dump.
+    assert sum("reproduce: curl" in line for line in lines) == len(violated)
+    assert "Exception Group Traceback" not in result.output
+    assert "Falsifying example" not in result.output
+    briefs = [line for line in lines if line.endswith("(evidence, reproduction: its clause block below)")]
+    assert len(briefs) == len(summary["failures"]) > len(violated)
+    # junit-tests.xml keeps each test's full evidence.
+    junit_tests = result.artifact("junit-tests.xml").read_text()
+    assert junit_tests.count("reproduce: curl") >= len(summary["failures"])

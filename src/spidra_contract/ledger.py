@@ -25,9 +25,19 @@ class ContractViolation(AssertionError):
     """A reply broke one or more clauses: the violations as data, the message for people (as schemathesis'
     failures carry theirs)."""
 
-    def __init__(self, message: str, violations: list[Violation]) -> None:
+    def __init__(self, message: str, violations: list[Violation], request: str = "") -> None:
         super().__init__(message)
         self.violations = violations
+        self.request = request  # the request line of the reply judged (redacted), when there is one reply
+
+    @property
+    def brief(self) -> str:
+        """One line: which clauses, how often, on which request."""
+        counts: dict[str, int] = {}
+        for violation in self.violations:
+            counts[violation.clause] = counts.get(violation.clause, 0) + 1
+        clauses = ", ".join(f"{clause} x{count}" if count > 1 else clause for clause, count in counts.items())
+        return f"{clauses} on {self.request}" if self.request else clauses
 
 
 def contract_violations(exc: BaseException | None) -> list[ContractViolation]:

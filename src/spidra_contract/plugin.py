@@ -33,6 +33,7 @@ RUN_KEY = pytest.StashKey["Run"]()
 SESSION_KEY = pytest.StashKey["ContractSession"]()
 PROBE_TIMEOUT = 15.0
 FAILURE_PROPERTY = "spidra_failure"
+BRIEF_PROPERTY = "spidra_brief"
 
 # Layers of the suite, for `-m`.
 MARKERS = {
@@ -157,6 +158,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
     config.pluginmanager.register(session, "spidra-contract-session")
+    config.pluginmanager.register(BriefFailures(), "spidra-contract-brief-failures")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
 
@@ -361,7 +363,11 @@ class ContractSession:
             found = violations_in(exc)
             if found:
                 kind = outcomes.KIND_VIOLATION
-                report.longrepr = "\n\n".join(str(v) for v in contract_violations(exc)) or str(exc)
+                failures = contract_violations(exc)
+                report.longrepr = "\n\n".join(str(v) for v in failures) or str(exc)
+                briefs = list(dict.fromkeys(failure.brief for failure in failures))
+                brief = "; ".join(briefs[:3]) + (f"; and {len(briefs) - 3} more" if len(briefs) > 3 else "")
+                report.user_properties.append((BRIEF_PROPERTY, run.redactor.text(brief)))
                 keys = {violation_key(v) for v in found}
                 if run.baseline is not None and run.baseline.covers(keys):
                     kind = outcomes.KIND_KNOWN
@@ -443,6 +449,20 @@ class ContractSession:
         from spidra_contract import reports
 
         prefix.append(self.run.redactor.text(reports.matrix_html(reports.summary_of(self.run, self.outcome))))
+
+
+class BriefFailures:
+    """The terminal shows a violation's failure as one line (clauses, counts, request); the evidence comes once
+    per clause in the suite's summary. junit-tests.xml and report.html, written before the terminal summary,
+    keep each test's full evidence."""
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
+        for report in terminalreporter.stats.get("failed", []):
+            brief = dict(getattr(report, "user_properties", ())).get(BRIEF_PROPERTY)
+            if brief:
+                report.longrepr = f"{brief} (evidence, reproduction: its clause block below)"
+        return (yield)
 
 
 class XdistBridge:

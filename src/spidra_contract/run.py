@@ -181,7 +181,7 @@ class Run:
 
     def violation(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> ContractViolation:
         """The failure: its violations as data, its message for people."""
-        return ContractViolation(self.explain(found, reply, before), found)
+        return ContractViolation(self.explain(found, reply, before), found, self.redactor.text(reply.request_line))
 
     def explain(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> str:
         """The failure message: clauses broken, the request, the evidence and how to reproduce it."""
