@@ -205,27 +205,18 @@ def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tup
     since tracing slows every allocation) peak memory in MiB."""
     from spidra_contract.client import reply_of
     from spidra_contract.run import Run
-    from spidra_contract.settings import PROFILES, Settings
+    from spidra_contract.settings import resolve
     from spidra_contract.spec import load_contract
     from spidra_contract.sweep import iter_ids, sweep
 
-    settings = Settings(
-        base_url=base_url,
-        api_key=ALPHA_KEY,
-        other_api_key=None,
-        job_ids=(),
-        job_ids_file=ids_file,
-        report_dir=Path(tempfile.mkdtemp()),
-        profile=PROFILES["ci"],
-        max_requests=0,
-        rate_limit=0.0,
-        timeout=15.0,
-        allow_unsafe=False,
-        burst=False,
-        baseline=None,
-        mock_switches=(),
-        spec=ROOT / "openapi.yaml",
-    )
+    given = {
+        "spidra_base_url": base_url,
+        "spidra_api_key": ALPHA_KEY,
+        "spidra_job_ids_file": str(ids_file),
+        "spidra_report_dir": tempfile.mkdtemp(),
+        "spidra_rate_limit": "0",
+    }
+    settings = resolve(lambda dest: given.get(dest), lambda ini: None, ROOT)
     run = Run(settings=settings, contract=load_contract(settings.spec), seed="bench")
     target = run.start()
     api = run.session()
