@@ -350,6 +350,25 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
 
 
 @clause(
+    "door-locked",
+    "Every door to a job (another read method, path spelling or auth channel) stays shut to a missing key, a "
+    "wrong key and another account: never 2xx",
+    "security: ApiKeyAuth + responses.403 (OWASP API1/API2: object-level and broken authentication)",
+)
+def door_locked(reply: Reply, contract: Contract) -> Verdict:
+    if not 200 <= reply.status < 300:
+        return []
+    who = reply.context or "a caller without the owner's key"
+    return [
+        Violation(
+            "door-locked",
+            f"{who}: {reply.method} answered {reply.status}, the job is open to a caller who may not read it; "
+            f"body: {reply.excerpt!r}",
+        )
+    ]
+
+
+@clause(
     "hostile-id",
     "A hostile or malformed id gets a 403/404 ErrorResponse: never 5xx, never a job",
     "responses.404 + robustness",

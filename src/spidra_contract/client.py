@@ -12,6 +12,7 @@ A request the suite does not send, or that the target does not answer, raises a 
 from __future__ import annotations
 
 import fcntl
+import http.cookiejar
 import json
 import os
 import socket
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -392,6 +393,9 @@ class GuardedSession(requests.Session):
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
         self.trust_env = False  # no proxy or .netrc from the environment decides where a key goes
+        # No cookie a server sets is ever sent back: a session cookie from the owner's read would let a later
+        # "no key" request in, and the suite would call a locked door open.
+        self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.headers["User-Agent"] = "spidra-contract"
         self.headers["Accept-Encoding"] = ACCEPT_ENCODING
         # Room for every concurrent poller, sweeper and burst thread, so connections are reused, not dropped.
@@ -431,6 +435,17 @@ class GuardedSession(requests.Session):
             self.traffic.by_method[method] = self.traffic.by_method.get(method, 0) + 1
         if wait > 0:
             time.sleep(wait)
+
+    def send_raw(self, method: str, url: str, headers: dict[str, str]) -> requests.Response:
+        """Send `url` exactly as written. requests normalises every URL it prepares (it decodes `%2e` to `.`
+        and urllib3 then drops `../` segments), so a probe such as `/crawl/%2e%2e/{id}` would never reach
+        the server as meant. Same guards, limits and records as every other request."""
+        parts = urlsplit(url)
+        prepared = self.prepare_request(
+            requests.Request(method, urlunsplit((parts.scheme, parts.netloc, "/", "", "")), headers=headers)
+        )
+        prepared.url = url
+        return self.send(prepared)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         method = (request.method or "GET").upper()

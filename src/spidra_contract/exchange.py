@@ -184,6 +184,8 @@ class Reply:
     elapsed_ms: float = 0.0
     # What went wrong with the body itself: cut short, over the size cap, undecodable encoding.
     problem: str = ""
+    # Who asked, through which door (`door HEAD /crawl/{id}, caller: no key`), when a test says so.
+    context: str = ""
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     @property

@@ -10,6 +10,7 @@ import pytest
 
 from spidra_contract import clauses as clause_defs
 from spidra_contract.client import GuardedSession, reply_of
+from spidra_contract.doors import Door
 from spidra_contract.exchange import Reply
 from spidra_contract.run import Run, Target
 from spidra_contract.spec import Contract
@@ -85,6 +86,26 @@ class Fetch:
 def fetch(api: GuardedSession, target: Target) -> Fetch:
     """`fetch(job_id, key=..., headers=...)` -> Reply, through the guarded session."""
     return Fetch(api, target)
+
+
+class Knock:
+    """Knock on one door of a job as one caller: the request sent as written, the reply named for both."""
+
+    def __init__(self, api: GuardedSession, target: Target) -> None:
+        self.api = api
+        self.target = target
+
+    def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
+        url = door.url(self.target.base_url, job_id, key)
+        reply = reply_of(self.api.send_raw(door.method, url, door.headers(self.target.key_header, key)))
+        reply.context = f"door {door.name}, caller: {caller}"
+        return reply
+
+
+@pytest.fixture(scope="session")
+def knock(api: GuardedSession, target: Target) -> Knock:
+    """`knock(door, job_id, caller, key)` -> Reply: one door, one caller, through the guarded session."""
+    return Knock(api, target)
 
 
 @pytest.fixture

@@ -87,6 +87,7 @@ class Ledger:
     findings: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    access: dict[str, dict[str, int | str]] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
     ok_replies: int = 0
@@ -141,6 +142,11 @@ class Ledger:
     def finding(self, kind: str, message: str, evidence: dict[str, Any] | None = None) -> None:
         with self.lock:
             self.findings.append({"kind": kind, "message": message, "evidence": evidence or {}})
+
+    def door(self, door: str, cells: dict[str, int | str]) -> None:
+        """One row of the access matrix: what each caller got at this door."""
+        with self.lock:
+            self.access[door] = dict(cells)
 
     def timeline(self, job_id: str, story: str, finished: bool) -> None:
         with self.lock:
@@ -218,6 +224,7 @@ class Ledger:
             self.findings.extend(data.get("findings", []))
             self.notes.extend(data.get("notes", []))
             self.timelines.update(data.get("timelines", {}))
+            self.access.update(data.get("access", {}))
             room = CASSETTE_LIMIT - len(self.exchanges)
             incoming = data.get("exchanges", [])
             self.exchanges.extend(incoming[:room])
@@ -241,6 +248,7 @@ class Ledger:
                 "findings": self.findings,
                 "notes": self.notes,
                 "timelines": self.timelines,
+                "access": self.access,
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,

@@ -39,6 +39,7 @@ BRIEF_PROPERTY = "spidra_brief"
 MARKERS = {
     "job_body": "reads known jobs with their owner's key and judges every body clause",
     "auth": "403 for missing, empty, wrong and mutated keys",
+    "doors": "every door to a job (read methods, path spellings, auth channels) shut to all but its owner",
     "unknown": "404 ErrorResponse for ids that name no job",
     "property": "schemathesis-generated requests from openapi.yaml",
     "lifecycle": "jobs watched over time",

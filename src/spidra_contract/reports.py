@@ -17,6 +17,7 @@ import pytest
 
 from spidra_contract import __version__
 from spidra_contract.clauses import CLAUSES
+from spidra_contract.doors import CALLERS, DOORS, OWNER
 from spidra_contract.exchange import printable
 from spidra_contract.outcome import ClauseResult, Outcome
 from spidra_contract.run import Run
@@ -110,8 +111,26 @@ def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
         "findings": ledger["findings"],
         "notes": ledger["notes"],
         "lifecycle": ledger["timelines"],
+        "access_matrix": access_matrix(ledger["access"]),
         "baseline": run.baseline.compare(run.ledger.violation_keys) if run.baseline else None,
     }
+
+
+def access_matrix(access: dict[str, dict[str, int | str]]) -> dict[str, Any] | None:
+    """Rows: the doors, in the suite's order; columns: the callers; cells: the status each got ("-" not asked).
+    A 2xx anywhere but the owner's column is an open door."""
+    if not access:
+        return None
+    order = {door.name: index for index, door in enumerate(DOORS)}
+    rows = [
+        {"door": door, "cells": {caller: cells.get(caller, "-") for caller in CALLERS}}
+        for door, cells in sorted(access.items(), key=lambda item: order.get(item[0], len(order)))
+    ]
+    return {"callers": list(CALLERS), "rows": rows}
+
+
+def _open_to_stranger(caller: str, status: Any) -> bool:
+    return caller != OWNER and isinstance(status, int) and 200 <= status < 300
 
 
 def md(text: Any) -> str:
@@ -171,6 +190,21 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             f"- known: {md(', '.join(base['known']) or 'none')}",
             f"- fixed since the baseline: {md(', '.join(base['fixed']) or 'none')}",
         ]
+    matrix = summary["access_matrix"]
+    if matrix:
+        lines += [
+            "",
+            "### Access matrix: the status each caller got at each door (a 2xx outside the owner's column is open)",
+            "",
+            "| door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
+            "|---|" + "---:|" * len(matrix["callers"]),
+        ]
+        for row in matrix["rows"]:
+            cells = [
+                f"**{status} open**" if _open_to_stranger(caller, status) else str(status)
+                for caller, status in row["cells"].items()
+            ]
+            lines.append(f"| {md(row['door'])} | " + " | ".join(cells) + " |")
     if summary["lifecycle"]:
         lines += ["", "### Jobs over time", ""]
         lines += [
@@ -247,11 +281,27 @@ def matrix_html(summary: dict[str, Any]) -> str:
             )
             + "</table>"
         )
+    access = ""
+    matrix = summary["access_matrix"]
+    if matrix:
+        header = "".join(f"<th>{esc(caller)}</th>" for caller in matrix["callers"])
+        body = ""
+        for row in matrix["rows"]:
+            cells = ""
+            for caller, status in row["cells"].items():
+                style = "background:#ffebe9;color:#cf222e;font-weight:bold" if _open_to_stranger(caller, status) else ""
+                cells += f"<td style='text-align:center;{style}'>{esc(str(status))}</td>"
+            body += f"<tr><td><code>{esc(row['door'])}</code></td>{cells}</tr>"
+        access = (
+            "<h3>Access matrix: the status each caller got at each door</h3>"
+            "<table style='border-collapse:collapse;width:100%' border='1' cellpadding='6'>"
+            f"<tr style='background:#f6f8fa'><th>door</th>{header}</tr>{body}</table>"
+        )
     notes = "".join(f"<li><b>{esc(f['kind'])}</b>: {esc(f['message'])}</li>" for f in summary["findings"])
     notes += "".join(f"<li>{esc(note)}</li>" for note in summary["notes"])
     if notes:
         notes = f"<h3>Findings and notes</h3><ul>{notes}</ul>"
-    return head + table + drift + notes
+    return head + table + access + drift + notes
 
 
 def clause_junit(summary: dict[str, Any]) -> str:

@@ -49,6 +49,7 @@ class MockState:
     store: JobStore = field(default_factory=seeded_store)
     received: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=50_000))
     reads: collections.Counter[str] = field(default_factory=collections.Counter)
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     requests_seen: int = 0
     inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -218,22 +219,29 @@ def render_job(state: MockState, job: Job, read_number: int) -> Any:
 # --- request handling ----------------------------------------------------------------------------------
 
 
-def _presented_key(state: MockState, request: Request) -> str | None:
+def _presented_key(state: MockState, request: Request) -> tuple[str | None, str]:
+    """The key the request presents, and the channel it came by."""
     key = request.headers.get("x-api-key")
-    if key is None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        key = token.strip() if scheme.lower() == "bearer" else None
-    if key is None and state.on("query-key"):
+    if key is not None:
+        return key, "x-api-key"
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return token.strip(), "bearer"
+    if state.on("query-key") or state.on("query-any-account"):
         key = request.query_params.get("api_key")
-    return key
+        if key is not None:
+            return key, "query"
+    return None, ""
 
 
 def authenticate(state: MockState, request: Request) -> str | None:
     """The account the request speaks for, or None."""
     if state.on("no-auth"):
         return "alpha"
-    key = _presented_key(state, request)
+    key, _ = _presented_key(state, request)
     if key is None:
+        if state.on("session-cookie"):
+            return SESSIONS.get(request.cookies.get(SESSION_COOKIE, ""))
         return None
     if key == "" and state.on("empty-key-accepted"):
         return "alpha"
@@ -245,6 +253,29 @@ def authenticate(state: MockState, request: Request) -> str | None:
         if state.on("key-prefix") and key and (known.startswith(key) or key.startswith(known)):
             return account
     return None
+
+
+def _skips_ownership(state: MockState, request: Request) -> bool:
+    """Door faults: a channel that checks the key is valid but not whose job it is."""
+    _, channel = _presented_key(state, request)
+    return (channel == "bearer" and state.on("bearer-skips-ownership")) or (
+        channel == "query" and state.on("query-any-account")
+    )
+
+
+def _skips_auth(state: MockState, request: Request, trailing_slash: bool) -> bool:
+    """Door faults: a method or a path spelling routed past the key check."""
+    return (request.method == "HEAD" and state.on("head-skips-auth")) or (
+        trailing_slash and state.on("slash-skips-auth")
+    )
+
+
+# The `session-cookie` variant: a 200 sets a session cookie that later stands for the key (a client that keeps
+# cookies would then read as that account without a key; the suite keeps none).
+SESSION_COOKIE = "spidra_session"
+SESSIONS = {f"session-{account}": account for account in ACCOUNTS.values()}
+# The `key-blind-cache` fault: a 200 is served again to anyone who asks for the same path within this long.
+CACHE_SECONDS = 2.0
 
 
 def _unknown(state: MockState, job_id: str) -> Response:
@@ -276,7 +307,18 @@ async def crawl_status(request: Request) -> Response:
     job_id = request.path_params["job_id"]
     if request.method not in ("GET", "HEAD"):
         return error(state, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
-    account = authenticate(state, request)
+    if request.method == "HEAD" and state.on("head-405"):
+        return error(state, 405, "Method HEAD not allowed", {"Allow": "GET"})
+    cached = state.cache.get(request.url.path) if state.on("key-blind-cache") else None
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return _json(state, 200, cached[1])
+    trailing_slash = job_id.endswith("/") and (state.on("lenient-router") or state.on("slash-skips-auth"))
+    if trailing_slash:
+        job_id = job_id[:-1]
+    if _skips_auth(state, request, trailing_slash) and (found := _lookup(state, job_id)) is not None:
+        account: str | None = found.account
+    else:
+        account = authenticate(state, request)
     if account is None:
         return error(state, 401 if state.on("auth-401") else 403, NOT_AUTHORIZED)
     if state.on("long-id-500") and len(job_id) > 1024:
@@ -293,7 +335,7 @@ async def crawl_status(request: Request) -> Response:
     job = _lookup(state, job_id)
     if job is None:
         return _unknown(state, job_id)
-    if job.account != account and not state.on("cross-account-read"):
+    if job.account != account and not state.on("cross-account-read") and not _skips_ownership(state, request):
         if state.on("foreign-403"):
             return error(state, 403, "This job belongs to another account")
         return error(state, 404, NOT_FOUND)
@@ -302,7 +344,13 @@ async def crawl_status(request: Request) -> Response:
     with state.lock:
         read_number = state.reads[job.id]
         state.reads[job.id] += 1
-    return _json(state, 200, render_job(state, job, read_number))
+    body = render_job(state, job, read_number)
+    if state.on("key-blind-cache"):
+        state.cache[request.url.path] = (time.monotonic(), body)
+    response = _json(state, 200, body)
+    if state.on("session-cookie"):
+        response.set_cookie(SESSION_COOKIE, f"session-{account}", httponly=True, path="/")
+    return response
 
 
 async def submit_crawl(request: Request) -> Response:

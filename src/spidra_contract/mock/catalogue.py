@@ -59,6 +59,7 @@ LAYER_OF_CLAUSE = {
     "error-hygiene": "unknown",
     "auth-required": "auth",
     "foreign-job": "cross_account",
+    "door-locked": "doors",
     "lifecycle-forward": "lifecycle",
     "progress-monotonic": "lifecycle",
     "terminal-stable": "lifecycle",
@@ -128,6 +129,32 @@ FAULTS: tuple[Switch, ...] = (
     Switch("query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"),
     # cross-account
     Switch("cross-account-read", "cross-account", "any valid key reads any account's job", "foreign-job"),
+    # doors: one way in left unlocked
+    Switch("head-skips-auth", "doors", "HEAD is routed past the key check", "door-locked"),
+    Switch(
+        "slash-skips-auth",
+        "doors",
+        "/crawl/{id}/ (trailing slash) is served, past the key check",
+        "door-locked",
+    ),
+    Switch(
+        "bearer-skips-ownership",
+        "doors",
+        "Authorization: Bearer checks the key but not whose job it is",
+        "door-locked",
+    ),
+    Switch(
+        "query-any-account",
+        "doors",
+        "?api_key= is accepted and not checked against the job's account",
+        "door-locked",
+    ),
+    Switch(
+        "key-blind-cache",
+        "doors",
+        "a response cache keyed by path serves a job's 200 to anyone for 2 s",
+        "door-locked",
+    ),
     # lifecycle
     Switch(
         "status-regresses",
@@ -222,6 +249,13 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("foreign-403", "conformant", "403 instead of 404 for another account's job"),
     Switch("rate-limited", "conformant", "every 60th request gets 429 with Retry-After: 1"),
     Switch("sparse-items", "conformant", "result items omit title and data (optional keys)"),
+    Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
+    Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),
+    Switch(
+        "session-cookie",
+        "conformant",
+        "a 200 sets a session cookie that later stands for the key (a client must not send it back unasked)",
+    ),
 )
 
 CATALOGUE: dict[str, Switch] = {switch.name: switch for switch in FAULTS + VARIANTS}
