@@ -156,6 +156,7 @@ def test_every_clause_is_in_a_group_or_an_expectation():
         "auth-required",
         "unknown-job",
         "foreign-job",
+        "door-locked",
         "hostile-id",
         "lifecycle-forward",
         "progress-monotonic",
@@ -254,3 +255,10 @@ def test_clause_junit_stays_well_formed_when_a_violation_quotes_control_characte
     failure = root.find("testcase[@name='json-body']/failure")
     assert failure is not None
     assert "\\x00" in failure.get("message", "")
+
+
+def test_an_empty_body_has_nothing_to_decode_whatever_its_content_encoding():
+    from spidra_contract.client import Body, decode_body
+
+    assert decode_body(Body(b""), "gzip", 1024) == Body(b"")
+    assert decode_body(Body(b"not gzip"), "gzip", 1024).problem

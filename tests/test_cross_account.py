@@ -19,8 +19,14 @@ def other_key(target):
     return target.other_api_key
 
 
-def test_other_accounts_key_cannot_read_the_job(known_job, other_key, fetch, judge):
-    judge(fetch(known_job, key=other_key), "foreign-job", *TRANSPORT, *ERROR_BODY)
+def test_other_accounts_key_cannot_read_the_job_before_or_right_after_its_owner(known_job, other_key, fetch, judge):
+    """Asked before and right after the owner's read: a response cache that ignores the key serves the
+    owner's answer to whoever asks next."""
+    before = fetch(known_job, key=other_key)
+    fetch(known_job)
+    after = fetch(known_job, key=other_key)
+    for reply in (before, after):
+        judge(reply, "foreign-job", *TRANSPORT, *ERROR_BODY)
 
 
 def test_other_accounts_key_on_an_unknown_id_gets_404_and_id_enumeration_is_reported(

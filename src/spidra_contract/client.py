@@ -328,6 +328,8 @@ def decode_body(body: Body, content_encoding: str, cap: int) -> Body:
     """The body decoded by its Content-Encoding (gzip, deflate), never inflated past the cap."""
     codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
     content = body.content
+    if not content:
+        return body  # nothing to decode: a HEAD, 204 or 304 carries no body whatever its headers say
     for coding in reversed(codings):
         if coding == "identity":
             continue

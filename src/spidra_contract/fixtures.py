@@ -78,7 +78,11 @@ class Fetch:
     ) -> Reply:
         sent = dict(self.target.auth(key)) if headers is None else headers
         # A request not sent or not answered raises SuiteRefusal: the test is skipped, the run incomplete.
-        response = self.api.request(method, self.target.url(job_id, encode=encode), headers=sent, params=params)
+        if not encode and params is None:
+            # As written: requests would turn `%2e%2e` into `..` and urllib3 drop the `../`.
+            response = self.api.send_raw(method, self.target.url(job_id, encode=False), headers=sent)
+        else:
+            response = self.api.request(method, self.target.url(job_id, encode=encode), headers=sent, params=params)
         return reply_of(response)
 
 

@@ -413,6 +413,7 @@ class Instrument:
                 {
                     "method": scope["method"],
                     "path": scope["path"],
+                    "raw_path": scope.get("raw_path", b"").decode("latin-1"),
                     "query": scope.get("query_string", b"").decode("latin-1"),
                     "has_key": "x-api-key" in headers or "authorization" in headers,
                     "host": headers.get("host", ""),
