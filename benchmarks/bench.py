@@ -15,12 +15,14 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -29,6 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY  # noqa: E402
 from spidra_contract.runner import run_suite  # noqa: E402
+from spidra_contract.settings import PROFILES  # noqa: E402
 
 
 def free_port() -> int:
@@ -89,53 +92,95 @@ def timed(command: list[str], cwd: Path = ROOT) -> tuple[float, subprocess.Compl
     return time.perf_counter() - started, completed
 
 
-def bench_suite(workdir: Path) -> list[tuple[str, str, str, str]]:
-    rows = []
-    mock = ServedMock(workdir)
-    try:
-        args = ["--base-url", mock.base_url, "--api-key", ALPHA_KEY, "--other-api-key", BETA_KEY, "--rate-limit", "0"]
-        for job_id in mock.job_ids:
-            args += ["--job-id", job_id]
-        before = mock.requests_seen()
-        started = time.perf_counter()
-        result = run_suite(*args, report_dir=workdir / "suite", cwd=ROOT)
-        seconds = time.perf_counter() - started
-        sent = mock.requests_seen() - before
-        rows.append(("contract suite (profile ci)", f"{seconds:.1f}", str(sent), f"exit {result.exit_code}"))
+def _st_command(workdir: Path, mock: ServedMock) -> list[str]:
+    """A plain `st run` of openapi.yaml against the served mock, with the same key and job ids."""
+    st = shutil.which("st") or str(Path(sys.executable).parent / "st")
+    config = workdir / "schemathesis.toml"
+    config.write_text(
+        "[dictionaries.known-jobs]\nvalues = [" + ", ".join(json.dumps(i) for i in mock.job_ids) + "]\n\n"
+        '[parameters]\n"path.jobId" = { dictionary = "known-jobs", probability = 0.5 }\n'
+    )
+    return [
+        st,
+        "--config-file",
+        str(config),
+        "run",
+        str(ROOT / "openapi.yaml"),
+        "--url",
+        mock.base_url,
+        "-H",
+        f"x-api-key: {ALPHA_KEY}",
+        "--max-examples",
+        "25",
+        "--mode",
+        "all",
+        "--generation-deterministic",
+        "--no-color",
+    ]
 
-        st = shutil.which("st") or str(Path(sys.executable).parent / "st")
-        config = workdir / "schemathesis.toml"
-        config.write_text(
-            "[dictionaries.known-jobs]\nvalues = [" + ", ".join(json.dumps(i) for i in mock.job_ids) + "]\n\n"
-            '[parameters]\n"path.jobId" = { dictionary = "known-jobs", probability = 0.5 }\n'
-        )
-        before = mock.requests_seen()
-        seconds, completed = timed(
-            [
-                st,
-                "--config-file",
-                str(config),
-                "run",
-                str(ROOT / "openapi.yaml"),
-                "--url",
-                mock.base_url,
-                "-H",
-                f"x-api-key: {ALPHA_KEY}",
-                "--max-examples",
-                "25",
-                "--mode",
-                "all",
-                "--generation-deterministic",
-                "--no-color",
-            ],
-            cwd=workdir,
-        )
-        sent = mock.requests_seen() - before
-        verdict = f"exit {completed.returncode}: {_st_summary(completed.stdout)}"
-        rows.append(("plain `st run openapi.yaml` (25 examples)", f"{seconds:.1f}", str(sent), verdict))
+
+def _summary(report_dir: Path) -> dict[str, Any]:
+    path = report_dir / "summary.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], dict[str, int]]:
+    """The default run (embedded mock) beside `st run` on a served mock, `runs` times each, alternating;
+    then one live-like run (served mock, `--base-url`, the default live rate limit) against its bound."""
+    mock = ServedMock(workdir)
+    suite_times: list[float] = []
+    st_times: list[float] = []
+    try:
+        command = _st_command(workdir, mock)
+        for index in range(runs):
+            started = time.perf_counter()
+            result = run_suite(report_dir=workdir / f"default-{index}", cwd=ROOT)
+            suite_times.append(time.perf_counter() - started)
+            suite_exit = result.exit_code
+            before = mock.requests_seen()
+            seconds, completed = timed(command, cwd=workdir)
+            st_times.append(seconds)
+            st_sent = mock.requests_seen() - before
+        default = _summary(workdir / f"default-{runs - 1}")
+        suite_median, st_median = statistics.median(suite_times), statistics.median(st_times)
+        speed = [
+            (
+                "contract suite, default run (embedded mock, profile ci)",
+                f"{suite_median:.1f}",
+                str(default.get("requests", {}).get("sent", "?")),
+                f"exit {suite_exit}",
+            ),
+            (
+                "plain `st run openapi.yaml` (served mock, 25 examples)",
+                f"{st_median:.1f}",
+                str(st_sent),
+                f"exit {completed.returncode}: {_st_summary(completed.stdout)}",
+            ),
+            ("ratio of medians (suite / st run; goal <= 1.0)", f"{suite_median / st_median:.2f}", "", f"{runs} runs"),
+        ]
+
+        args = ["--base-url", mock.base_url, "--api-key", ALPHA_KEY, "--other-api-key", BETA_KEY]
+        args += [f"--job-id={job_id}" for job_id in mock.job_ids]
+        started = time.perf_counter()
+        result = run_suite(*args, report_dir=workdir / "live-like", cwd=ROOT)
+        seconds = time.perf_counter() - started
+        live = _summary(workdir / "live-like")
+        sent = int(live.get("requests", {}).get("sent", 0))
+        rate = float(live.get("requests", {}).get("rate_limit_per_s", 0) or 0)
+        watch = PROFILES["ci"].poll_budget
+        bound = max(watch, sent / rate if rate else 0.0) + 2
+        live_rows = [
+            (
+                f"live-like run (served mock, --base-url, {rate:g} requests/s)",
+                f"{seconds:.1f}",
+                str(sent),
+                f"exit {result.exit_code}; bound max({watch:g} s watch, {sent}/{rate:g}) + 2 = {bound:.1f} s"
+                f" ({'within' if seconds <= bound else 'OVER'})",
+            )
+        ]
     finally:
         mock.stop()
-    return rows
+    return speed, live_rows, dict(live.get("requests", {}).get("by_layer", {}))
 
 
 HOSTILE = ("huge-body", "endless-body", "inflation-bomb")
@@ -265,14 +310,25 @@ def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes for the sweep (comma-separated)")
-    parser.add_argument("--skip-suite", action="store_true", help="only measure the sweep")
+    parser.add_argument("--skip-suite", action="store_true", help="only measure the hostile targets and the sweep")
+    parser.add_argument("--runs", type=int, default=5, help="runs of the default suite and of `st run` (medians)")
     options = parser.parse_args()
     os.environ.pop("SPIDRA_API_KEY", None)
     with tempfile.TemporaryDirectory(prefix="spidra-bench-") as tmp:
         workdir = Path(tmp)
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         if not options.skip_suite:
-            print(table(("run against the served mock", "wall s", "requests", "verdict"), bench_suite(workdir)))
+            speed, live, layers = bench_suite(workdir, options.runs)
+            print(table(("run", "median wall s", "requests", "verdict"), speed))
+            print()
+            print(table(("run", "wall s", "requests", "verdict and bound"), live))
+            print()
+            rows = [(layer, str(count)) for layer, count in sorted(layers.items(), key=lambda item: -item[1])]
+            print(
+                table(
+                    ("layer (requests of the live-like run)", "requests"), [*rows, ("all", str(sum(layers.values())))]
+                )
+            )
             print()
         print(table(("hostile target (served mock)", "wall s", "peak memory", "verdict"), bench_hostile(workdir)))
         print()

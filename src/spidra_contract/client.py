@@ -233,13 +233,30 @@ class Traffic:
     blocked: list[str] = field(default_factory=list)
     network_errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    # Requests per layer of the suite (the marker of the test that sent them; "lifecycle" for the background
+    # watch, "start" for the probe), so a run shows where its requests go.
+    by_layer: dict[str, int] = field(default_factory=dict)
+    layer: str = "start"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def in_layer(self, layer: str) -> None:
+        """Count this thread's requests under `layer`, whatever test runs meanwhile (the background watch)."""
+        self._local.layer = layer
+
+    def count(self, method: str) -> None:
+        layer = getattr(self._local, "layer", None) or self.layer
+        with self.lock:
+            self.sent += 1
+            self.by_method[method] = self.by_method.get(method, 0) + 1
+            self.by_layer[layer] = self.by_layer.get(layer, 0) + 1
 
     def to_dict(self) -> dict[str, Any]:
         with self.lock:
             return {
                 "sent": self.sent,
                 "by_method": dict(self.by_method),
+                "by_layer": dict(self.by_layer),
                 "rate_limited": list(self.rate_limited),
                 "blocked": list(self.blocked),
                 "network_errors": list(self.network_errors),
@@ -251,6 +268,8 @@ class Traffic:
             self.sent += data.get("sent", 0)
             for method, count in data.get("by_method", {}).items():
                 self.by_method[method] = self.by_method.get(method, 0) + count
+            for layer, count in data.get("by_layer", {}).items():
+                self.by_layer[layer] = self.by_layer.get(layer, 0) + count
             for name in ("rate_limited", "blocked", "network_errors", "refused"):
                 getattr(self, name).extend(data.get(name, []))
 
@@ -432,9 +451,7 @@ class GuardedSession(requests.Session):
         except SuiteRefusal as exc:
             self.traffic.log("refused", str(exc))
             raise
-        with self.traffic.lock:
-            self.traffic.sent += 1
-            self.traffic.by_method[method] = self.traffic.by_method.get(method, 0) + 1
+        self.traffic.count(method)
         if wait > 0:
             time.sleep(wait)
 

@@ -336,6 +336,11 @@ class ContractSession:
         while every other test runs, so they find it done."""
         items.sort(key=lambda item: 1 if _watches(item) else 0)
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        """Requests from here on count for this test's layer."""
+        self.run.traffic.layer = next((name for name in MARKERS if item.get_closest_marker(name)), "other")
+
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
 

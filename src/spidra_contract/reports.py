@@ -91,6 +91,7 @@ def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
         "requests": {
             "sent": gate["sent"],
             "by_method": run.traffic.by_method,
+            "by_layer": run.traffic.by_layer,
             "rate_limited": run.traffic.rate_limited,
             "blocked": run.traffic.blocked,
             "network_errors": run.traffic.network_errors,

@@ -121,6 +121,7 @@ class Run:
             profile = self.settings.profile
 
             def read(job_id: str) -> Reply:
+                self.traffic.in_layer("lifecycle")  # a watch thread, whatever test runs meanwhile
                 return reply_of(session.get(target.url(job_id), headers=target.auth()))
 
             self._watch = Watch(
