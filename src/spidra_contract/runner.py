@@ -9,6 +9,21 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+# The suite as installed: the top-level tests/, openapi.yaml, pytest.ini and conftest.py, which the wheel
+# carries here (in a clone, symlinks to them).
+SUITE = Path(__file__).resolve().parent / "suite"
+
+
+def suite_args() -> list[str]:
+    """The pytest arguments that run the packaged suite from any folder (no cache written beside it)."""
+    return ["-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE), "-p", "no:cacheprovider", str(SUITE / "tests")]
+
+
+def with_report_dir(args: list[str], folder: Path) -> list[str]:
+    """`args` plus `--report-dir=folder` unless they (or the environment) name one already."""
+    named = any(a.split("=")[0] in ("--report-dir", "--spidra-report-dir") for a in args)
+    return args if named or os.environ.get("SPIDRA_REPORT_DIR") else [*args, f"--report-dir={folder}"]
+
 
 @dataclass
 class SuiteResult:
@@ -26,16 +41,25 @@ def run_suite(
     env: dict[str, str] | None = None,
     timeout: float | None = 900,
     cwd: Path | None = None,
+    packaged: bool = False,
 ) -> SuiteResult:
-    """`pytest ARGS --report-dir DIR` in `cwd` (default: here, the project root when run as documented);
-    this process' SPIDRA_* variables are not inherited."""
+    """`pytest ARGS --report-dir DIR` in `cwd` (default: here, the project root when run as documented), or
+    the packaged suite from any folder when `packaged`; this process' SPIDRA_* variables are not inherited."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_") and k != "GITHUB_STEP_SUMMARY"}
     # pytest rewrites the asserts of every module of a plugin's distribution (hypothesis, schemathesis: about
     # 300 modules, 2-3 s a run); let it cache them, as it does by default.
     clean.pop("PYTHONDONTWRITEBYTECODE", None)
     clean.update(env or {})
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--report-dir={report_dir}", *args],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            *(suite_args() if packaged else ["-p", "no:cacheprovider"]),
+            "-q",
+            f"--report-dir={report_dir}",
+            *args,
+        ],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -1,0 +1,99 @@
+"""The wheel alone, from an empty folder: `spidra-contract run` gives the repo's verdicts and reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+
+from selftests.conftest import ROOT, assert_reports_agree, live_args
+
+ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
+
+
+@pytest.fixture(scope="module")
+def wheel_python(tmp_path_factory) -> Path:
+    """A fresh virtualenv holding only the built wheel (its dependencies are read from this environment's
+    site-packages, without its editable install of this project)."""
+    base = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(base / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next((base / "dist").glob("spidra_contract-*.whl"))
+    env_dir = base / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    # The dependencies, as a plain path entry: its .pth files (the editable install's finder) are not run.
+    (site / "dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    where = subprocess.run(
+        [str(python), "-c", "import spidra_contract; print(spidra_contract.__file__)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert where.startswith(str(site)), f"the wheel's package is not the one imported: {where}"
+    return python
+
+
+def spidra_contract(python: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_")}
+    return subprocess.run(
+        [str(python), "-m", "spidra_contract.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("served_mock", "exit_code"),
+    [pytest.param((), 0, id="conformant"), pytest.param(("result-data-string",), 1, id="broken")],
+    indirect=["served_mock"],
+)
+def test_the_wheel_alone_runs_the_suite_from_an_empty_folder(wheel_python, served_mock, exit_code, tmp_path):
+    server, state = served_mock
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    result = spidra_contract(wheel_python, folder, "run", *live_args(server, state), "--", "-q")
+    assert result.returncode == exit_code, result.stdout[-3000:] + result.stderr[-2000:]
+    reports = folder / "reports"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(ARTIFACTS)
+    assert_reports_agree(reports, exit_code, result.stdout)
+    summary = json.loads((reports / "summary.json").read_text())
+    assert summary["subset"] is False
+    # Only the reports (and hypothesis' own storage, as in any pytest run with hypothesis).
+    written = sorted(p.name for p in folder.iterdir())
+    assert set(written) <= {"reports", ".hypothesis"}, f"run wrote outside its report folder: {written}"
+
+
+def test_the_wheel_knows_its_version_and_scores_a_fault_from_any_folder(wheel_python, tmp_path):
+    version = spidra_contract(wheel_python, tmp_path, "--version")
+    assert version.returncode == 0
+    assert "0.1.0" in version.stdout
+    faults = spidra_contract(wheel_python, tmp_path, "faults", "--only", "no-auth")
+    assert faults.returncode == 0, faults.stdout + faults.stderr
+    assert "caught" in faults.stdout
