@@ -70,3 +70,15 @@ def test_serve_mock_prints_its_keys_and_job_ids_and_answers(tmp_path):
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+def test_serve_mock_on_a_busy_port_is_one_line_and_no_banner():
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve-mock", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"]

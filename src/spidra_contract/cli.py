@@ -73,12 +73,16 @@ def serve_mock(
 ) -> None:
     """Serve the embedded mock over HTTP, printing its keys and job ids."""
     from spidra_contract.mock.jobs import add_corpus
-    from spidra_contract.mock.server import serve_forever
+    from spidra_contract.mock.server import bind, serve_forever
 
     try:
         state = make_state(switches, time_scale=time_scale)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        sock = bind(host, port)  # before the banner: a busy port is one line, not a banner and a traceback
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     ids = state.job_ids("alpha")
     if corpus:
         corpus_ids = add_corpus(state.store, corpus)
@@ -96,7 +100,7 @@ def serve_mock(
     if switches:
         click.echo(f"switches on:    {', '.join(switches)}")
     sys.stdout.flush()
-    serve_forever(state, host, port)
+    serve_forever(state, sock)
 
 
 @dataclass

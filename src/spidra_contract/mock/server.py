@@ -18,10 +18,7 @@ class MockServer:
     def __init__(self, state: MockState, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._sock.bind((host, port))
+        self._sock = bind(host, port)
         self.port: int = self._sock.getsockname()[1]
         config = uvicorn.Config(
             create_app(state),
@@ -61,7 +58,21 @@ class MockServer:
         self.stop()
 
 
-def serve_forever(state: MockState, host: str, port: int) -> None:
-    """Serve in the foreground until interrupted."""
-    config = uvicorn.Config(create_app(state), host=host, port=port, log_level="warning", lifespan="off")
-    uvicorn.Server(config).run()
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (OSError when the port is taken). TCP_NODELAY, inherited by every connection:
+    without it a keep-alive reply waits for the client's delayed ACK (40 ms a request)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve_forever(state: MockState, sock: socket.socket) -> None:
+    """Serve on `sock` in the foreground until interrupted."""
+    config = uvicorn.Config(create_app(state), log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
