@@ -82,3 +82,36 @@ def test_serve_mock_on_a_busy_port_is_one_line_and_no_banner():
         result = CliRunner().invoke(main, ["serve-mock", "--port", str(port)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"]
+
+
+def _summary(path, keys, *, subset=False, exit_code=1):
+    import json
+
+    row = {"clause": "result-shape", "violation_keys": keys}
+    path.write_text(json.dumps({"clauses": [row], "subset": subset, "exit_code": exit_code, "headline": "h"}))
+    return path
+
+
+def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone(tmp_path):
+    from spidra_contract.baseline import Baseline
+
+    baseline = tmp_path / "baselines" / "live.json"
+    first = _summary(tmp_path / "first.json", ["result-shape:/result/*/data", "progress:/progress"])
+    result = CliRunner().invoke(main, ["baseline", "update", "--from", str(first), str(baseline)])
+    assert result.exit_code == 0, result.output
+    assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "progress:/progress"}
+
+    later = _summary(tmp_path / "later.json", ["result-shape:/result/*/data", "error-response:/message"])
+    assert CliRunner().invoke(main, ["baseline", "update", "--from", str(later), str(baseline)]).exit_code == 0
+    assert len(Baseline.load(baseline).keys) == 3
+
+    partial = _summary(tmp_path / "partial.json", [], subset=True)
+    refused = CliRunner().invoke(main, ["baseline", "prune", "--from", str(partial), str(baseline)])
+    assert refused.exit_code == 1
+    assert "not a complete run" in refused.output
+    assert len(Baseline.load(baseline).keys) == 3
+
+    result = CliRunner().invoke(main, ["baseline", "prune", "--from", str(later), str(baseline)])
+    assert result.exit_code == 0, result.output
+    assert "- progress:/progress" in result.output
+    assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "error-response:/message"}

@@ -269,5 +269,52 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
     sys.exit(1 if violated else 0)
 
 
+@main.group("baseline")
+def baseline_group() -> None:
+    """Keep a nightly baseline: the violations already known, so only new ones fail a run."""
+
+
+_SUMMARY = click.option(
+    "--from",
+    "summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reports/summary.json"),
+    show_default=True,
+    help="the summary.json of the run",
+)
+
+
+@baseline_group.command("update")
+@_SUMMARY
+@click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
+def baseline_update(summary: Path, baseline: Path) -> None:
+    """Accept the run's violations as known (BASELINE is created when missing)."""
+    from spidra_contract import baseline as baselines
+
+    try:
+        added, everything = baselines.update(baseline, summary)
+    except baselines.BaselineError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{baseline}: {len(everything)} known violation(s), {len(added)} accepted from {summary}")
+    for key in sorted(added):
+        click.echo(f"  + {key}")
+
+
+@baseline_group.command("prune")
+@_SUMMARY
+@click.argument("baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def baseline_prune(summary: Path, baseline: Path) -> None:
+    """Drop the known violations the run (a complete one) no longer shows."""
+    from spidra_contract import baseline as baselines
+
+    try:
+        dropped, kept = baselines.prune(baseline, summary)
+    except baselines.BaselineError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{baseline}: {len(kept)} known violation(s) kept, {len(dropped)} no longer seen and dropped")
+    for key in sorted(dropped):
+        click.echo(f"  - {key}")
+
+
 if __name__ == "__main__":
     main()
