@@ -115,3 +115,15 @@ def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone
     assert result.exit_code == 0, result.output
     assert "- progress:/progress" in result.output
     assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "error-response:/message"}
+
+
+def test_run_resolves_the_report_folder_against_the_users_folder(tmp_path, monkeypatch):
+    from spidra_contract.runner import with_report_dir
+
+    monkeypatch.delenv("SPIDRA_REPORT_DIR", raising=False)
+    assert with_report_dir(["-q"], tmp_path) == ["-q", f"--report-dir={tmp_path / 'reports'}"]
+    assert with_report_dir(["--report-dir=out"], tmp_path) == [f"--report-dir={tmp_path / 'out'}"]
+    assert with_report_dir(["--report-dir", "out"], tmp_path) == ["--report-dir", str(tmp_path / "out")]
+    assert with_report_dir(["--report-dir=/abs"], tmp_path) == ["--report-dir=/abs"]
+    monkeypatch.setenv("SPIDRA_REPORT_DIR", "env-out")
+    assert with_report_dir([], tmp_path) == [f"--report-dir={tmp_path / 'env-out'}"]

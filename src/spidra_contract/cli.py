@@ -41,7 +41,7 @@ def run(ctx: click.Context) -> None:
     if "--help" in args or "-h" in args:
         click.echo(ctx.get_help())
         click.echo()
-    args = with_report_dir(args, Path.cwd() / "reports")
+    args = with_report_dir(args, Path.cwd())
     # A pytest process of its own: this one has imported what pytest must see first (to rewrite plugins).
     try:
         code = subprocess.call([sys.executable, "-m", "pytest", *suite_args(), *args])

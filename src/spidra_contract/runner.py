@@ -19,10 +19,32 @@ def suite_args() -> list[str]:
     return ["-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE), "-p", "no:cacheprovider", str(SUITE / "tests")]
 
 
-def with_report_dir(args: list[str], folder: Path) -> list[str]:
-    """`args` plus `--report-dir=folder` unless they (or the environment) name one already."""
-    named = any(a.split("=")[0] in ("--report-dir", "--spidra-report-dir") for a in args)
-    return args if named or os.environ.get("SPIDRA_REPORT_DIR") else [*args, f"--report-dir={folder}"]
+REPORT_DIR_FLAGS = ("--report-dir", "--spidra-report-dir")
+
+
+def with_report_dir(args: list[str], cwd: Path) -> list[str]:
+    """`args` with the report folder made absolute against `cwd` (the packaged suite's rootdir is not the
+    user's folder), or `--report-dir=cwd/reports` when neither they nor the environment name one."""
+    out: list[str] = []
+    named = False
+    pending = False
+    for arg in args:
+        flag, eq, value = arg.partition("=")
+        if pending:
+            out.append(str(cwd / arg))
+            pending = False
+        elif flag in REPORT_DIR_FLAGS and eq:
+            out.append(f"{flag}={cwd / value}")
+            named = True
+        elif arg in REPORT_DIR_FLAGS:
+            out.append(arg)
+            named = pending = True
+        else:
+            out.append(arg)
+    if named:
+        return out
+    env = os.environ.get("SPIDRA_REPORT_DIR")
+    return [*out, f"--report-dir={cwd / (env or 'reports')}"]
 
 
 @dataclass

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The Action's one step, runnable by hand as well: the suite with the Action's inputs (ACTION_* variables).
+# Keys stay in SPIDRA_API_KEY / SPIDRA_OTHER_API_KEY, read by the suite itself; nothing here prints them.
+set -uo pipefail
+
+report_dir="${ACTION_REPORT_DIR:-spidra-reports}"
+args=("--report-dir=${report_dir}" "--profile=${ACTION_PROFILE:-ci}")
+if [ -n "${ACTION_BASE_URL:-}" ]; then
+    args+=("--base-url=${ACTION_BASE_URL}")
+fi
+for job_id in ${ACTION_JOB_IDS//,/ }; do
+    args+=("--job-id=${job_id}")
+done
+if [ -n "${ACTION_JOB_IDS_FILE:-}" ]; then
+    if [ -f "${ACTION_JOB_IDS_FILE}" ]; then
+        args+=("--job-ids-file=${ACTION_JOB_IDS_FILE}")
+    else
+        echo "::notice::spidra-contract: no job ids file at ${ACTION_JOB_IDS_FILE}: the corpus sweep is skipped"
+    fi
+fi
+record=""
+if [ -n "${ACTION_BASELINE:-}" ]; then
+    if [ -f "${ACTION_BASELINE}" ]; then
+        args+=("--baseline=${ACTION_BASELINE}")
+    else
+        record="${ACTION_BASELINE}"
+        echo "::notice::spidra-contract: no baseline at ${ACTION_BASELINE} yet: this run records one there"
+    fi
+fi
+# shellcheck disable=SC2206  # extra arguments are split like a command line
+extra=(${ACTION_EXTRA_ARGS:-})
+
+spidra-contract run "${args[@]}" -- "${extra[@]}"
+code=$?
+
+summary="${report_dir}/summary.json"
+if [ -n "${record}" ] && { [ "${code}" -eq 0 ] || [ "${code}" -eq 1 ]; } && [ -f "${summary}" ]; then
+    spidra-contract baseline update --from "${summary}" "${record}"
+fi
+verdict="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["verdict"])' "${summary}" 2>/dev/null || echo "no report")"
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+    echo "exit-code=${code}" >> "${GITHUB_OUTPUT}"
+    echo "verdict=${verdict}" >> "${GITHUB_OUTPUT}"
+fi
+echo "spidra-contract: ${verdict} (exit ${code})"
+exit "${code}"

@@ -1,0 +1,87 @@
+"""The GitHub Action: its files validate against GitHub's published schemas, and its script runs the suite
+end to end against the served mock (first night records the baseline, the next compares with it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from selftests.conftest import ROOT, assert_no_secret_in
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+
+BIN = Path(sys.executable).parent
+
+
+@pytest.mark.parametrize(
+    ("schema", "files"),
+    [
+        ("vendor.github-actions", ["action.yml"]),
+        ("vendor.github-workflows", sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))),
+    ],
+    ids=["action", "workflows"],
+)
+def test_the_action_and_the_workflows_validate_against_githubs_schemas(schema, files):
+    assert files
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", schema, *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def action(workdir: Path, server, state, **inputs: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    outputs = workdir / "github-output"
+    outputs.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIDRA_", "ACTION_", "GITHUB_"))}
+    env |= {
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        "SPIDRA_API_KEY": ALPHA_KEY,
+        "SPIDRA_OTHER_API_KEY": BETA_KEY,
+        "GITHUB_OUTPUT": str(outputs),
+        "ACTION_BASE_URL": server.base_url,
+        "ACTION_JOB_IDS": " ".join(state.job_ids("alpha")),
+        "ACTION_EXTRA_ARGS": "--rate-limit 0 -q",
+    }
+    env |= {f"ACTION_{name.upper()}": value for name, value in inputs.items()}
+    result = subprocess.run(
+        ["bash", str(ROOT / "action" / "run.sh")],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    written = dict(line.split("=", 1) for line in outputs.read_text().splitlines() if "=" in line)
+    return result, written
+
+
+@pytest.mark.parametrize("served_mock", [("result-data-string",)], indirect=True)
+def test_the_actions_script_records_a_baseline_on_the_first_night_and_compares_with_it_after(served_mock, tmp_path):
+    server, state = served_mock
+    first, outputs = action(
+        tmp_path, server, state, baseline="baselines/live.json", job_ids_file="job-ids.txt", report_dir="first"
+    )
+    assert first.returncode == 1, first.stdout[-3000:] + first.stderr[-2000:]
+    assert "no baseline at baselines/live.json yet: this run records one there" in first.stdout
+    assert "no job ids file at job-ids.txt: the corpus sweep is skipped" in first.stdout
+    assert outputs == {"exit-code": "1", "verdict": "violations"}
+    recorded = json.loads((tmp_path / "baselines" / "live.json").read_text())
+    assert "result-shape:/result/*/data" in recorded["violation_keys"]
+
+    second, outputs = action(tmp_path, server, state, baseline="baselines/live.json", report_dir="second")
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
+    assert outputs == {"exit-code": "0", "verdict": "conformant"}
+    summary = json.loads((tmp_path / "second" / "summary.json").read_text())
+    assert summary["baseline"]["known"] == ["result-shape:/result/*/data"]
+    for folder in ("first", "second"):
+        assert_no_secret_in(tmp_path / folder, ALPHA_KEY, BETA_KEY)
+    assert ALPHA_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
