@@ -80,3 +80,29 @@ def test_sdk_sees_an_unknown_job_as_not_found(served):
 def test_sdk_sees_a_bad_key_as_forbidden_because_the_spec_says_403(served):
     with pytest.raises(spidra.SpidraForbiddenError):
         with_sdk(served, lambda client: client.get_crawl(_job_id("alpha-completed-blog")), key="sk_wrong")
+
+
+def test_sdk_watches_a_submitted_crawl_page_by_page_until_it_completes(served):
+    async def watch(client):
+        job = await client.start_crawl("https://docs.example.io/", crawl_instruction="every guide", max_pages=4)
+        return [page async for page in client.watch_crawl(job.job_id, poll_interval=0.05, timeout=30)]
+
+    pages = with_sdk(served, watch)
+    assert len(pages) == 4
+    assert len({page.id for page in pages}) == 4
+    assert all(page.url.startswith("https://docs.example.io/") for page in pages)
+
+
+def test_sdk_reads_a_crawls_pages_in_batches_with_offset_and_limit(served):
+    job_id = _job_id("alpha-completed-blog")
+
+    async def read(client):
+        first = await client.crawl_pages(job_id, offset=0, limit=2)
+        rest = await client.crawl_pages(job_id, offset=2, limit=1000)
+        return first, rest, await client.crawl_all_pages(job_id)
+
+    first, rest, every = with_sdk(served, read)
+    assert [len(first.pages), first.has_more, first.total] == [2, True, 5]
+    assert rest.has_more is False
+    assert [page.url for page in first.pages + rest.pages] == [page.url for page in every]
+    assert isinstance(every[0].data, dict)

@@ -353,6 +353,51 @@ async def crawl_status(request: Request) -> Response:
     return response
 
 
+PAGES_LIMIT = 1000
+
+
+async def crawl_pages(request: Request) -> Response:
+    """GET /crawl/{jobId}/pages?offset&limit: not part of the contract; the official SDK's `crawl_pages` and
+    `watch_crawl` read a crawl's pages here, as many as it has crawled so far."""
+    state: MockState = request.app.state.mock
+    account = authenticate(state, request)
+    if account is None:
+        return error(state, 403, NOT_AUTHORIZED)
+    job = state.store.get(request.path_params["job_id"])
+    if job is None or job.account != account:
+        return error(state, 404, NOT_FOUND)
+    try:
+        offset = max(0, int(request.query_params.get("offset") or 0))
+        limit = min(PAGES_LIMIT, max(1, int(request.query_params.get("limit") or PAGES_LIMIT)))
+    except ValueError:
+        return error(state, 400, "offset and limit must be integers")
+    _, crawled, _, _ = job.state(time.monotonic(), state.time_scale)
+    rows = [
+        {
+            "id": f"{job.id}-page-{index}",
+            "url": page["url"],
+            "title": page.get("title"),
+            "status": page.get("status", "success"),
+            "data": page.get("data"),
+            "error_message": None,
+            "created_at": "2025-01-01T10:00:00Z",
+        }
+        for index, page in enumerate(job.pages[:crawled])
+    ]
+    chunk = rows[offset : offset + limit]
+    return _json(
+        state,
+        200,
+        {
+            "pages": chunk,
+            "total": len(rows),
+            "offset": offset,
+            "limit": limit,
+            "hasMore": offset + len(chunk) < len(rows),
+        },
+    )
+
+
 async def submit_crawl(request: Request) -> Response:
     """POST /crawl: not part of the contract; lets real clients (the official SDK) start a job."""
     state: MockState = request.app.state.mock
@@ -613,6 +658,7 @@ def create_app(state: MockState | None = None) -> Any:
     middleware = [Middleware(GZipMiddleware, minimum_size=0)] if state.on("gzip") else []
     app = Starlette(
         routes=[
+            Route(f"{API_PREFIX}/crawl/{{job_id}}/pages", crawl_pages, methods=["GET"]),
             Route(f"{API_PREFIX}/crawl/{{job_id:path}}", crawl_status, methods=ALL_METHODS),
             Route(f"{API_PREFIX}/crawl", submit_crawl, methods=["POST"]),
             Route("/_mock/stats", stats, methods=["GET"]),
