@@ -201,3 +201,42 @@ def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_
     # junit-tests.xml keeps each test's full evidence.
     junit_tests = result.artifact("junit-tests.xml").read_text()
     assert junit_tests.count("reproduce: curl") >= len(summary["failures"])
+
+
+def test_a_mock_runs_reproduction_brings_the_same_mock_back_so_the_curl_line_works(broken_run, tmp_path):
+    import shlex
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    result, _ = broken_run
+    summary = json.loads(result.artifact("summary.json").read_text())
+    command = summary["reproduce_mock"]
+    assert f"the same mock: {command}" in result.output
+    served = shlex.split(command.split(" (then")[0])
+    assert served[:2] == ["spidra-contract", "serve-mock"]
+    assert "--switch" in served
+    assert "result-data-string" in served
+    example = next(row for row in summary["clauses"] if row["clause"] == "result-shape")["examples"][0]
+    url = example["request"].split(" ", 1)[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spidra_contract.cli", *served[1:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                reply = requests.get(url, headers={"x-api-key": ALPHA_KEY}, timeout=2)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"the mock did not come back (exit {process.poll()})")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert reply.status_code == example["status"]
+    assert reply.json()["result"][0]["data"].startswith("# ")  # the same fault, the same evidence

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -113,6 +114,7 @@ def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
         "notes": ledger["notes"],
         "lifecycle": ledger["timelines"],
         "access_matrix": access_matrix(ledger["access"]),
+        "reproduce_mock": mock_reproduction(run) or None,
         "baseline": run.baseline.compare(run.ledger.violation_keys) if run.baseline else None,
     }
 
@@ -390,6 +392,19 @@ def write_all(run: Run, outcome: Outcome) -> dict[str, Any]:
     return summary
 
 
+def mock_reproduction(run: Run) -> str:
+    """On a run against the embedded mock, the command that serves the same mock on the same port, so the
+    curl lines work after the run (its jobs are seeded the same every time)."""
+    if not run.settings.is_mock or run.target is None:
+        return ""
+    port = urlsplit(run.target.base_url).port
+    switches = "".join(f" --switch {name}" for name in run.settings.mock_switches)
+    return (
+        f"spidra-contract serve-mock --port {port} --time-scale {run.time_scale:g}{switches} "
+        "(then export SPIDRA_API_KEY=<the api key it prints> and run the curl lines)"
+    )
+
+
 def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
     """One block per violated clause (count, first evidence, reproduction, seed), then what stood in the way."""
     lines = [
@@ -406,6 +421,8 @@ def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
                 f"  reproduce: {example['curl']}",
                 f"  seed:      {example['seed']}",
             ]
+    if outcome.failing_clauses and mock_reproduction(run):
+        lines.append(f"the same mock: {mock_reproduction(run)}")
     for failure in outcome.failures:
         if failure.kind not in ("violation", "known"):
             lines.append(f"FAILED {failure.test} ({failure.kind}): {failure.message}")
