@@ -48,3 +48,13 @@ def test_a_key_blind_cache_is_caught_right_after_the_owners_read(served_mock, tm
     assert front["other account (after owner)"] == 200
     assert front["no key"] == 200
     assert "**200 open**" in result.artifact("summary.md").read_text()
+
+
+@pytest.mark.parametrize("served_mock", [("head-blind",)], indirect=True)
+def test_a_door_that_answers_for_ids_the_front_door_does_not_know_is_a_finding(served_mock, tmp_path):
+    server, state = served_mock
+    result = run_suite(*live_args(server, state), "-m", "doors", report_dir=tmp_path)
+    assert result.exit_code == 0, result.output
+    findings = json.loads(result.artifact("summary.json").read_text())["findings"]
+    assert [f["kind"] for f in findings] == ["door answers differently"]
+    assert findings[0]["message"].startswith("HEAD /crawl/{id} + x-api-key answers 200 for an id that names no job")

@@ -309,6 +309,9 @@ async def crawl_status(request: Request) -> Response:
         return error(state, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
     if request.method == "HEAD" and state.on("head-405"):
         return error(state, 405, "Method HEAD not allowed", {"Allow": "GET"})
+    head_blind = request.method == "HEAD" and state.on("head-blind")
+    if head_blind and authenticate(state, request) is not None and _lookup(state, job_id) is None:
+        return Response(status_code=200, media_type="application/json")  # HEAD 200 where GET says 404
     cached = state.cache.get(request.url.path) if state.on("key-blind-cache") else None
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
         return _json(state, 200, cached[1])

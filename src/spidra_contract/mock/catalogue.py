@@ -252,6 +252,11 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
     Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),
     Switch(
+        "head-blind",
+        "conformant",
+        "HEAD with a valid key answers 200 for ids that name no job (a finding: HEAD 200 where GET 404)",
+    ),
+    Switch(
         "session-cookie",
         "conformant",
         "a 200 sets a session cookie that later stands for the key (a client must not send it back unasked)",
