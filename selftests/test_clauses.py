@@ -262,3 +262,37 @@ def test_an_empty_body_has_nothing_to_decode_whatever_its_content_encoding():
 
     assert decode_body(Body(b""), "gzip", 1024) == Body(b"")
     assert decode_body(Body(b"not gzip"), "gzip", 1024).problem
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Authorization", "Basic " + __import__("base64").b64encode(b"sk_live_0123456789abcdef:").decode()),
+        ("Cookie", "api_key=sk_live_0123456789abcdef"),
+        ("Authorization", "Bearer sk_live_0123456789abcdef"),
+    ],
+    ids=["basic", "cookie", "bearer"],
+)
+def test_a_reproduction_line_rebuilds_every_auth_channel_from_the_environment(name, value):
+    import shlex
+    import subprocess
+
+    key = "sk_live_0123456789abcdef"
+    redactor = Redactor()
+    redactor.add(key, "$SPIDRA_API_KEY")
+    shown = redactor.headers({name: value})[name]
+    assert key not in shown
+    line = reply(b"{}", status=403)
+    line.request_headers = {name: shown}
+    curl = line.curl()
+    assert key not in curl
+    header_word = shlex.split(curl)[shlex.split(curl).index("-H") + 1]
+    quoted = curl.split(" -H ", 1)[1].rsplit(" ", 1)[0]
+    rebuilt = subprocess.run(
+        ["bash", "-c", f"printf %s {quoted}"],
+        env={"SPIDRA_API_KEY": key, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert rebuilt == f"{name}: {value}", (header_word, rebuilt)

@@ -92,8 +92,15 @@ class Redactor:
         it (`$SPIDRA_API_KEY`, `${SPIDRA_API_KEY%?}` for the key less its last character, ...), so a
         reproduction line sends exactly what the suite sent; `[REDACTED]` for anything else near a key."""
         scheme, _, token = value.partition(" ")
-        if token and scheme.lower() in ("bearer", "token", "basic"):
+        if token and scheme.lower() == "basic":
+            return f"{scheme} {self._basic_label(token)}"
+        if token and scheme.lower() in ("bearer", "token"):
             return f"{scheme} {self.label_for(token)}"
+        name_part, equals, rest = value.partition("=")
+        if equals and " " not in name_part and ";" not in value and rest:
+            shown = self.label_for(rest)  # a cookie: api_key=<key>
+            if shown.startswith("$"):
+                return f"{name_part}={shown}"
         for secret, label in self._secrets.items():
             name = label.lstrip("$")
             if value == secret:
@@ -107,6 +114,17 @@ class Redactor:
         if self._pattern is not None and self._pattern.search(value):
             return REDACTED
         return value
+
+    def _basic_label(self, token: str) -> str:
+        """Basic credentials `base64(key + ":")` as the shell expression that rebuilds them."""
+        try:
+            decoded = base64.b64decode(token, validate=True).decode()
+        except (ValueError, UnicodeDecodeError):
+            decoded = ""
+        for secret, label in self._secrets.items():
+            if decoded == f"{secret}:":
+                return f"$(printf %s: ${label.lstrip('$')} | base64 -w0)"
+        return self.label_for(token)
 
     def text(self, value: str) -> str:
         if not value:
@@ -152,7 +170,10 @@ class Redactor:
 
 
 # The labels `Redactor.label_for` writes: shell expressions over the SPIDRA_* environment variables.
-_SHELL_LABEL = re.compile(r"\$\(printf %s \$SPIDRA_\w+ \| tr a-zA-Z A-Za-z\)|\$\{SPIDRA_\w+(?:%\?)?\}|\$SPIDRA_[A-Z_]+")
+_SHELL_LABEL = re.compile(
+    r"\$\(printf %s \$SPIDRA_\w+ \| tr a-zA-Z A-Za-z\)|\$\(printf %s: \$SPIDRA_\w+ \| base64 -w0\)"
+    r"|\$\{SPIDRA_\w+(?:%\?)?\}|\$SPIDRA_[A-Z_]+"
+)
 
 
 def shell_word(text: str) -> str:
