@@ -16,6 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from spidra_contract.doors import opens
 from spidra_contract.exchange import Reply
 from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
 
@@ -356,7 +357,7 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     "security: ApiKeyAuth + responses.403 (OWASP API1/API2: object-level and broken authentication)",
 )
 def door_locked(reply: Reply, contract: Contract) -> Verdict:
-    if not 200 <= reply.status < 300:
+    if not opens(reply.status):
         return []
     who = reply.context or "a caller without the owner's key"
     return [

@@ -22,7 +22,6 @@ NO_KEY = "no key"
 WRONG_KEY = "wrong key"
 OTHER_AFTER = "other account (after owner)"
 CALLERS = (OTHER_BEFORE, OWNER, NO_KEY, WRONG_KEY, OTHER_AFTER)
-NOT_OWNERS = (OTHER_BEFORE, NO_KEY, WRONG_KEY, OTHER_AFTER)
 
 
 @dataclass(frozen=True)
@@ -85,5 +84,15 @@ def wrong_key(owner_key: str) -> str:
     return f"{prefix}spidra-contract-wrong-{secrets.token_hex(8)}"
 
 
+def opens(status: object) -> bool:
+    """A door is open to whoever got a 2xx through it."""
+    return isinstance(status, int) and 200 <= status < 300
+
+
 def is_open(reply: Reply) -> bool:
-    return 200 <= reply.status < 300
+    return opens(reply.status)
+
+
+def open_to_stranger(caller: str, status: object) -> bool:
+    """A cell of the access matrix that is a `door-locked` violation."""
+    return caller != OWNER and opens(status)

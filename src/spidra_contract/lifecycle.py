@@ -90,18 +90,6 @@ def watch(
     return timeline
 
 
-def watch_all(
-    job_ids: tuple[str, ...],
-    read: Callable[[str], Reply],
-    *,
-    interval: float,
-    budget: float,
-    stable_reads: int,
-) -> dict[str, Timeline]:
-    """Watch every job concurrently, so the time budget is paid once, not once per job."""
-    return Watch(job_ids, read, interval=interval, budget=budget, stable_reads=stable_reads).start().result()
-
-
 class Watch:
     """A watch of every job that runs in the background while the other tests run, so a run lasts
     max(watch, rest) and not their sum; `result()` waits for it."""
@@ -122,10 +110,6 @@ class Watch:
         )
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[Timeline]] = {}
-
-    @property
-    def started(self) -> bool:
-        return self._pool is not None
 
     def start(self) -> Watch:
         if self._pool is None and self.job_ids:

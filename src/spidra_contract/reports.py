@@ -18,7 +18,7 @@ import pytest
 
 from spidra_contract import __version__
 from spidra_contract.clauses import CLAUSES
-from spidra_contract.doors import CALLERS, DOORS, OWNER
+from spidra_contract.doors import CALLERS, DOORS, open_to_stranger
 from spidra_contract.exchange import printable
 from spidra_contract.outcome import ClauseResult, Outcome
 from spidra_contract.run import Run
@@ -132,10 +132,6 @@ def access_matrix(access: dict[str, dict[str, int | str]]) -> dict[str, Any] | N
     return {"callers": list(CALLERS), "rows": rows}
 
 
-def _open_to_stranger(caller: str, status: Any) -> bool:
-    return caller != OWNER and isinstance(status, int) and 200 <= status < 300
-
-
 def md(text: Any) -> str:
     """Text from the API or the run, safe inside a Markdown table cell: no HTML, no cell breaks."""
     escaped = html.escape(str(text), quote=False).replace("|", "\\|").replace("`", "'")
@@ -204,7 +200,7 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
         ]
         for row in matrix["rows"]:
             cells = [
-                f"**{status} open**" if _open_to_stranger(caller, status) else str(status)
+                f"**{status} open**" if open_to_stranger(caller, status) else str(status)
                 for caller, status in row["cells"].items()
             ]
             lines.append(f"| {md(row['door'])} | " + " | ".join(cells) + " |")
@@ -292,7 +288,7 @@ def matrix_html(summary: dict[str, Any]) -> str:
         for row in matrix["rows"]:
             cells = ""
             for caller, status in row["cells"].items():
-                style = "background:#ffebe9;color:#cf222e;font-weight:bold" if _open_to_stranger(caller, status) else ""
+                style = "background:#ffebe9;color:#cf222e;font-weight:bold" if open_to_stranger(caller, status) else ""
                 cells += f"<td style='text-align:center;{style}'>{esc(str(status))}</td>"
             body += f"<tr><td><code>{esc(row['door'])}</code></td>{cells}</tr>"
         access = (
