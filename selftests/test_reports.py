@@ -196,7 +196,10 @@ def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_
     assert sum("reproduce: curl" in line for line in lines) == len(violated)
     assert "Exception Group Traceback" not in result.output
     assert "Falsifying example" not in result.output
-    briefs = [line for line in lines if line.endswith("(evidence, reproduction: its clause block below)")]
+    # One line in the FAILURES section per failed test (the short summary repeats it on a wide terminal).
+    start = next(n for n, line in enumerate(lines) if line.startswith("=") and " FAILURES " in line)
+    end = next(n for n, line in enumerate(lines) if n > start and line.startswith("="))
+    briefs = [line for line in lines[start:end] if line.endswith("(evidence, reproduction: its clause block below)")]
     assert len(briefs) == len(summary["failures"]) > len(violated)
     # junit-tests.xml keeps each test's full evidence.
     junit_tests = result.artifact("junit-tests.xml").read_text()
