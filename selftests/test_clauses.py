@@ -296,3 +296,19 @@ def test_a_reproduction_line_rebuilds_every_auth_channel_from_the_environment(na
         check=True,
     ).stdout
     assert rebuilt == f"{name}: {value}", (header_word, rebuilt)
+
+
+def test_the_suite_judges_through_clauses_never_a_bare_assert():
+    """pytest.ini runs the suite with --assert=plain (rewriting every installed plugin's asserts costs about
+    half a second a run): a bare assert in tests/ would fail with no evidence, so there is none."""
+    import ast
+
+    sources = [*sorted((ROOT / "tests").glob("*.py")), ROOT / "conftest.py"]
+    found = [
+        f"{path.name}:{node.lineno}"
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Assert)
+    ]
+    assert not found, found
+    assert "--assert=plain" in (ROOT / "pytest.ini").read_text()

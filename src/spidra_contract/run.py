@@ -139,7 +139,7 @@ class Run:
         if self._session is not None:
             self._session.close()
         if self.mock_server is not None:
-            self.mock_server.stop()
+            self.mock_server.stop(wait=False)
             self.mock_server = None
 
     def session(self) -> GuardedSession:
