@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,11 +125,16 @@ def _summary(report_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+# Two faults that fail many tests of several layers (the self-tests' "broken run").
+BROKEN = ("--mock-switch=result-data-string", "--mock-switch=error-empty-message")
+
+
 def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], dict[str, int]]:
     """The default run (embedded mock) beside `st run` on a served mock, `runs` times each, alternating;
     then one live-like run (served mock, `--base-url`, the default live rate limit) against its bound."""
     mock = ServedMock(workdir)
     suite_times: list[float] = []
+    layer_times: list[float] = []
     st_times: list[float] = []
     try:
         command = _st_command(workdir, mock)
@@ -137,18 +143,32 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
             result = run_suite(report_dir=workdir / f"default-{index}", cwd=ROOT)
             suite_times.append(time.perf_counter() - started)
             suite_exit = result.exit_code
+            started = time.perf_counter()
+            layer = run_suite("-m", "property", report_dir=workdir / f"property-{index}", cwd=ROOT)
+            layer_times.append(time.perf_counter() - started)
             before = mock.requests_seen()
             seconds, completed = timed(command, cwd=workdir)
             st_times.append(seconds)
             st_sent = mock.requests_seen() - before
         default = _summary(workdir / f"default-{runs - 1}")
+        property_only = _summary(workdir / f"property-{runs - 1}")
+        failing = run_suite(*BROKEN, report_dir=workdir / "failing", cwd=ROOT)
+        failing_sent = _summary(workdir / "failing").get("requests", {}).get("sent", 0)
+        green_sent = default.get("requests", {}).get("sent", 0)
         suite_median, st_median = statistics.median(suite_times), statistics.median(st_times)
-        speed = [
+        layer_median = statistics.median(layer_times)
+        speed: list[tuple[str, ...]] = [
             (
                 "contract suite, default run (embedded mock, profile ci)",
                 f"{suite_median:.1f}",
-                str(default.get("requests", {}).get("sent", "?")),
+                str(green_sent),
                 f"exit {suite_exit}",
+            ),
+            (
+                "its schemathesis layer alone (`-m property`: pytest, the plugin, the mock, 25 examples)",
+                f"{layer_median:.1f}",
+                str(property_only.get("requests", {}).get("sent", "?")),
+                f"exit {layer.exit_code}",
             ),
             (
                 "plain `st run openapi.yaml` (served mock, 25 examples)",
@@ -157,6 +177,14 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
                 f"exit {completed.returncode}: {_st_summary(completed.stdout)}",
             ),
             ("ratio of medians (suite / st run; goal <= 1.0)", f"{suite_median / st_median:.2f}", "", f"{runs} runs"),
+            ("ratio of medians (schemathesis layer alone / st run)", f"{layer_median / st_median:.2f}", "", ""),
+            (
+                f"a failing run ({' '.join(BROKEN)})",
+                "",
+                str(failing_sent),
+                f"exit {failing.exit_code}; {failing_sent / green_sent if green_sent else 0:.2f} x the green run's"
+                " requests (goal <= 1.2)",
+            ),
         ]
 
         args = ["--base-url", mock.base_url, "--api-key", ALPHA_KEY, "--other-api-key", BETA_KEY]
@@ -169,7 +197,7 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
         rate = float(live.get("requests", {}).get("rate_limit_per_s", 0) or 0)
         watch = PROFILES["ci"].poll_budget
         bound = max(watch, sent / rate if rate else 0.0) + 2
-        live_rows = [
+        live_rows: list[tuple[str, ...]] = [
             (
                 f"live-like run (served mock, --base-url, {rate:g} requests/s)",
                 f"{seconds:.1f}",
@@ -248,6 +276,7 @@ def bare_loop(base_url: str, ids: list[str]) -> float:
 def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tuple[float, int, float]:
     """The suite's corpus sweep, in this process: ids per second, 200s seen, and (traced in a separate pass,
     since tracing slows every allocation) peak memory in MiB."""
+    from spidra_contract.clauses import Violation
     from spidra_contract.client import reply_of
     from spidra_contract.run import Run
     from spidra_contract.settings import resolve
@@ -266,7 +295,7 @@ def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tup
     target = run.start()
     api = run.session()
 
-    def check(job_id: str) -> tuple[int, list[str]]:
+    def check(job_id: str) -> tuple[int, list[Violation]]:
         reply = reply_of(api.get(target.url(job_id), headers=target.auth()))
         return reply.status, run.judge("sweep", reply)
 
@@ -301,7 +330,7 @@ def bench_sweep(workdir: Path, sizes: list[int]) -> list[tuple[str, str, str, st
     return rows
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)

@@ -135,11 +135,9 @@ def judge_pair(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
 
 
 @pytest.fixture(scope="session")
-def api_schema(run: Run, target: Target) -> Any:
+def api_schema(run: Run) -> Any:
     """The schemathesis schema for `openapi.yaml` (nullable honoured), configured for this target."""
-    from spidra_contract.generation import build_schema
-
-    return build_schema(run, target)
+    return run.schema()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ malformed spec or unusable report folder; 6 target unreachable (or stopped answe
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import random
 import tempfile
@@ -160,6 +162,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
     config.pluginmanager.register(session, "spidra-contract-session")
     config.pluginmanager.register(BriefFailures(), "spidra-contract-brief-failures")
+    config.pluginmanager.register(SettledHeap(), "spidra-contract-settled-heap")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
 
@@ -262,6 +265,8 @@ class ContractSession:
             return True
         if any(_watches(item) for item in session.items):
             self.run.watch().start()
+        if any(item.get_closest_marker("property") for item in session.items):
+            self.run.prepare_schema()
         return None
 
     def _probe(self) -> bool:
@@ -459,6 +464,26 @@ class ContractSession:
         from spidra_contract import reports
 
         prefix.append(self.run.redactor.text(reports.matrix_html(reports.summary_of(self.run, self.outcome))))
+
+
+class SettledHeap:
+    """What start-up built (pytest, every plugin, schemathesis, hypothesis, the collected tests: hundreds of
+    thousands of objects) lives until the process ends, so the collector stops re-scanning it once the tests
+    start (`gc.freeze`): about a third of a second less a run in full collections and at interpreter exit. The
+    heap is given back at unconfigure; the process freezes it again at exit so its final collection is quick."""
+
+    frozen = False
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        gc.freeze()
+        self.frozen = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.frozen:
+            gc.unfreeze()
+            atexit.register(gc.freeze)
 
 
 class BriefFailures:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from spidra_contract import clauses as clause_defs
@@ -62,6 +65,7 @@ class Run:
     baseline: Baseline | None = None
     _session: GuardedSession | None = None
     _watch: Watch | None = None
+    _schema: Future[Any] | None = None
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -112,6 +116,28 @@ class Run:
         """How much faster than real time the target's jobs move: the embedded mock's clock is the suite's to
         set, so its jobs live through the profile's watch in a fraction of it; a live API's move in real time."""
         return self.settings.profile.mock_time_scale if self.settings.is_mock else 1.0
+
+    def prepare_schema(self) -> None:
+        """Build the schemathesis schema in a background thread, so the property layer's test finds it ready (on
+        a live target the main thread would otherwise sit out rate-limit slots while it builds, about 0.3 s)."""
+        if self._schema is None:
+            self._schema = Future()
+            threading.Thread(target=self._build_schema, args=(self._schema,), name="spidra-schema", daemon=True).start()
+
+    def schema(self) -> Any:
+        """The schemathesis schema for `openapi.yaml`, configured for this target (built once)."""
+        if self._schema is None:
+            self._schema = Future()
+            self._build_schema(self._schema)
+        return self._schema.result()
+
+    def _build_schema(self, future: Future[Any]) -> None:
+        from spidra_contract.generation import build_schema
+
+        try:
+            future.set_result(build_schema(self, self.start()))
+        except BaseException as exc:  # the fixture that asks raises it, as if it had built the schema itself
+            future.set_exception(exc)
 
     def watch(self) -> Watch:
         """The lifecycle watch of every known job (not started: `start()` it early, `result()` waits)."""
