@@ -312,3 +312,17 @@ def test_the_suite_judges_through_clauses_never_a_bare_assert():
     ]
     assert not found, found
     assert "--assert=plain" in (ROOT / "pytest.ini").read_text()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "locked"),
+    [
+        pytest.param(204, b"", True, id="preflight-204"),
+        pytest.param(200, {"status": "error", "message": "nope"}, True, id="error-body-200"),
+        pytest.param(405, {"status": "completed"}, True, id="refused"),
+        pytest.param(200, {"status": "completed", "result": []}, False, id="the-job"),
+    ],
+)
+def test_a_strangers_options_may_be_a_preflight_but_never_the_job(contract, status, body, locked):
+    verdict = evaluate(reply(body, status=status, method="OPTIONS"), contract, ("door-locked",))["door-locked"]
+    assert (not verdict) is locked, verdict

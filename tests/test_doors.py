@@ -11,6 +11,7 @@ import pytest
 from spidra_contract.doors import (
     DOORS,
     NO_KEY,
+    OPTIONS_DOOR,
     OTHER_AFTER,
     OTHER_BEFORE,
     OWNER,
@@ -56,3 +57,14 @@ def test_no_door_opens_a_job_to_anyone_but_its_owner(door, door_job, target, kno
     for caller, reply in replies.items():
         if caller != OWNER:
             judge(reply, "door-locked", "complete-body")
+
+
+def test_options_never_gives_a_stranger_the_job(door_job, target, knock, judge, run):
+    """OPTIONS goes out only where unsafe methods may (the embedded mock, or --allow-unsafe; schemathesis'
+    allow-header check judges what it advertises). A stranger's OPTIONS may be a 2xx preflight, never the job."""
+    if not (target.is_mock or run.settings.allow_unsafe):
+        pytest.skip("OPTIONS goes to a live API only with --allow-unsafe")
+    judge(knock(OPTIONS_DOOR, door_job, NO_KEY, None), "door-locked")
+    judge(knock(OPTIONS_DOOR, door_job, WRONG_KEY, wrong_key(target.api_key)), "door-locked")
+    if target.other_api_key:
+        judge(knock(OPTIONS_DOOR, door_job, OTHER_AFTER, target.other_api_key), "door-locked")

@@ -84,6 +84,17 @@ def wrong_key(owner_key: str) -> str:
     return f"{prefix}spidra-contract-wrong-{secrets.token_hex(8)}"
 
 
+# OPTIONS is not a door of the matrix: a CORS preflight rightly answers 2xx to anyone. It is sent only where
+# unsafe methods are allowed (the embedded mock, or --allow-unsafe), and a stranger's must not carry the job.
+OPTIONS_DOOR = Door("OPTIONS /crawl/{id} + x-api-key", method="OPTIONS")
+
+
+def carries_a_job(reply: Reply, statuses: tuple[str, ...]) -> bool:
+    """A body that is a job (an object whose `status` is a job status): what a door that opened gives away."""
+    body = reply.body
+    return isinstance(body, dict) and body.get("status") in statuses
+
+
 def opens(status: object) -> bool:
     """A door is open to whoever got a 2xx through it."""
     return isinstance(status, int) and 200 <= status < 300

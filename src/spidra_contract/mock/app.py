@@ -305,6 +305,13 @@ def _lookup(state: MockState, job_id: str) -> Job | None:
 async def crawl_status(request: Request) -> Response:
     state: MockState = request.app.state.mock
     job_id = request.path_params["job_id"]
+    if request.method == "OPTIONS" and state.on("options-leaks-job"):
+        job = _lookup(state, job_id)
+        if job is not None:
+            return _json(state, 200, render_job(state, job, state.reads[job.id]))  # to anyone, key or not
+    if request.method == "OPTIONS" and state.on("options-preflight"):
+        headers = {"Allow": "GET, HEAD, OPTIONS", "Access-Control-Allow-Methods": "GET, HEAD"}
+        return Response(status_code=204, headers=headers)  # to anyone, as a CORS preflight
     if request.method not in ("GET", "HEAD"):
         return error(state, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
     if request.method == "HEAD" and state.on("head-405"):

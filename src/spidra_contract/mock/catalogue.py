@@ -131,6 +131,7 @@ FAULTS: tuple[Switch, ...] = (
     Switch("cross-account-read", "cross-account", "any valid key reads any account's job", "foreign-job"),
     # doors: one way in left unlocked
     Switch("head-skips-auth", "doors", "HEAD is routed past the key check", "door-locked"),
+    Switch("options-leaks-job", "doors", "OPTIONS /crawl/{id} answers 200 with the job, key or not", "door-locked"),
     Switch(
         "slash-skips-auth",
         "doors",
@@ -256,6 +257,7 @@ VARIANTS: tuple[Switch, ...] = (
         "conformant",
         "HEAD with a valid key answers 200 for ids that name no job (a finding: HEAD 200 where GET 404)",
     ),
+    Switch("options-preflight", "conformant", "OPTIONS answers 204 to anyone, key or not, as a CORS preflight"),
     Switch(
         "session-cookie",
         "conformant",
