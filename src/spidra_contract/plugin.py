@@ -423,7 +423,7 @@ class ContractSession:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """The outcome, once, before any reporter (junit, html, terminal) renders the run."""
         run = self.run
-        run.stop()
+        run.stop(wait=False)  # the mock winds down while the reports are written; unconfigure waits for it
         if self.worker:
             self.config.workeroutput["spidra_ledger"] = run.ledger.to_dict()  # type: ignore[attr-defined]
             self.config.workeroutput["spidra_traffic"] = run.traffic.to_dict()  # type: ignore[attr-defined]
@@ -532,6 +532,7 @@ class XdistBridge:
             self.run.gate.attach(Path(workerinput["spidra_gate"]))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.run.close()
         if self._dir is not None:
             self._dir.cleanup()
 

@@ -159,13 +159,23 @@ class Run:
             )
         return self._watch
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Stop the watch, the session and the embedded mock. Without `wait` the mock's shutdown (about 0.2 s of
+        uvicorn ticks) goes on while the caller writes its reports; `close()` waits for it."""
         if self._watch is not None:
             self._watch.stop()
         if self._session is not None:
             self._session.close()
         if self.mock_server is not None:
             self.mock_server.stop(wait=False)
+            if wait:
+                self.close()
+
+    def close(self) -> None:
+        """Wait for the embedded mock's thread to end: a thread still in its event loop while the interpreter
+        finalises can crash the process."""
+        if self.mock_server is not None:
+            self.mock_server.stop(wait=True)
             self.mock_server = None
 
     def session(self) -> GuardedSession:

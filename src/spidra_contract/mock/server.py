@@ -48,8 +48,8 @@ class MockServer:
         return self
 
     def stop(self, wait: bool = True) -> None:
-        """Stop serving; without `wait`, uvicorn's shutdown (about 0.2 s of ticks) finishes in the background
-        thread while the caller goes on (the run's end: its reports do not wait for it)."""
+        """Stop serving; without `wait`, uvicorn's shutdown (about 0.2 s of ticks) runs on in its thread while
+        the caller goes on, and a later `stop()` waits for it (it must end before the interpreter does)."""
         self._server.should_exit = True
         if wait:
             self._thread.join(timeout=5)
