@@ -330,6 +330,17 @@ def bench_sweep(workdir: Path, sizes: list[int]) -> list[tuple[str, str, str, st
     return rows
 
 
+def faults_by_layer() -> dict[str, int]:
+    """How many catalogue faults each layer is meant to catch (what `faults` limits a fault's run to)."""
+    from spidra_contract.mock.catalogue import FAULTS
+
+    counts: dict[str, int] = {}
+    for fault in FAULTS:
+        layer = fault.marker_expression or "all"
+        counts[layer] = counts.get(layer, 0) + 1
+    return counts
+
+
 def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -352,12 +363,14 @@ def main() -> None:
             print()
             print(table(("run", "wall s", "requests", "verdict and bound"), live))
             print()
-            rows = [(layer, str(count)) for layer, count in sorted(layers.items(), key=lambda item: -item[1])]
-            print(
-                table(
-                    ("layer (requests of the live-like run)", "requests"), [*rows, ("all", str(sum(layers.values())))]
-                )
-            )
+            caught = faults_by_layer()
+            rows = [
+                (layer, str(count), str(caught.get(layer, 0)))
+                for layer, count in sorted(layers.items(), key=lambda item: -item[1])
+            ]
+            total = ("all", str(sum(layers.values())), str(sum(caught.values())))
+            header = ("layer (requests of the live-like run)", "requests", "catalogue faults it is meant to catch")
+            print(table(header, [*rows, total]))
             print()
         print(table(("hostile target (served mock)", "wall s", "peak memory", "verdict"), bench_hostile(workdir)))
         print()
