@@ -364,10 +364,9 @@ def main() -> None:
             print(table(("run", "wall s", "requests", "verdict and bound"), live))
             print()
             caught = faults_by_layer()
-            rows = [
-                (layer, str(count), str(caught.get(layer, 0)))
-                for layer, count in sorted(layers.items(), key=lambda item: -item[1])
-            ]
+            names = sorted(set(layers) | set(caught), key=lambda name: (-layers.get(name, 0), name))
+            # "all": faults whose run is the whole suite; "burst" sends nothing to a live API without --burst.
+            rows = [(name, str(layers.get(name, 0)), str(caught.get(name, 0))) for name in names]
             total = ("all", str(sum(layers.values())), str(sum(caught.values())))
             header = ("layer (requests of the live-like run)", "requests", "catalogue faults it is meant to catch")
             print(table(header, [*rows, total]))
