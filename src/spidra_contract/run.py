@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -172,8 +173,10 @@ class Run:
                 self.close()
 
     def close(self) -> None:
-        """Wait for the embedded mock's thread to end: a thread still in its event loop while the interpreter
-        finalises can crash the process."""
+        """Wait for the background work to end (the schema build, the embedded mock's thread): a thread still
+        running while the interpreter finalises can crash the process."""
+        if self._schema is not None:
+            wait_for([self._schema], timeout=60)
         if self.mock_server is not None:
             self.mock_server.stop(wait=True)
             self.mock_server = None
