@@ -123,3 +123,30 @@ def test_the_plugin_switches_on_from_the_projects_ini(pytester):
     result = pytester.runpytest_subprocess()
     assert result.ret == 4
     assert "cannot read spec" in result.stderr.str()
+
+
+def test_a_run_in_process_gives_back_the_heap_and_leaves_no_mock_thread(pytester, tmp_path):
+    """The suite freezes start-up's heap for the collector and winds its mock down while reports are written;
+    a process that runs it with `pytest.main` gets the collector back as it was and no thread left running."""
+    import gc
+    import threading
+
+    from selftests.conftest import ROOT
+
+    before = gc.get_freeze_count()
+    result = pytester.runpytest_inprocess(
+        "-c",
+        str(ROOT / "pytest.ini"),
+        "--rootdir",
+        str(ROOT),
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "auth",
+        f"--report-dir={tmp_path}",
+        str(ROOT / "tests"),
+    )
+    assert result.ret == 0, result.outlines[-5:]
+    assert json.loads((tmp_path / "summary.json").read_text())["requests"]["sent"] > 0
+    assert gc.get_freeze_count() == before
+    assert [t.name for t in threading.enumerate() if t.name.startswith("spidra-")] == []
