@@ -141,6 +141,8 @@ def test_a_run_in_process_gives_back_the_heap_and_leaves_no_mock_thread(pytester
         str(ROOT),
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:xdist",
         "-m",
         "auth",
         f"--report-dir={tmp_path}",

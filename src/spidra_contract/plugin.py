@@ -453,6 +453,10 @@ class ContractSession:
             terminalreporter.write_line(line)
         terminalreporter.write_sep("=", f"spidra-contract: {self.outcome.headline}", **{color: True, "bold": True})
 
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The mock's thread and the schema build end before the process does (see `Run.close`)."""
+        self.run.close()
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_report_title(self, report: Any) -> None:
         report.title = "Spidra crawl-status contract report"
@@ -532,7 +536,6 @@ class XdistBridge:
             self.run.gate.attach(Path(workerinput["spidra_gate"]))
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
-        self.run.close()
         if self._dir is not None:
             self._dir.cleanup()
 
