@@ -10,7 +10,8 @@ from spidra_contract.client import reply_of
 
 pytestmark = pytest.mark.burst
 
-BURST = 16  # twice the 8 concurrent requests a shedding server (the `burst-503` fault) tolerates
+BURST = 32  # four times the 8 concurrent requests a shedding server (the `burst-503` fault) tolerates: fewer
+# threads missed it on a loaded 2-core CI machine
 
 
 def test_concurrent_polls_all_honour_the_contract(run, target, api, known_jobs, judge):
