@@ -336,7 +336,7 @@ def faults_by_layer() -> dict[str, int]:
 
     counts: dict[str, int] = {}
     for fault in FAULTS:
-        layer = fault.marker_expression or "all"
+        layer = fault.marker_expression or "whole suite"
         counts[layer] = counts.get(layer, 0) + 1
     return counts
 
@@ -365,9 +365,9 @@ def main() -> None:
             print()
             caught = faults_by_layer()
             names = sorted(set(layers) | set(caught), key=lambda name: (-layers.get(name, 0), name))
-            # "all": faults whose run is the whole suite; "burst" sends nothing to a live API without --burst.
+            # "whole suite": faults whose run is every layer; "burst" sends nothing to a live API without --burst.
             rows = [(name, str(layers.get(name, 0)), str(caught.get(name, 0))) for name in names]
-            total = ("all", str(sum(layers.values())), str(sum(caught.values())))
+            total = ("total", str(sum(layers.values())), str(sum(caught.values())))
             header = ("layer (requests of the live-like run)", "requests", "catalogue faults it is meant to catch")
             print(table(header, [*rows, total]))
             print()
