@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from spidra_contract.doors import carries_a_job, opens
+from spidra_contract.doors import lets_in
 from spidra_contract.exchange import Reply
 from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
 
@@ -357,10 +357,8 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     "security: ApiKeyAuth + responses.403 (OWASP API1/API2: object-level and broken authentication)",
 )
 def door_locked(reply: Reply, contract: Contract) -> Verdict:
-    if not opens(reply.status):
+    if not lets_in(reply, contract.status_enum):
         return []
-    if reply.method == "OPTIONS" and not carries_a_job(reply, contract.status_enum):
-        return []  # a preflight or an Allow list tells what the route takes, not what the job holds
     who = reply.context or "a caller without the owner's key"
     return [
         Violation(

@@ -89,10 +89,15 @@ def wrong_key(owner_key: str) -> str:
 OPTIONS_DOOR = Door("OPTIONS /crawl/{id} + x-api-key", method="OPTIONS")
 
 
-def carries_a_job(reply: Reply, statuses: tuple[str, ...]) -> bool:
-    """A body that is a job (an object whose `status` is a job status): what a door that opened gives away."""
+def lets_in(reply: Reply, job_statuses: tuple[str, ...]) -> bool:
+    """What `door-locked` counts as an open door: a 2xx; for OPTIONS (a preflight rightly answers 2xx to
+    anyone), only a 2xx whose body is a job (an object whose `status` is a job status)."""
+    if not is_open(reply):
+        return False
+    if reply.method != "OPTIONS":
+        return True
     body = reply.body
-    return isinstance(body, dict) and body.get("status") in statuses
+    return isinstance(body, dict) and body.get("status") in job_statuses
 
 
 def opens(status: object) -> bool:

@@ -167,10 +167,10 @@ class Run:
             self._watch.stop()
         if self._session is not None:
             self._session.close()
-        if self.mock_server is not None:
+        if wait:
+            self.close()
+        elif self.mock_server is not None:
             self.mock_server.stop(wait=False)
-            if wait:
-                self.close()
 
     def close(self) -> None:
         """Wait for the background work to end (the schema build, the embedded mock's thread): a thread still
