@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spidra_contract.clauses import CLAUSES, EVERY_REPLY, Violation, evaluate
 from spidra_contract.client import retry_after_seconds
-from spidra_contract.exchange import Redactor, Reply
+from spidra_contract.exchange import REDACTED, Redactor, Reply
 from spidra_contract.ledger import ContractViolation, violation_key, violations_in
 from spidra_contract.spec import load_contract
 
@@ -172,6 +174,30 @@ def test_redactor_hides_the_key_and_its_variants():
     for variant in ("SK_LIVE_ABCDEF123456", "sk_live_abcdef12345", "sk_live_abcdef1234567"):
         assert "abcdef" not in redactor.text(f"key {variant} rejected")
     assert "abcdef" not in redactor.url("http://x/api/crawl/1?api_key=sk_live_abcdef123456")
+
+
+_KEY = "sk_live_abcdef123456"
+_FRAGMENTS = [_KEY, _KEY[:-1], _KEY.upper(), _KEY[:6], "\u0131", "\u0130", "\u017f", "\u212a", "K", "s", "i", "-", " "]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    pieces=st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=6)), max_size=12),
+    short=st.booleans(),
+)
+def test_the_redactors_quick_no_secret_answer_never_changes_what_is_redacted(pieces, short):
+    """`Redactor.text` skips its pattern when no needle is in the case-folded text: it must give exactly what
+    the pattern alone gives, whatever the text (case-swapped keys, Unicode letters that case-insensitive
+    matching takes for ASCII ones: dotless i, long s, the Kelvin sign)."""
+    redactor = Redactor()
+    redactor.add(_KEY, "$SPIDRA_API_KEY")
+    if short:
+        redactor.add("s3cr", "$SHORT")  # a short secret: only where it stands alone
+    text = "".join(pieces).replace("i", "\u0131", 1)
+    pattern = redactor._pattern
+    assert pattern is not None
+    assert redactor.text(text) == pattern.sub(REDACTED, text)
+    assert redactor.text(_KEY.replace("i", "\u0131").replace("s", "\u017f")) == REDACTED
 
 
 def test_retry_after_accepts_seconds_and_dates():

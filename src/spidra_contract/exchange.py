@@ -41,6 +41,9 @@ MIN_FUZZY_SECRET = 8
 MAX_JSON_DEPTH = 64
 # Credentials in a URL (`https://user:password@host`).
 _USERINFO = re.compile(r"(?<=://)[^/\s@]+@")
+# The characters that case-insensitive matching takes for an ASCII letter but `str.lower` does not turn into
+# one (dotless i, long s; capital dotted I, whose full lowercase is two characters): see `Redactor.text`.
+_ASCII_FOLD = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"))
 
 
 def encoded_forms(secret: str) -> set[str]:
@@ -65,23 +68,32 @@ class Redactor:
     def __init__(self) -> None:
         self._secrets: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._needles: tuple[str, ...] | None = None
 
     def add(self, secret: str | None, label: str) -> None:
         if not secret:
             return
         self._secrets[secret] = label
         patterns = []
+        # Every alternative starts with a literal (its needle): no match without one of them in the text.
+        needles: list[str] = []
         encoded = {form for known in self._secrets if len(known) >= MIN_FUZZY_SECRET for form in encoded_forms(known)}
-        patterns += [re.escape(form) for form in sorted(encoded, key=len, reverse=True)]
+        for form in sorted(encoded, key=len, reverse=True):
+            patterns.append(re.escape(form))
+            needles.append(form)
         for known in sorted(self._secrets, key=len, reverse=True):
             if len(known) >= MIN_FUZZY_SECRET:
                 # The shortest probe derived from a key is the key less one character; matching that prefix
                 # case-insensitively also covers the key itself, its case-swapped and extended forms.
                 patterns.append(re.escape(known[:-1]) + r"[\w-]*")
+                needles.append(known[:-1])
             else:
                 # Too short to hunt for inside other words: only where it stands alone.
                 patterns.append(rf"(?<![\w-]){re.escape(known)}(?![\w-])")
+                needles.append(known)
         self._pattern = re.compile("|".join(patterns), re.IGNORECASE)
+        lowered = tuple(dict.fromkeys(needle.lower() for needle in needles))
+        self._needles = lowered if all(needle.isascii() for needle in lowered) else None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -131,9 +143,20 @@ class Redactor:
             return value
         if "://" in value:
             value = _USERINFO.sub(f"{REDACTED}@", value)
-        if self._pattern is None:
+        if self._pattern is None or not self._may_hold_secret(value):
             return value
         return self._pattern.sub(REDACTED, value)
+
+    def _may_hold_secret(self, value: str) -> bool:
+        """False only when no alternative of the pattern can match: none of their ASCII needles is in the text
+        folded as case-insensitive matching folds it. A plain substring search, so the last pass over a
+        half-megabyte cassette costs milliseconds instead of a tenth of a second."""
+        if self._needles is None:
+            return True
+        for odd, letter in _ASCII_FOLD:
+            value = value.replace(odd, letter)
+        folded = value.lower()
+        return any(needle in folded for needle in self._needles)
 
     def value(self, node: Any) -> Any:
         """A parsed JSON document with every string redacted (a key may hide behind JSON escapes)."""

@@ -162,7 +162,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
     config.pluginmanager.register(session, "spidra-contract-session")
     config.pluginmanager.register(BriefFailures(), "spidra-contract-brief-failures")
-    config.pluginmanager.register(SettledHeap(), "spidra-contract-settled-heap")
+    config.pluginmanager.register(SettledHeap(config), "spidra-contract-settled-heap")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
 
@@ -235,6 +235,7 @@ class ContractSession:
         self.worker = _is_worker(config)
         self.unreachable = ""
         self.outcome: Outcome | None = None
+        self.summary: dict[str, Any] | None = None  # summary.json's content: what every report renders
         self.evidence = Evidence()
         self.deselected = 0
         _load_hypothesis_profile(config, run)
@@ -441,7 +442,7 @@ class ContractSession:
         e.ok_replies = run.ledger.ok_replies
         self.outcome = outcomes.build(e, reports.clause_results(run))
         session.exitstatus = self.outcome.exit_code
-        reports.write_all(run, self.outcome)
+        self.summary = reports.write_all(run, self.outcome)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self.outcome is None:
@@ -463,29 +464,35 @@ class ContractSession:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        if self.outcome is None:
+        if self.summary is None:
             return
         from spidra_contract import reports
 
-        prefix.append(self.run.redactor.text(reports.matrix_html(reports.summary_of(self.run, self.outcome))))
+        prefix.append(self.run.redactor.text(reports.matrix_html(self.summary)))
 
 
 class SettledHeap:
     """What start-up built (pytest, every plugin, schemathesis, hypothesis, the collected tests: hundreds of
     thousands of objects) lives until the process ends, so the collector stops re-scanning it once the tests
-    start (`gc.freeze`): about a third of a second less a run in full collections and at interpreter exit. The
-    heap is given back at unconfigure; the process freezes it again at exit so its final collection is quick."""
+    start (`gc.freeze`): about a third of a second less a run in full collections and at interpreter exit.
+
+    The heap is given back by the last of the run's cleanups (registered first, so it runs after pytest's own,
+    whose unraisable-exception check collects garbage once more); the process freezes it again at exit so its
+    final collection is quick."""
 
     frozen = False
+
+    def __init__(self, config: pytest.Config) -> None:
+        config.add_cleanup(self._give_back)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> None:
         gc.freeze()
         self.frozen = True
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
+    def _give_back(self) -> None:
         if self.frozen:
+            self.frozen = False
             gc.unfreeze()
             atexit.register(gc.freeze)
 
