@@ -117,6 +117,22 @@ def test_installed_plugin_changes_nothing_for_a_project_that_does_not_use_it(pyt
     assert pytester.runpytest_subprocess("--help").ret == 0
 
 
+def test_installed_plugin_loads_nothing_of_the_suite_for_a_project_that_does_not_use_it(pytester):
+    """Its options only: the client, mock, clauses and reports (about 0.15 s of imports) wait for a project
+    that asks for the suite."""
+    pytester.makepyfile(
+        "import sys\n"
+        "OPTIONS_ONLY = {'spidra_contract', 'spidra_contract.plugin', 'spidra_contract.settings',\n"
+        "                'spidra_contract.mock', 'spidra_contract.mock.catalogue'}\n"
+        "def test_the_suite_is_not_loaded():\n"
+        "    loaded = {m for m in sys.modules if m.split('.')[0] == 'spidra_contract'}\n"
+        "    assert 'spidra_contract.plugin' in loaded\n"
+        "    assert sorted(loaded - OPTIONS_ONLY) == []\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0, result.outlines[-15:]
+
+
 def test_the_plugin_switches_on_from_the_projects_ini(pytester):
     pytester.makepyfile("def test_one():\n    assert True\n")
     pytester.makeini("[pytest]\nspidra_contract = true\nspidra_spec = /no/such/openapi.yaml\n")

@@ -1,6 +1,7 @@
 """The pytest plugin. Installed, it registers its options and otherwise does nothing until a project asks for
-it (see `activation`); then it registers the objects that run the suite: `ContractSession` (the run's life,
-its outcome and reports) and, under xdist, `XdistBridge` (seed, shared limits, ledgers).
+it (see `activation`); then it loads `spidra_contract.session`, whose objects run the suite. Nothing else of
+the suite (its client, mock, clauses, reports) is imported before that: a project that does not use the suite
+pays for its options only.
 
 Exit codes: 0 conformant; 1 contract violations; 3 the suite itself broke; 4 bad options, missing key,
 malformed spec or unusable report folder; 6 target unreachable (or stopped answering); 7 incomplete.
@@ -9,51 +10,23 @@ malformed spec or unusable report folder; 6 target unreachable (or stopped answe
 from __future__ import annotations
 
 import argparse
-import atexit
-import gc
 import os
 import random
-import tempfile
-import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from spidra_contract import outcome as outcomes
-from spidra_contract.baseline import Baseline, BaselineError
-from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
-from spidra_contract.ledger import contract_violations, violation_key, violations_in
-from spidra_contract.outcome import Evidence, Outcome, TestFailure
-from spidra_contract.run import Run
 from spidra_contract.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
-from spidra_contract.spec import SpecError, load_contract
+
+if TYPE_CHECKING:
+    from spidra_contract.run import Run
+    from spidra_contract.session import ContractSession
 
 PLUGIN_NAME = "spidra_contract.plugin"
 ACTIVATE_INI = "spidra_contract"
-RUN_KEY = pytest.StashKey["Run"]()
-SESSION_KEY = pytest.StashKey["ContractSession"]()
-PROBE_TIMEOUT = 15.0
-FAILURE_PROPERTY = "spidra_failure"
-BRIEF_PROPERTY = "spidra_brief"
-
-# Layers of the suite, for `-m`.
-MARKERS = {
-    "job_body": "reads known jobs with their owner's key and judges every body clause",
-    "auth": "403 for missing, empty, wrong and mutated keys",
-    "doors": "every door to a job (read methods, path spellings, auth channels) shut to all but its owner",
-    "unknown": "404 ErrorResponse for ids that name no job",
-    "property": "schemathesis-generated requests from openapi.yaml",
-    "lifecycle": "jobs watched over time",
-    "cross_account": "another account's key (needs --other-api-key)",
-    "hostile": "crafted and generated hostile ids",
-    "burst": "concurrent polls (mock, or --burst)",
-    "sweep": "the corpus sweep of --job-ids-file",
-}
-
-
-# The layers that read known jobs with their owner's key: a run that selects them and gets no 200 is incomplete.
-JOB_BODY_LAYERS = ("job_body", "lifecycle", "sweep")
+RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
+SESSION_KEY: pytest.StashKey[ContractSession] = pytest.StashKey()
 
 
 # --- options and activation (module-level: these run whether or not a project uses the suite) ----------
@@ -140,7 +113,12 @@ def _is_worker(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help or config.option.version or not activation(config):
         return
-    for name, text in MARKERS.items():
+    from spidra_contract import session as suite
+    from spidra_contract.baseline import Baseline, BaselineError
+    from spidra_contract.run import Run
+    from spidra_contract.spec import SpecError, load_contract
+
+    for name, text in suite.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     _refuse_misread_path(config)
     try:
@@ -155,16 +133,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings=settings, contract=contract, seed=_choose_seed(config, settings.profile.derandomize), baseline=baseline
     )
     config.stash[RUN_KEY] = run
-    session = ContractSession(config, run)
-    config.stash[SESSION_KEY] = session
-    from spidra_contract import fixtures
-
-    config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
-    config.pluginmanager.register(session, "spidra-contract-session")
-    config.pluginmanager.register(BriefFailures(), "spidra-contract-brief-failures")
-    config.pluginmanager.register(SettledHeap(config), "spidra-contract-settled-heap")
-    if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
+    config.stash[SESSION_KEY] = suite.register(config, run)
 
 
 def _refuse_misread_path(config: pytest.Config) -> None:
@@ -195,399 +164,3 @@ def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
     seed = int(workerinput["spidra_seed"]) if workerinput else random.SystemRandom().randrange(2**31)
     core.global_force_seed = seed  # type: ignore[assignment]
     return str(seed)
-
-
-def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
-    from hypothesis import HealthCheck, Phase, settings
-
-    profile = run.settings.profile
-    name = f"spidra-{profile.name}"
-    settings.register_profile(
-        name,
-        max_examples=profile.max_examples,
-        derandomize=profile.derandomize,
-        deadline=None,  # requests cross a network: a wall-clock deadline would only flake
-        # No shrinking or explaining: each would send more requests to a target already known to break a
-        # clause (a failing run must cost about what a green one does); the report names the request anyway.
-        phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
-        suppress_health_check=list(HealthCheck),
-        database=None if profile.derandomize else settings().database,
-        print_blob=False,
-    )
-    if not config.getoption("hypothesis_profile", default=None):
-        settings.load_profile(name)
-
-
-def _watches(item: pytest.Item) -> bool:
-    return "timelines" in getattr(item, "fixturenames", ())
-
-
-# --- the run -----------------------------------------------------------------------------------------
-
-
-class ContractSession:
-    """The suite's life in one pytest process: starts the target, probes it, classifies every failure,
-    computes the one `Outcome` and writes the reports from it."""
-
-    def __init__(self, config: pytest.Config, run: Run) -> None:
-        self.config = config
-        self.run = run
-        self.worker = _is_worker(config)
-        self.unreachable = ""
-        self.outcome: Outcome | None = None
-        self.summary: dict[str, Any] | None = None  # summary.json's content: what every report renders
-        self.evidence = Evidence()
-        self.deselected = 0
-        _load_hypothesis_profile(config, run)
-        _describe_in_metadata(config, run)
-        if not self.worker and not config.option.collectonly:
-            if not config.option.xmlpath:
-                config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
-            if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
-                config.option.htmlpath = str(run.settings.report_dir / "report.html")
-                config.option.self_contained_html = True
-
-    @property
-    def reporting(self) -> bool:
-        return not self.worker and not self.config.option.collectonly
-
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        if not self.config.option.collectonly:
-            self.run.start()
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
-        """One GET before any test against a live target: unreachable means one line and exit 6 (reports
-        written), not a failure per test. Then the lifecycle watch starts, in the background, if its tests were
-        selected (under xdist a worker starts it when its first lifecycle test asks)."""
-        if self.config.option.collectonly or self.worker:
-            return None
-        if not self.run.settings.is_mock and self._probe():
-            return True
-        if any(_watches(item) for item in session.items):
-            self.run.watch().start()
-        if any(item.get_closest_marker("property") for item in session.items):
-            self.run.prepare_schema()
-        return None
-
-    def _probe(self) -> bool:
-        """True when the target is unreachable."""
-        settings = self.run.settings
-        try:
-            self.run.session().get(
-                f"{self.run.base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
-                headers={self.run.contract.api_key_header: self.run.api_key},
-                timeout=min(settings.timeout, PROBE_TIMEOUT),
-            )
-        except TargetNotAnswering as exc:
-            cause = str(exc).rsplit(": ", 1)[-1]
-            self.unreachable = f"cannot reach {settings.shown_base_url}: {cause}"
-            return True
-        except SuiteRefusal:
-            pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete
-        return False
-
-    def pytest_report_header(self, config: pytest.Config) -> list[str]:
-        run = self.run
-        settings = run.settings
-        target = settings.shown_base_url or "embedded mock (started by the suite)"
-        lines = [
-            f"spidra-contract: target {target}",
-            f"spidra-contract: profile {settings.profile.name}, seed {run.seed}",
-            f"spidra-contract: {len(run.job_ids)} known job id(s); other account key: "
-            f"{'yes' if run.other_api_key else 'no (cross-account checks skipped)'}; "
-            f"request budget {settings.max_requests or 'unlimited'}, rate limit "
-            f"{str(settings.rate_limit) + '/s' if settings.rate_limit else 'none'}, "
-            f"{settings.timeout:g} s and {settings.max_body} bytes an exchange",
-            f"spidra-contract: reports in {settings.report_dir}",
-        ]
-        if settings.mock_switches:
-            lines.append(f"spidra-contract: mock switches on: {', '.join(settings.mock_switches)}")
-        return lines
-
-    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
-        """Each known job id becomes one case of any test that asks for `known_job`; with -n N the corpus of
-        --job-ids-file splits into N shards (`corpus_shard`), one test each, spread over the workers."""
-        if "corpus_shard" in metafunc.fixturenames:
-            self._parametrize_corpus(metafunc)
-        if "known_job" not in metafunc.fixturenames:
-            return
-        job_ids = self.run.job_ids
-        if job_ids:
-            metafunc.parametrize("known_job", job_ids, ids=[_short_id(i) for i in job_ids])
-        else:
-            _parametrize_skipped(
-                metafunc, "known_job", "no job ids known: pass --job-id (or SPIDRA_JOB_IDS) to judge 200 responses"
-            )
-
-    def _parametrize_corpus(self, metafunc: pytest.Metafunc) -> None:
-        if self.run.settings.job_ids_file is None:
-            _parametrize_skipped(
-                metafunc,
-                "corpus_shard",
-                "no --job-ids-file (SPIDRA_JOB_IDS_FILE): the corpus sweep needs a file of job ids",
-            )
-            return
-        workerinput = getattr(metafunc.config, "workerinput", None)
-        workers = workerinput["workercount"] if workerinput else getattr(metafunc.config.option, "numprocesses", None)
-        shards = workers if isinstance(workers, int) and workers > 0 else 1
-        metafunc.parametrize(
-            "corpus_shard",
-            [(index, shards) for index in range(shards)],
-            ids=[f"shard-{index + 1}-of-{shards}" for index in range(shards)],
-        )
-
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """The lifecycle tests last: their watch starts with the run (see `pytest_runtestloop`) and goes on
-        while every other test runs, so they find it done."""
-        items.sort(key=lambda item: 1 if _watches(item) else 0)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        """Requests from here on count for this test's layer."""
-        self.run.traffic.layer = next((name for name in MARKERS if item.get_closest_marker(name)), "other")
-
-    def pytest_deselected(self, items: list[pytest.Item]) -> None:
-        self.deselected += len(items)
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        testpaths = [str(Path(self.config.rootpath, p)) for p in self.config.getini("testpaths")]
-        explicit = [a for a in self.config.args if str(Path(self.config.invocation_params.dir, a)) not in testpaths]
-        self.evidence.subset = bool(self.deselected) or (
-            self.config.args_source == pytest.Config.ArgsSource.ARGS and bool(explicit)
-        )
-        self.evidence.collected = len(session.items)
-        # Tests that read known jobs with their owner's key expect 200 bodies; the others (another account's
-        # key, unknown ids) expect refusals.
-        self.evidence.needs_jobs = any(
-            item.get_closest_marker(layer) is not None for item in session.items for layer in JOB_BODY_LAYERS
-        )
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-        """Classify each failure (a clause's violation, another check's failure, or the suite's own error),
-        show a violation as its evidence, not a traceback; a failure whose violations are all in the baseline
-        is reported as known (xfail); no report carries a secret."""
-        report: pytest.TestReport = yield
-        run = self.run
-        if report.failed and call.excinfo is not None:
-            exc = call.excinfo.value
-            found = violations_in(exc)
-            if found:
-                kind = outcomes.KIND_VIOLATION
-                failures = contract_violations(exc)
-                report.longrepr = "\n\n".join(str(v) for v in failures) or str(exc)
-                briefs = list(dict.fromkeys(failure.brief for failure in failures))
-                brief = "; ".join(briefs[:3]) + (f"; and {len(briefs) - 3} more" if len(briefs) > 3 else "")
-                report.user_properties.append((BRIEF_PROPERTY, run.redactor.text(brief)))
-                keys = {violation_key(v) for v in found}
-                if run.baseline is not None and run.baseline.covers(keys):
-                    kind = outcomes.KIND_KNOWN
-                    reason = f"known in baseline {run.baseline.path.name}: {', '.join(sorted(keys))}"
-                    report.outcome = "skipped"
-                    report.wasxfail = reason
-                    # A skip's longrepr is (path, line, reason): what every reporter expects of a skipped report
-                    # (schemathesis files its subtest reports under "skipped" on pytest 8).
-                    report.longrepr = (str(item.path), (item.location[1] or 0) + 1, reason)
-            elif isinstance(exc, AssertionError) and call.when == "call":
-                kind = outcomes.KIND_CHECK
-            else:
-                kind = outcomes.KIND_ERROR
-            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-            report.user_properties.append((FAILURE_PROPERTY, f"{kind}|{run.redactor.text(first)}"))
-        _redact_report(report, run)
-        return report
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if self.worker:
-            return
-        e = self.evidence
-        if hasattr(report, "wasxfail"):
-            if report.when == "call" or report.skipped:
-                e.xfailed += 1
-                e.ran += 1
-            return
-        if report.failed:
-            recorded = str(dict(report.user_properties).get(FAILURE_PROPERTY, f"{outcomes.KIND_ERROR}|"))
-            kind, _, message = recorded.partition("|")
-            if report.when != "call" and kind == outcomes.KIND_CHECK:
-                kind = outcomes.KIND_ERROR
-            e.failures.append(TestFailure(report.nodeid, kind, message or report.when))
-            e.ran += report.when == "call"
-        elif report.skipped:
-            e.skipped += 1
-        elif report.when == "call":
-            e.passed += 1
-            e.ran += 1
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """The outcome, once, before any reporter (junit, html, terminal) renders the run."""
-        run = self.run
-        run.stop(wait=False)  # the mock winds down while the reports are written; unconfigure waits for it
-        if self.worker:
-            self.config.workeroutput["spidra_ledger"] = run.ledger.to_dict()  # type: ignore[attr-defined]
-            self.config.workeroutput["spidra_traffic"] = run.traffic.to_dict()  # type: ignore[attr-defined]
-            return
-        if self.config.option.collectonly:
-            return
-        from spidra_contract import reports
-
-        e = self.evidence
-        e.pytest_status = int(exitstatus)
-        e.unreachable = self.unreachable
-        e.trip = run.gate.tripped
-        e.network_errors = list(run.traffic.network_errors)
-        e.refused = list(run.traffic.refused)
-        e.ok_replies = run.ledger.ok_replies
-        self.outcome = outcomes.build(e, reports.clause_results(run))
-        session.exitstatus = self.outcome.exit_code
-        self.summary = reports.write_all(run, self.outcome)
-
-    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.outcome is None:
-            return
-        from spidra_contract import reports
-
-        color = {0: "green", 1: "red"}.get(self.outcome.exit_code, "yellow")
-        for line in reports.terminal_lines(self.run, self.outcome):
-            terminalreporter.write_line(line)
-        terminalreporter.write_sep("=", f"spidra-contract: {self.outcome.headline}", **{color: True, "bold": True})
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        """The mock's thread and the schema build end before the process does (see `Run.close`)."""
-        self.run.close()
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = "Spidra crawl-status contract report"
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        if self.summary is None:
-            return
-        from spidra_contract import reports
-
-        prefix.append(self.run.redactor.text(reports.matrix_html(self.summary)))
-
-
-class SettledHeap:
-    """What start-up built (pytest, every plugin, schemathesis, hypothesis, the collected tests: hundreds of
-    thousands of objects) lives until the process ends, so the collector stops re-scanning it once the tests
-    start (`gc.freeze`): about a third of a second less a run in full collections and at interpreter exit.
-
-    The heap is given back by the last of the run's cleanups (registered first, so it runs after pytest's own,
-    whose unraisable-exception check collects garbage once more); the process freezes it again at exit so its
-    final collection is quick."""
-
-    frozen = False
-
-    def __init__(self, config: pytest.Config) -> None:
-        config.add_cleanup(self._give_back)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtestloop(self, session: pytest.Session) -> None:
-        gc.freeze()
-        self.frozen = True
-
-    def _give_back(self) -> None:
-        if self.frozen:
-            self.frozen = False
-            gc.unfreeze()
-            atexit.register(gc.freeze)
-
-
-class BriefFailures:
-    """The terminal shows a violation's failure as one line (clauses, counts, request); the evidence comes once
-    per clause in the suite's summary. junit-tests.xml and report.html, written before the terminal summary,
-    keep each test's full evidence."""
-
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
-        for report in terminalreporter.stats.get("failed", []):
-            brief = dict(getattr(report, "user_properties", ())).get(BRIEF_PROPERTY)
-            if brief:
-                report.longrepr = f"{brief} (evidence, reproduction: its clause block below)"
-        return (yield)
-
-
-class XdistBridge:
-    """xdist: every worker explores with the controller's seed and shares its limits; their ledgers and
-    traffic fold into the controller's."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_configure_node(self, node: Any) -> None:
-        from hypothesis import core
-
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="spidra-gate-")
-            self.run.gate.share(shared_gate_path(self._dir.name))
-        node.workerinput["spidra_seed"] = core.global_force_seed or 0
-        node.workerinput["spidra_gate"] = str(self.run.gate.path)
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        output = getattr(node, "workeroutput", {})
-        if output.get("spidra_ledger"):
-            self.run.ledger.merge(output["spidra_ledger"])
-        if output.get("spidra_traffic"):
-            self.run.traffic.merge(output["spidra_traffic"])
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        workerinput = getattr(config, "workerinput", None)
-        if workerinput and workerinput.get("spidra_gate"):
-            self.run.gate.attach(Path(workerinput["spidra_gate"]))
-
-    def pytest_unconfigure(self, config: pytest.Config) -> None:
-        if self._dir is not None:
-            self._dir.cleanup()
-
-
-# --- helpers -----------------------------------------------------------------------------------------
-
-
-def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
-    """The HTML report's environment table: what was tested, how, and with which seed."""
-    try:
-        from pytest_metadata.plugin import metadata_key
-    except ImportError:
-        return
-    metadata = config.stash.get(metadata_key, None)
-    if metadata is None:
-        return
-    settings = run.settings
-    metadata["Target"] = settings.shown_base_url or "embedded mock"
-    metadata["Profile"] = settings.profile.name
-    metadata["Seed"] = run.seed
-    metadata["Known job ids"] = str(len(run.job_ids))
-    if settings.mock_switches:
-        metadata["Mock switches"] = ", ".join(settings.mock_switches)
-
-
-def _redact_report(report: pytest.TestReport, run: Run) -> None:
-    """Whatever a report shows (failure, skip reason, captured output) passes through the redactor."""
-    redactor = run.redactor
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        report.longrepr = (longrepr[0], longrepr[1], redactor.text(str(longrepr[2])))
-    elif longrepr is not None:
-        text = str(longrepr)
-        cleaned = redactor.text(text)
-        if cleaned != text:
-            report.longrepr = cleaned
-    report.sections = [(title, redactor.text(content)) for title, content in report.sections]
-    if hasattr(report, "wasxfail"):
-        report.wasxfail = redactor.text(str(report.wasxfail))
-
-
-def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> None:
-    """One skipped case, so the report says why the test did not run."""
-    metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=[f"no-{name}"])
-
-
-def _short_id(job_id: str) -> str:
-    return job_id if len(job_id) <= 40 else job_id[:37] + "..."
