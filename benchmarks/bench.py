@@ -125,6 +125,9 @@ def _summary(report_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+# A marker expression no test matches: the run's fixed cost (start-up, collection, the mock, the reports).
+NO_TEST = "property and not property"
+
 # Two faults that fail many tests of several layers (the self-tests' "broken run").
 BROKEN = ("--mock-switch=result-data-string", "--mock-switch=error-empty-message")
 
@@ -135,6 +138,7 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
     mock = ServedMock(workdir)
     suite_times: list[float] = []
     layer_times: list[float] = []
+    floor_times: list[float] = []
     st_times: list[float] = []
     try:
         command = _st_command(workdir, mock)
@@ -146,6 +150,9 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
             started = time.perf_counter()
             layer = run_suite("-m", "property", report_dir=workdir / f"property-{index}", cwd=ROOT)
             layer_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            run_suite("-m", NO_TEST, report_dir=workdir / f"floor-{index}", cwd=ROOT)
+            floor_times.append(time.perf_counter() - started)
             before = mock.requests_seen()
             seconds, completed = timed(command, cwd=workdir)
             st_times.append(seconds)
@@ -157,6 +164,7 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
         green_sent = default.get("requests", {}).get("sent", 0)
         suite_median, st_median = statistics.median(suite_times), statistics.median(st_times)
         layer_median = statistics.median(layer_times)
+        floor_median = statistics.median(floor_times)
         speed: list[tuple[str, ...]] = [
             (
                 "contract suite, default run (embedded mock, profile ci)",
@@ -176,8 +184,16 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
                 str(st_sent),
                 f"exit {completed.returncode}: {_st_summary(completed.stdout)}",
             ),
+            (
+                "fixed cost: the suite with no test selected (python, pytest and every installed plugin, collection,"
+                " the mock, six reports)",
+                f"{floor_median:.1f}",
+                "0",
+                "",
+            ),
             ("ratio of medians (suite / st run; goal <= 1.0)", f"{suite_median / st_median:.2f}", "", f"{runs} runs"),
             ("ratio of medians (schemathesis layer alone / st run)", f"{layer_median / st_median:.2f}", "", ""),
+            ("ratio of medians (fixed cost / st run)", f"{floor_median / st_median:.2f}", "", ""),
             (
                 f"a failing run ({' '.join(BROKEN)})",
                 "",

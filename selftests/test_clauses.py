@@ -352,3 +352,51 @@ def test_the_suite_judges_through_clauses_never_a_bare_assert():
 def test_a_strangers_options_may_be_a_preflight_but_never_the_job(contract, status, body, locked):
     verdict = evaluate(reply(body, status=status, method="OPTIONS"), contract, ("door-locked",))["door-locked"]
     assert (not verdict) is locked, verdict
+
+
+def _job_reply(body: dict[str, object]) -> Reply:
+    from spidra_contract.exchange import reply_from_parts
+
+    return reply_from_parts(
+        method="GET",
+        url="http://api.test/api/crawl/j",
+        request_headers={},
+        status=200,
+        headers={"content-type": "application/json"},
+        content=json.dumps(body).encode(),
+        elapsed_ms=0,
+        redactor=Redactor(),
+    )
+
+
+class _FakeClock:
+    """Job time for the watch: `wait` (its pause) moves the clock on instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait(self, timeout: float) -> bool:
+        self.now += timeout
+        return False
+
+
+def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_one_that_moves(monkeypatch):
+    """Over a budget of 64 intervals a stuck job is read a handful of times (pauses doubling up to MAX_BACKOFF
+    intervals), a job whose progress moves on every read at every interval. On a fake clock: no sleeping."""
+    from spidra_contract import lifecycle
+
+    def watched(read):
+        clock = _FakeClock()
+        monkeypatch.setattr(lifecycle.time, "monotonic", clock.monotonic)
+        return lifecycle.watch("j", read, interval=1.0, budget=64.0, stable_reads=0, stop=clock)  # type: ignore[arg-type]
+
+    stuck = watched(lambda _: _job_reply({"status": "waiting"}))
+    pages = iter(range(10_000))
+    moving = watched(lambda _: _job_reply({"status": "active", "progress": {"pagesCrawled": next(pages)}}))
+    # Pauses of 1, 2, 4, then 8 intervals: reads at 0, 1, 3, 7, then every 8 to 63, and a last one at the
+    # budget's end (64); the moving job at every interval from 0 to 64.
+    assert len(stuck.reads) == 4 + (63 - 7) // lifecycle.MAX_BACKOFF + 1, stuck.story
+    assert len(moving.reads) == 65, moving.story

@@ -15,6 +15,9 @@ from spidra_contract.client import SuiteRefusal
 from spidra_contract.exchange import Reply
 
 MAX_POLLERS = 8
+# A job that reads the same twice running is polled half as often, up to this many intervals apart; any change
+# brings the pace back (a stuck job costs the API a handful of reads a watch, not one an interval).
+MAX_BACKOFF = 8
 
 
 @dataclass
@@ -64,11 +67,13 @@ def watch(
     stable_reads: int,
     stop: threading.Event | None = None,
 ) -> Timeline:
-    """Poll one job until it is terminal or `budget` seconds pass; then `stable_reads` more reads. Setting
-    `stop` ends the watch at the next pause (the run is over or interrupted)."""
+    """Poll one job until it is terminal or `budget` seconds pass (backing off while it reads the same, see
+    `MAX_BACKOFF`); then `stable_reads` more reads. Setting `stop` ends the watch at the next pause (the run is
+    over or interrupted)."""
     stop = stop or threading.Event()
     timeline = Timeline(job_id)
     deadline = time.monotonic() + budget
+    pause = interval
     try:
         while True:
             reply = read(job_id)
@@ -78,7 +83,10 @@ def watch(
                 return timeline  # not a job body (an error, a broken body): nothing to watch
             if status in TERMINAL_STATUSES:
                 break
-            if time.monotonic() + interval > deadline or stop.wait(interval):
+            unchanged = len(timeline.reads) > 1 and timeline.reads[-2].body == reply.body
+            pause = min(pause * 2, interval * MAX_BACKOFF) if unchanged else interval
+            remaining = deadline - time.monotonic()
+            if remaining < interval or stop.wait(min(pause, remaining)):
                 return timeline
         timeline.finished = True
         for _ in range(stable_reads):
