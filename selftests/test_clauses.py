@@ -184,20 +184,27 @@ _FRAGMENTS = [_KEY, _KEY[:-1], _KEY.upper(), _KEY[:6], "\u0131", "\u0130", "\u01
 @given(
     pieces=st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=6)), max_size=12),
     short=st.booleans(),
+    fold_slice=st.sampled_from([5, 19, 64 * 1024]),
 )
-def test_the_redactors_quick_no_secret_answer_never_changes_what_is_redacted(pieces, short):
-    """`Redactor.text` skips its pattern when no needle is in the case-folded text: it must give exactly what
-    the pattern alone gives, whatever the text (case-swapped keys, Unicode letters that case-insensitive
-    matching takes for ASCII ones: dotless i, long s, the Kelvin sign)."""
-    redactor = Redactor()
-    redactor.add(_KEY, "$SPIDRA_API_KEY")
-    if short:
-        redactor.add("s3cr", "$SHORT")  # a short secret: only where it stands alone
-    text = "".join(pieces).replace("i", "\u0131", 1)
-    pattern = redactor._pattern
-    assert pattern is not None
-    assert redactor.text(text) == pattern.sub(REDACTED, text)
-    assert redactor.text(_KEY.replace("i", "\u0131").replace("s", "\u017f")) == REDACTED
+def test_the_redactors_quick_no_secret_answer_never_changes_what_is_redacted(pieces, short, fold_slice):
+    """`Redactor.text` skips its pattern when no needle is in the case-folded text (searched slice by slice):
+    it must give exactly what the pattern alone gives, whatever the text (case-swapped keys, Unicode letters
+    that case-insensitive matching takes for ASCII ones: dotless i, long s, the Kelvin sign) and wherever a
+    key falls across a slice's edge."""
+    from unittest import mock
+
+    from spidra_contract import exchange
+
+    with mock.patch.object(exchange, "_FOLD_SLICE", fold_slice):
+        redactor = Redactor()
+        redactor.add(_KEY, "$SPIDRA_API_KEY")
+        if short:
+            redactor.add("s3cr", "$SHORT")  # a short secret: only where it stands alone
+        text = "".join(pieces).replace("i", "\u0131", 1)
+        pattern = redactor._pattern
+        assert pattern is not None
+        assert redactor.text(text) == pattern.sub(REDACTED, text)
+        assert redactor.text(_KEY.replace("i", "\u0131").replace("s", "\u017f")) == REDACTED
 
 
 def test_retry_after_accepts_seconds_and_dates():
