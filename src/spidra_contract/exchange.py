@@ -70,6 +70,7 @@ class Redactor:
         self._secrets: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._needles: tuple[str, ...] | None = None
+        self._overlap = 0  # a needle across a slice's edge is whole in the next slice
 
     def add(self, secret: str | None, label: str) -> None:
         if not secret:
@@ -95,6 +96,7 @@ class Redactor:
         self._pattern = re.compile("|".join(patterns), re.IGNORECASE)
         lowered = tuple(dict.fromkeys(needle.lower() for needle in needles))
         self._needles = lowered if all(needle.isascii() for needle in lowered) else None
+        self._overlap = max(map(len, lowered)) - 1
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -156,9 +158,8 @@ class Redactor:
         needles = self._needles
         if needles is None:
             return True
-        overlap = max(map(len, needles)) - 1  # a needle across a slice's edge is whole in the next slice
         for start in range(0, len(value), _FOLD_SLICE):
-            piece = value[max(0, start - overlap) : start + _FOLD_SLICE]
+            piece = value[max(0, start - self._overlap) : start + _FOLD_SLICE]
             for odd, letter in _ASCII_FOLD:
                 piece = piece.replace(odd, letter)
             folded = piece.lower()

@@ -105,7 +105,8 @@ def get_run(config: pytest.Config) -> Run:
     return config.stash[RUN_KEY]
 
 
-def _is_worker(config: pytest.Config) -> bool:
+def is_worker(config: pytest.Config) -> bool:
+    """An xdist worker (the controller writes the reports)."""
     return hasattr(config, "workerinput")
 
 
@@ -125,7 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(config.getoption, config.getini, Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
         baseline = Baseline.load(settings.baseline) if settings.baseline else None
-        if not _is_worker(config) and not config.option.collectonly:
+        if not is_worker(config) and not config.option.collectonly:
             check_report_dir(settings.report_dir)
     except (OptionError, SpecError, BaselineError) as exc:
         raise pytest.UsageError(f"spidra-contract: {exc}") from None

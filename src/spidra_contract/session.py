@@ -18,6 +18,7 @@ from spidra_contract import outcome as outcomes
 from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
 from spidra_contract.ledger import contract_violations, violation_key, violations_in
 from spidra_contract.outcome import Evidence, Outcome, TestFailure
+from spidra_contract.plugin import is_worker
 from spidra_contract.run import Run
 
 PROBE_TIMEOUT = 15.0
@@ -57,10 +58,6 @@ def register(config: pytest.Config, run: Run) -> ContractSession:
     return session
 
 
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
 def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
     from hypothesis import HealthCheck, Phase, settings
 
@@ -96,7 +93,7 @@ class ContractSession:
     def __init__(self, config: pytest.Config, run: Run) -> None:
         self.config = config
         self.run = run
-        self.worker = _is_worker(config)
+        self.worker = is_worker(config)
         self.unreachable = ""
         self.outcome: Outcome | None = None
         self.summary: dict[str, Any] | None = None  # summary.json's content: what every report renders
