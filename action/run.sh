@@ -8,7 +8,8 @@ args=("--report-dir=${report_dir}" "--profile=${ACTION_PROFILE:-ci}")
 if [ -n "${ACTION_BASE_URL:-}" ]; then
     args+=("--base-url=${ACTION_BASE_URL}")
 fi
-for job_id in ${ACTION_JOB_IDS//,/ }; do
+job_ids="${ACTION_JOB_IDS:-}"
+for job_id in ${job_ids//,/ }; do
     args+=("--job-id=${job_id}")
 done
 if [ -n "${ACTION_JOB_IDS_FILE:-}" ]; then
@@ -27,8 +28,16 @@ if [ -n "${ACTION_BASELINE:-}" ]; then
         echo "::notice::spidra-contract: no baseline at ${ACTION_BASELINE} yet: this run records one there"
     fi
 fi
-# shellcheck disable=SC2206  # extra arguments are split like a command line
-extra=(${ACTION_EXTRA_ARGS:-})
+# Extra arguments are split as a shell would (quotes kept: -k "doors or auth" is two words), by Python's shlex.
+extra=()
+if [ -n "${ACTION_EXTRA_ARGS:-}" ]; then
+    split='import shlex, sys; sys.stdout.write("".join(word + "\0" for word in shlex.split(sys.argv[1])))'
+    if ! python -c "${split}" "${ACTION_EXTRA_ARGS}" >/dev/null 2>&1; then
+        echo "::error::spidra-contract: extra-args does not split as a command line: ${ACTION_EXTRA_ARGS}"
+        exit 4
+    fi
+    mapfile -d '' -t extra < <(python -c "${split}" "${ACTION_EXTRA_ARGS}")
+fi
 
 spidra-contract run "${args[@]}" -- "${extra[@]}"
 code=$?

@@ -4,7 +4,9 @@
 - the same for a plain `st run` of openapi.yaml with the same key and job ids;
 - the corpus sweep's rate at 1,000 and 10,000 ids beside a bare HTTP client loop, and its memory.
 
-Usage: python benchmarks/bench.py [--sizes 1000,10000]
+- what an unrelated project's pytest pays with the package installed beside it.
+
+Usage: python benchmarks/bench.py [--sizes 1000,10000] [--good-citizen]
 """
 
 from __future__ import annotations
@@ -357,6 +359,43 @@ def faults_by_layer() -> dict[str, int]:
     return counts
 
 
+def bench_good_citizen(workdir: Path, runs: int) -> list[tuple[str, ...]]:
+    """What an unrelated project's pytest (two trivial tests) pays when this package is installed beside it:
+    nothing installed (an isolated tool install leaves the project's environment so; pytest alone, no plugin
+    autoloaded), the dependencies' pytest plugins with this plugin blocked, and everything as installed with
+    SPIDRA_API_KEY set (the plugin stays off). Bytecode cached, one warm-up, medians of `runs`."""
+    project = workdir / "unrelated"
+    project.mkdir()
+    (project / "test_unrelated.py").write_text("def test_one():\n    pass\n\n\ndef test_two():\n    pass\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SPIDRA_", "PYTEST_"))}
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+    pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    cases = [
+        ("pytest alone (the suite installed as a tool elsewhere)", [], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}),
+        (
+            "installed beside it, this plugin blocked (its dependencies' plugins)",
+            ["-p", "no:spidra_contract.plugin"],
+            {},
+        ),
+        ("installed beside it, SPIDRA_API_KEY set (the plugin stays off)", [], {"SPIDRA_API_KEY": "sk-x"}),
+    ]
+    rows: list[tuple[str, ...]] = []
+    baseline = 0.0
+    for label, args, extra in cases:
+        walls = []
+        for attempt in range(runs + 1):
+            started = time.perf_counter()
+            done = subprocess.run(
+                [*pytest_cmd, *args], cwd=project, env={**base, **extra}, capture_output=True, text=True, check=False
+            )
+            if attempt:
+                walls.append(time.perf_counter() - started)
+        median = statistics.median(walls)
+        baseline = baseline or median
+        rows.append((label, f"{median:.2f}", f"+{median - baseline:.2f}", f"exit {done.returncode}"))
+    return rows
+
+
 def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -368,11 +407,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="corpus sizes for the sweep (comma-separated)")
     parser.add_argument("--skip-suite", action="store_true", help="only measure the hostile targets and the sweep")
     parser.add_argument("--runs", type=int, default=5, help="runs of the default suite and of `st run` (medians)")
+    parser.add_argument(
+        "--good-citizen", action="store_true", help="only what an unrelated project's pytest pays with this installed"
+    )
     options = parser.parse_args()
     os.environ.pop("SPIDRA_API_KEY", None)
     with tempfile.TemporaryDirectory(prefix="spidra-bench-") as tmp:
         workdir = Path(tmp)
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+        citizen = bench_good_citizen(workdir, options.runs)
+        print(table(("an unrelated project's pytest (2 tests)", "median wall s", "cost", "verdict"), citizen))
+        print()
+        if options.good_citizen:
+            return
         if not options.skip_suite:
             speed, live, layers = bench_suite(workdir, options.runs)
             print(table(("run", "median wall s", "requests", "verdict"), speed))

@@ -37,7 +37,10 @@ def test_the_action_and_the_workflows_validate_against_githubs_schemas(schema, f
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def action(workdir: Path, server, state, **inputs: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+def action(
+    workdir: Path, server, state, **inputs: str | None
+) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """run.sh as the Action runs it (an input given as None is not set at all, as when run by hand)."""
     outputs = workdir / "github-output"
     outputs.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIDRA_", "ACTION_", "GITHUB_"))}
@@ -50,7 +53,9 @@ def action(workdir: Path, server, state, **inputs: str) -> tuple[subprocess.Comp
         "ACTION_JOB_IDS": " ".join(state.job_ids("alpha")),
         "ACTION_EXTRA_ARGS": "--rate-limit 0 -q",
     }
-    env |= {f"ACTION_{name.upper()}": value for name, value in inputs.items()}
+    env |= {f"ACTION_{name.upper()}": value for name, value in inputs.items() if value is not None}
+    for name in [f"ACTION_{name.upper()}" for name, value in inputs.items() if value is None]:
+        env.pop(name, None)
     result = subprocess.run(
         ["bash", str(ROOT / "action" / "run.sh")],
         cwd=workdir,
@@ -85,3 +90,17 @@ def test_the_actions_script_records_a_baseline_on_the_first_night_and_compares_w
     for folder in ("first", "second"):
         assert_no_secret_in(tmp_path / folder, ALPHA_KEY, BETA_KEY)
     assert ALPHA_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_the_actions_script_runs_by_hand_without_inputs_and_keeps_quoted_extra_args_whole(served_mock, tmp_path):
+    """Only a base URL: no ids, no profile, no ids file (unset, as a user running it by hand has them); the
+    extra arguments split as a shell splits them, so `-m "auth or unknown"` selects two layers."""
+    server, state = served_mock
+    result, outputs = action(
+        tmp_path, server, state, job_ids=None, extra_args='--rate-limit 0 -q -m "auth or unknown"', report_dir="out"
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert outputs == {"exit-code": "0", "verdict": "conformant"}
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["subset"] is True
+    assert summary["tests"]["ran"] > 9  # auth alone has 9 tests; unknown adds its own

@@ -56,6 +56,8 @@ def test_serve_mock_prints_its_keys_and_job_ids_and_answers(tmp_path):
         banner = [process.stdout.readline() for _ in range(6)]
         job_ids = next(line for line in banner if line.startswith("job ids:")).split(":", 1)[1].strip().split(",")
         assert any(ALPHA_KEY in line for line in banner)
+        # The line that works where the package is installed (a bare `pytest` needs a clone).
+        assert any(line.startswith("run the suite:  spidra-contract run --base-url http://") for line in banner)
         for _ in range(100):
             try:
                 reply = requests.get(
@@ -117,13 +119,47 @@ def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone
     assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "error-response:/message"}
 
 
-def test_run_resolves_the_report_folder_against_the_users_folder(tmp_path, monkeypatch):
-    from spidra_contract.runner import with_report_dir
+def test_run_resolves_every_path_against_the_users_folder(tmp_path, monkeypatch):
+    """The packaged suite runs in its own folder: report folder, ids file, baseline and spec, as options or
+    SPIDRA_* variables, are made absolute against the folder the user ran `spidra-contract run` in."""
+    from spidra_contract.runner import with_paths_from
 
-    monkeypatch.delenv("SPIDRA_REPORT_DIR", raising=False)
-    assert with_report_dir(["-q"], tmp_path) == ["-q", f"--report-dir={tmp_path / 'reports'}"]
-    assert with_report_dir(["--report-dir=out"], tmp_path) == [f"--report-dir={tmp_path / 'out'}"]
-    assert with_report_dir(["--report-dir", "out"], tmp_path) == ["--report-dir", str(tmp_path / "out")]
-    assert with_report_dir(["--report-dir=/abs"], tmp_path) == ["--report-dir=/abs"]
+    for name in ("SPIDRA_REPORT_DIR", "SPIDRA_JOB_IDS_FILE", "SPIDRA_BASELINE", "SPIDRA_SPEC"):
+        monkeypatch.delenv(name, raising=False)
+    assert with_paths_from(["-q"], tmp_path) == (["-q", f"--report-dir={tmp_path / 'reports'}"], {})
+    assert with_paths_from(["--report-dir=out"], tmp_path)[0] == [f"--report-dir={tmp_path / 'out'}"]
+    assert with_paths_from(["--spidra-report-dir", "out"], tmp_path)[0] == [f"--spidra-report-dir={tmp_path / 'out'}"]
+    assert with_paths_from(["--report-dir=/abs"], tmp_path)[0] == ["--report-dir=/abs"]
+    args, _ = with_paths_from(
+        ["--job-ids-file", "ids.txt", "--baseline=b.json", "--spec", "s.yaml", "-k", "x"], tmp_path
+    )
+    assert args == [
+        f"--job-ids-file={tmp_path / 'ids.txt'}",
+        f"--baseline={tmp_path / 'b.json'}",
+        f"--spec={tmp_path / 's.yaml'}",
+        "-k",
+        "x",
+        f"--report-dir={tmp_path / 'reports'}",
+    ]
     monkeypatch.setenv("SPIDRA_REPORT_DIR", "env-out")
-    assert with_report_dir([], tmp_path) == [f"--report-dir={tmp_path / 'env-out'}"]
+    monkeypatch.setenv("SPIDRA_JOB_IDS_FILE", "ids.txt")
+    assert with_paths_from([], tmp_path) == (
+        [],
+        {"SPIDRA_REPORT_DIR": str(tmp_path / "env-out"), "SPIDRA_JOB_IDS_FILE": str(tmp_path / "ids.txt")},
+    )
+
+
+def test_run_help_opens_with_the_suites_own_options_and_says_how_to_reach_pytests():
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+    from spidra_contract.settings import OPTIONS
+
+    shown = CliRunner().invoke(main, ["run", "--help"])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert len(lines) < 120
+    assert lines[0].startswith("Usage: spidra-contract run")
+    for option in OPTIONS:
+        assert any(line.strip().startswith(option.flag + " ") or line.strip() == option.flag for line in lines)
+    assert "--pytest-help" in shown.output

@@ -18,7 +18,8 @@ FAST = (
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        pytest.param(["--profile", "bogus"], {}, "--profile must be one of", id="unknown-profile"),
+        pytest.param(["--profile", "bogus"], {}, "invalid choice: 'bogus'", id="unknown-profile"),
+        pytest.param([], {"SPIDRA_PROFILE": "cii"}, "SPIDRA_PROFILE must be one of", id="unknown-profile-from-env"),
         pytest.param(["--mock-switch", "no-such-fault"], {}, "unknown mock switch", id="unknown-switch"),
         pytest.param(["--base-url", "http://127.0.0.1:9/api"], {}, "needs --api-key", id="live-without-key"),
         pytest.param(["--base-url", "ftp://example.com"], {"SPIDRA_API_KEY": "k"}, "http(s) URL", id="bad-url"),

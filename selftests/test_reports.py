@@ -185,6 +185,26 @@ def test_the_cassette_replays_offline_with_the_same_verdict(broken_run):
     assert "[error-response]" in replay.output
 
 
+def test_replay_only_takes_the_request_line_as_the_readme_writes_it_and_says_when_nothing_matches(broken_run):
+    """`--only "GET .../crawl/<id>"`: '...' stands for the base URL (and any text); no match is an error."""
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    result, _ = broken_run
+    cassette = str(result.artifact("cassette.har"))
+    summary = json.loads(result.artifact("summary.json").read_text())
+    shape = next(row for row in summary["clauses"] if row["clause"] == "result-shape")
+    job_id = shape["examples"][0]["request"].rsplit("/", 1)[-1]
+    one = CliRunner().invoke(main, ["replay", cassette, "--only", f"GET .../crawl/{job_id}"])
+    assert one.exit_code == 1, one.output
+    assert "[result-shape]" in one.output
+    assert "replayed 0 exchanges" not in one.output
+    none = CliRunner().invoke(main, ["replay", cassette, "--only", "GET .../crawl/no-such-job-anywhere"])
+    assert none.exit_code == 2, none.output
+    assert "no exchange" in none.output
+
+
 def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_per_failed_test(broken_run):
     result, _ = broken_run
     summary = json.loads(result.artifact("summary.json").read_text())

@@ -21,12 +21,18 @@ ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "sum
 def wheel_python(tmp_path_factory) -> Path:
     """A fresh virtualenv holding only the built wheel (its dependencies are read from this environment's
     site-packages, without its editable install of this project)."""
+    import fcntl
+    import tempfile
+
     base = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(base / "dist"), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
+    # setuptools writes build/ in the source tree: one xdist worker builds at a time.
+    with open(Path(tempfile.gettempdir()) / "spidra-contract-wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(base / "dist"), str(ROOT)],
+            check=True,
+            capture_output=True,
+        )
     wheel = next((base / "dist").glob("spidra_contract-*.whl"))
     env_dir = base / "venv"
     venv.create(env_dir, with_pip=False)
@@ -57,7 +63,9 @@ def wheel_python(tmp_path_factory) -> Path:
 
 
 def spidra_contract(python: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_")}
+    """The installed command, as a CI log runs it (80 columns), with its own cache folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIDRA_", "HYPOTHESIS_"))}
+    env |= {"COLUMNS": "80", "XDG_CACHE_HOME": str(cwd.parent / "cache")}
     return subprocess.run(
         [str(python), "-m", "spidra_contract.cli", *args],
         cwd=cwd,
@@ -78,16 +86,23 @@ def test_the_wheel_alone_runs_the_suite_from_an_empty_folder(wheel_python, serve
     server, state = served_mock
     folder = tmp_path / "empty"
     folder.mkdir()
-    result = spidra_contract(wheel_python, folder, "run", *live_args(server, state), "--", "-q")
+    result = spidra_contract(wheel_python, folder, "run", *live_args(server, state), "--", "--profile=dev")
     assert result.returncode == exit_code, result.stdout[-3000:] + result.stderr[-2000:]
+    # Progress: one line a test file at 80 columns (short paths, no dangling `[ 1%]`); the spec's defects in one
+    # short line (whole in the reports).
+    progress = [line for line in result.stdout.splitlines() if line.rstrip().endswith("%]")]
+    assert progress, result.stdout[-2000:]
+    assert all(line.startswith("tests/test_") and len(line) <= 80 for line in progress), progress
+    assert [len(line) <= 80 for line in result.stdout.splitlines() if line.startswith("spec")] == [True]
     reports = folder / "reports"
     assert sorted(p.name for p in reports.iterdir()) == sorted(ARTIFACTS)
     assert_reports_agree(reports, exit_code, result.stdout)
     summary = json.loads((reports / "summary.json").read_text())
     assert summary["subset"] is False
-    # Only the reports (and hypothesis' own storage, as in any pytest run with hypothesis).
+    # Only the reports: hypothesis' storage goes to the user's cache folder.
     written = sorted(p.name for p in folder.iterdir())
-    assert set(written) <= {"reports", ".hypothesis"}, f"run wrote outside its report folder: {written}"
+    assert written == ["reports"], f"run wrote outside its report folder: {written}"
+    assert (tmp_path / "cache" / "spidra-contract" / "hypothesis").is_dir()
 
 
 def test_the_wheel_knows_its_version_and_scores_a_fault_from_any_folder(wheel_python, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -15,7 +16,7 @@ import click
 from spidra_contract.mock import catalogue
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
-from spidra_contract.runner import SUITE, run_suite, suite_args, with_report_dir
+from spidra_contract.runner import SUITE, run_suite, suite_args, with_paths_from
 
 
 @click.group()
@@ -32,22 +33,59 @@ def main() -> None:
 @click.pass_context
 def run(ctx: click.Context) -> None:
     """Run the contract suite from any folder, with the options, reports and exit codes of `pytest` in the
-    project: --base-url, --api-key, --job-id, --other-api-key, --profile ... (`spidra-contract run --help`
-    lists them with pytest's own); anything after `--` goes to pytest as is. Reports go to ./reports unless
-    --report-dir (or SPIDRA_REPORT_DIR) says otherwise."""
+    project; pytest's own options go through as they are. Reports go to ./reports unless --report-dir (or
+    SPIDRA_REPORT_DIR) says otherwise."""
+    import os
     import subprocess
 
     args = [a for a in ctx.args if a != "--"]
-    if "--help" in args or "-h" in args:
-        click.echo(ctx.get_help())
-        click.echo()
-    args = with_report_dir(args, Path.cwd())
-    # A pytest process of its own: this one has imported what pytest must see first (to rewrite plugins).
+    if "--pytest-help" in args:
+        args = ["--help"]
+    elif "--help" in args or "-h" in args:
+        click.echo(suite_help(ctx))
+        return
+    args, env = with_paths_from(args, Path.cwd())
+    # A pytest process of its own (this one has imported what pytest must see first, to rewrite plugins), run in
+    # the packaged suite's folder so its test paths stay short; every path the user gave is absolute by now.
     try:
-        code = subprocess.call([sys.executable, "-m", "pytest", *suite_args(), *args])
+        code = subprocess.call(
+            [sys.executable, "-m", "pytest", *suite_args(), *args], cwd=SUITE, env={**os.environ, **env}
+        )
     except KeyboardInterrupt:
         code = 2
     sys.exit(code)
+
+
+def suite_help(ctx: click.Context) -> str:
+    """`spidra-contract run --help`: the suite's options first (the plugin's one definition of them), then how to
+    pass pytest's."""
+    from spidra_contract.settings import OPTIONS
+
+    formatter = ctx.make_formatter()
+    formatter.write_usage("spidra-contract run", "[SUITE OPTIONS] [PYTEST OPTIONS]")
+    formatter.write_paragraph()
+    formatter.write_text(
+        "Runs the Spidra crawl-status contract suite (the embedded mock when no --base-url is given) and exits "
+        "0 conformant, 1 violations, 3 suite error, 4 bad options, 6 unreachable, 7 incomplete."
+    )
+    rows = []
+    for option in OPTIONS:
+        metavar = (
+            ""
+            if option.kind == "flag"
+            else " "
+            + ("{" + ",".join(option.choices) + "}" if option.choices else option.name.upper().replace("-", "_"))
+        )
+        rows.append((f"{option.flag}{metavar}", f"{option.help} [env {option.env}]"))
+    with formatter.section("Suite options (also spelled --spidra-NAME)"):
+        formatter.write_dl(rows)
+    with formatter.section("pytest options"):
+        formatter.write_text(
+            "Any other option goes to pytest as it is: -k EXPR, -m LAYER (job_body, auth, doors, unknown, "
+            "property, lifecycle, cross_account, hostile, burst, sweep), -n 2, -x, -v. "
+            "`spidra-contract run --pytest-help` lists every pytest option."
+        )
+    return formatter.getvalue().rstrip("\n")
 
 
 @main.command("serve-mock")
@@ -94,7 +132,7 @@ def serve_mock(
     click.echo(f"other api key:  {BETA_KEY}")
     click.echo(f"job ids:        {','.join(ids)}")
     click.echo(
-        "run the suite:  pytest " + f"--base-url http://{host}:{port}/api --api-key {ALPHA_KEY} "
+        "run the suite:  spidra-contract run " + f"--base-url http://{host}:{port}/api --api-key {ALPHA_KEY} "
         f"--other-api-key {BETA_KEY} " + " ".join(f"--job-id {i}" for i in ids)
     )
     if switches:
@@ -232,7 +270,8 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     "--only",
     "only",
     default=None,
-    help="replay only the exchanges whose request line contains this text (a violation's `request:`)",
+    help="replay only the exchanges whose request line contains this text (a violation's `request:`); "
+    "'...' stands for any text: --only 'GET .../crawl/3f1c...'",
 )
 def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
     """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
@@ -245,6 +284,7 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
         entries = json.loads(cassette.read_text(encoding="utf-8"))["log"]["entries"]
     except (SpecError, ValueError, KeyError) as exc:
         raise click.UsageError(f"cannot replay {cassette}: {exc}") from None
+    wanted = re.compile(".*?".join(map(re.escape, only.split("...")))) if only is not None else None
     judged = violated = 0
     for entry in entries:
         request, response = entry["request"], entry["response"]
@@ -256,7 +296,7 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
             headers={h["name"]: h["value"] for h in response["headers"]},
             content=response["content"].get("text", "").encode("utf-8"),
         )
-        if only is not None and only not in reply.request_line:
+        if wanted is not None and not wanted.search(reply.request_line):
             continue
         lines = [str(v) for verdict in evaluate(reply, contract, EVERY_REPLY).values() if verdict for v in verdict]
         judged += 1
@@ -265,6 +305,8 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
             click.echo(f"{reply.request_line} -> {reply.status}")
             for line in lines:
                 click.echo(f"  {line}")
+    if wanted is not None and not judged:
+        raise click.UsageError(f"no exchange of {cassette} has a request line matching --only {only!r}")
     click.echo(f"replayed {judged} exchanges: {violated} with violations")
     sys.exit(1 if violated else 0)
 

@@ -10,7 +10,6 @@ malformed spec or unusable report folder; 6 target unreachable (or stopped answe
 from __future__ import annotations
 
 import argparse
-import os
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from spidra_contract.run import Run
     from spidra_contract.session import ContractSession
 
+PACKAGE = "spidra_contract"
 PLUGIN_NAME = "spidra_contract.plugin"
 ACTIVATE_INI = "spidra_contract"
 RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
@@ -31,74 +31,90 @@ SESSION_KEY: pytest.StashKey[ContractSession] = pytest.StashKey()
 
 # --- options and activation (module-level: these run whether or not a project uses the suite) ----------
 
+GROUP_HELP = (
+    "Spidra crawl-status contract suite (where a project asks for it, each option also answers to its plain "
+    "name, --base-url for --spidra-base-url, when no other plugin owns that name)"
+)
 
-def _add(group: Any, option: Option, names: tuple[str, ...]) -> None:
-    help_text = f"{option.help} [env {option.env}]"
+
+def _add(group: Any, option: Option, names: tuple[str, ...], *, listed: bool = True) -> None:
+    help_text = f"{option.help} [env {option.env}]" if listed else argparse.SUPPRESS
     if option.kind == "flag":
         group.addoption(*names, action="store_true", default=False, dest=option.dest, help=help_text)
     elif option.kind == "list":
         metavar = option.name.upper().replace("-", "_")
         group.addoption(*names, action="append", default=[], dest=option.dest, metavar=metavar, help=help_text)
+    elif option.choices:
+        group.addoption(*names, default=None, dest=option.dest, choices=option.choices, help=help_text)
     else:
         group.addoption(*names, default=None, dest=option.dest, help=help_text)
 
 
 def _add_plain_names(parser: pytest.Parser) -> None:
-    """`--base-url` beside `--spidra-base-url`, for every name no other plugin has taken."""
+    """`--base-url` beside `--spidra-base-url`, for every name no other plugin has taken; `--help` lists each
+    option once (its `--spidra-` spelling)."""
     group = parser.getgroup("spidra-contract")
     for option in OPTIONS:
         try:
-            _add(group, option, (option.flag,))
+            _add(group, option, (option.flag,), listed=False)
         except (ValueError, argparse.ArgumentError):
-            continue  # another plugin owns this spelling; --spidra-<name> and the environment still work
+            continue  # another plugin owns this spelling; --spidra-<name> still works
 
 
-def _loaded_by_entry_point(pluginmanager: pytest.PytestPluginManager) -> bool:
-    return any(getattr(plugin, "__name__", "") == __name__ for plugin, _ in pluginmanager.list_plugin_distinfo())
+def _listed_by_conftest(pluginmanager: pytest.PytestPluginManager) -> bool:
+    """A loaded conftest lists this plugin in its `pytest_plugins`."""
+    return any(
+        Path(str(getattr(plugin, "__file__", ""))).name == "conftest.py"
+        and PLUGIN_NAME in (getattr(plugin, "pytest_plugins", ()) or ())
+        for plugin in pluginmanager.get_plugins()
+    )
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    group = parser.getgroup("spidra-contract", "Spidra crawl-status contract suite")
+    group = parser.getgroup("spidra-contract", GROUP_HELP)
     for option in OPTIONS:
         _add(group, option, (option.prefixed,))
         parser.addini(
             option.ini,
-            f"{option.help} (overridden by {option.flag} and {option.env})",
+            f"{option.help} (overridden by {option.prefixed} and {option.env})",
             type="linelist" if option.kind == "list" else "string",
         )
     parser.addini(
         ACTIVATE_INI, "run the Spidra crawl-status contract suite in this project", type="bool", default=False
     )
-    if not _loaded_by_entry_point(pluginmanager):
-        _add_plain_names(parser)  # loaded by a conftest or -p: every installed plugin has its options already
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
-    """Installed plugins have all added their options by now: take the plain spellings nobody owns."""
-    if _loaded_by_entry_point(early_config.pluginmanager):
+    if _listed_by_conftest(pluginmanager):
+        # Loaded by a conftest's `pytest_plugins` (not installed, or autoload off): the project asked for the
+        # suite, every installed plugin has its options already, and the hook below has run without this module.
         _add_plain_names(parser)
 
 
-def activation(config: pytest.Config) -> str:
-    """Why the suite runs in this pytest invocation, or "" when nothing asked for it. It runs when the project
-    says so (ini `spidra_contract = true`, any `spidra_*` ini key, or a conftest listing this plugin in
-    `pytest_plugins`), or the user does (any of the suite's options or SPIDRA_* environment variables)."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Any:
+    """Once the initial conftests are in, pytest knows whether this project asks for the suite; only then are
+    the plain spellings (`--timeout`, `--base-url`, ...) taken, and only those no installed plugin owns."""
+    result = yield
+    if activation(early_config, early_config.known_args_namespace):
+        _add_plain_names(parser)
+    return result
+
+
+def activation(config: pytest.Config, namespace: argparse.Namespace | None = None) -> str:
+    """Why the suite runs in this pytest invocation, or "" when nothing asked for it, by a name of the suite's
+    own: the project (ini `spidra_contract = true` or any `spidra_*` ini key, a conftest listing this plugin
+    in `pytest_plugins`) or the command line (`-p spidra_contract...`, any `--spidra-*` option). Environment
+    variables give values once the suite is on; they never switch it on (the official SDK reads
+    SPIDRA_API_KEY, so many projects that never heard of this suite have it set)."""
+    options = namespace if namespace is not None else config.option
     if config.getini(ACTIVATE_INI):
         return f"ini {ACTIVATE_INI}"
     for option in OPTIONS:
-        if config.getoption(option.dest, default=None) not in (None, [], False):
-            return f"option {option.flag}"
-        if os.environ.get(option.env, "").strip():
-            return f"environment {option.env}"
+        if getattr(options, option.dest, None) not in (None, [], False):
+            return f"option {option.prefixed}"
         if config.getini(option.ini) not in ("", [], None):
             return f"ini {option.ini}"
-    for plugin in config.pluginmanager.get_plugins():
-        if Path(str(getattr(plugin, "__file__", ""))).name == "conftest.py" and PLUGIN_NAME in (
-            getattr(plugin, "pytest_plugins", ()) or ()
-        ):
-            return "conftest"
-    return ""
+    if any(str(name).startswith(PACKAGE) for name in getattr(options, "plugins", None) or ()):
+        return "option -p"
+    return "conftest" if _listed_by_conftest(config.pluginmanager) else ""
 
 
 def get_run(config: pytest.Config) -> Run:

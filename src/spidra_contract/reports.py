@@ -422,8 +422,12 @@ def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
     for failure in outcome.failures:
         if failure.kind not in ("violation", "known"):
             lines.append(f"FAILED {failure.test} ({failure.kind}): {failure.message}")
-    for defect in run.contract.defects:
-        lines.append(f"spec defect {defect.pointer}: {defect.problem}; suggest: {defect.suggestion}")
+    if run.contract.defects:
+        # One short line: the whole of each defect (where, why, the fix) is in every report.
+        where = ", ".join(d.pointer.rsplit("/", 1)[-1] for d in run.contract.defects)
+        lines.append(
+            f"spec: {len(run.contract.defects)} defect(s) in {run.settings.spec.name} ({where}): see summary.md"
+        )
     if run.traffic.rate_limited:
         lines.append(f"the target answered 429 {len(run.traffic.rate_limited)} time(s); Retry-After honoured")
     stopped = run.gate.tripped

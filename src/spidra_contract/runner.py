@@ -19,32 +19,38 @@ def suite_args() -> list[str]:
     return ["-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE), "-p", "no:cacheprovider", str(SUITE / "tests")]
 
 
-REPORT_DIR_FLAGS = ("--report-dir", "--spidra-report-dir")
+def with_paths_from(args: list[str], cwd: Path) -> tuple[list[str], dict[str, str]]:
+    """`args`, and the suite's SPIDRA_* variables, with every path option (report folder, ids file, baseline,
+    spec) made absolute against `cwd`, the user's folder: the packaged suite runs in its own folder. The report
+    folder is `cwd/reports` when neither they nor the environment name one."""
+    from spidra_contract.settings import OPTIONS
 
-
-def with_report_dir(args: list[str], cwd: Path) -> list[str]:
-    """`args` with the report folder made absolute against `cwd` (the packaged suite's rootdir is not the
-    user's folder), or `--report-dir=cwd/reports` when neither they nor the environment name one."""
+    paths = {spelling: option for option in OPTIONS if option.is_path for spelling in (option.flag, option.prefixed)}
     out: list[str] = []
-    named = False
-    pending = False
+    named: set[str] = set()
+    pending = None
     for arg in args:
         flag, eq, value = arg.partition("=")
-        if pending:
-            out.append(str(cwd / arg))
-            pending = False
-        elif flag in REPORT_DIR_FLAGS and eq:
+        if pending is not None:
+            out.append(f"{pending}={cwd / arg}")
+            pending = None
+        elif flag in paths and eq:
             out.append(f"{flag}={cwd / value}")
-            named = True
-        elif arg in REPORT_DIR_FLAGS:
-            out.append(arg)
-            named = pending = True
+            named.add(paths[flag].env)
+        elif arg in paths:
+            pending = arg
+            named.add(paths[arg].env)
         else:
             out.append(arg)
-    if named:
-        return out
-    env = os.environ.get("SPIDRA_REPORT_DIR")
-    return [*out, f"--report-dir={cwd / (env or 'reports')}"]
+    if pending is not None:
+        out.append(pending)  # a path option with no value: pytest says so
+    env: dict[str, str] = {}
+    for option in OPTIONS:
+        if option.is_path and option.env not in named and os.environ.get(option.env):
+            env[option.env] = str(cwd / os.environ[option.env])
+    if "SPIDRA_REPORT_DIR" not in named and "SPIDRA_REPORT_DIR" not in env:
+        out.append(f"--report-dir={cwd / 'reports'}")
+    return out, env
 
 
 @dataclass

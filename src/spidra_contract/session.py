@@ -58,9 +58,23 @@ def register(config: pytest.Config, run: Run) -> ContractSession:
     return session
 
 
-def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
-    from hypothesis import HealthCheck, Phase, settings
+def cache_dir() -> Path:
+    """Where the suite keeps what it learns between runs (hypothesis' examples and constants): the user's
+    cache folder, never the folder the suite runs in."""
+    import os
 
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "spidra-contract"
+
+
+def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
+    import os
+
+    from hypothesis import HealthCheck, Phase, settings
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(cache_dir() / "hypothesis")
     profile = run.settings.profile
     name = f"spidra-{profile.name}"
     settings.register_profile(

@@ -71,6 +71,8 @@ class Option:
     help: str
     default: Any = None
     kind: str = "str"  # str | int | float | list | flag
+    choices: tuple[str, ...] = ()
+    is_path: bool = False  # a file or folder, relative to where the user runs the suite
 
     @property
     def name(self) -> str:
@@ -103,14 +105,17 @@ OPTIONS = (
         "an existing job of the key's account, any status (repeatable; env: comma-separated)",
         kind="list",
     ),
-    Option("--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep"),
+    Option(
+        "--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep", is_path=True
+    ),
     Option("--other-api-key", "SPIDRA_OTHER_API_KEY", "a key of another account, for the cross-account checks"),
-    Option("--report-dir", "SPIDRA_REPORT_DIR", "where reports are written", default="reports"),
+    Option("--report-dir", "SPIDRA_REPORT_DIR", "where reports are written", default="reports", is_path=True),
     Option(
         "--profile",
         "SPIDRA_PROFILE",
         "ci (fast, derandomized), dev, or nightly (many more examples, longer polling)",
         default="ci",
+        choices=tuple(PROFILES),
     ),
     Option(
         "--max-requests",
@@ -156,6 +161,7 @@ OPTIONS = (
         "--baseline",
         "SPIDRA_BASELINE",
         "an earlier summary.json: known violations are reported, new ones fail",
+        is_path=True,
     ),
     Option(
         "--mock-switch",
@@ -163,7 +169,7 @@ OPTIONS = (
         "turn on a fault or variant of the embedded mock (repeatable; env: comma-separated)",
         kind="list",
     ),
-    Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)"),
+    Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)", is_path=True),
 )
 
 DEFAULT_LIVE_RATE = 10.0
@@ -213,43 +219,46 @@ def strip_credentials(url: str) -> str:
     return parts._replace(netloc="[REDACTED]@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
-def _raw(option: Option, cli: Any, ini: Any) -> Any:
-    """Command line first, then the environment, then ini, then the default."""
+def _raw(option: Option, cli: Any, ini: Any) -> tuple[Any, str]:
+    """Command line first, then the environment, then ini, then the default; with the name that gave it (what
+    an error about the value must point at)."""
     if cli not in (None, [], False):
-        return cli
+        return cli, option.flag
     env = os.environ.get(option.env)
     if env not in (None, ""):
         if option.kind == "list":
-            return [part.strip() for part in env.split(",") if part.strip()]
+            return [part.strip() for part in env.split(",") if part.strip()], option.env
         if option.kind == "flag":
-            return env.strip().lower() in TRUTHY
-        return env
+            return env.strip().lower() in TRUTHY, option.env
+        return env, option.env
     if ini not in (None, "", []):
-        return ini
-    return option.default
+        return ini, f"ini {option.ini}"
+    return option.default, option.flag
 
 
-def _number(option: Option, value: Any, cast: type[int] | type[float]) -> Any:
+def _number(source: str, value: Any, cast: type[int] | type[float]) -> Any:
     if value is None:
         return None
     try:
         number = cast(value)
     except (TypeError, ValueError):
-        raise OptionError(f"{option.flag} / {option.env} must be a number, got {value!r}") from None
+        raise OptionError(f"{source} must be a number, got {value!r}") from None
     if number < 0:
-        raise OptionError(f"{option.flag} / {option.env} must not be negative, got {value!r}")
+        raise OptionError(f"{source} must not be negative, got {value!r}")
     return number
 
 
 def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     """Build the settings from the three sources; raise `OptionError` with one clear line when one is off."""
     values: dict[str, Any] = {}
+    said: dict[str, str] = {}  # which spelling gave each value: the one an error names
     for option in OPTIONS:
-        raw = _raw(option, get_cli(option.dest), get_ini(option.ini))
+        raw, source = _raw(option, get_cli(option.dest), get_ini(option.ini))
+        said[option.dest.removeprefix("spidra_")] = source
         if option.kind == "int":
-            raw = _number(option, raw, int)
+            raw = _number(source, raw, int)
         elif option.kind == "float":
-            raw = _number(option, raw, float)
+            raw = _number(source, raw, float)
         elif option.kind == "list":
             raw = tuple(raw or ())
         elif option.kind == "flag":
@@ -260,7 +269,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     if base_url:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise OptionError(f"--base-url must be an http(s) URL, got {base_url!r}")
+            raise OptionError(f"{said['base_url']} must be an http(s) URL, got {base_url!r}")
         base_url = base_url.rstrip("/")
         if not values["api_key"]:
             raise OptionError("--base-url needs --api-key (or SPIDRA_API_KEY): a live API is tested with a real key")
@@ -268,7 +277,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
         base_url = None
     profile_name = values["profile"]
     if profile_name not in PROFILES:
-        raise OptionError(f"--profile must be one of {', '.join(PROFILES)}, got {profile_name!r}")
+        raise OptionError(f"{said['profile']} must be one of {', '.join(PROFILES)}, got {profile_name!r}")
     try:
         switches = catalogue.validate(values["mock_switch"])
     except ValueError as exc:
@@ -289,9 +298,9 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     if rate is None:
         rate = DEFAULT_LIVE_RATE if base_url else 0.0
     if values["timeout"] == 0:
-        raise OptionError("--timeout must be positive")
+        raise OptionError(f"{said['timeout']} must be positive")
     if values["max_body"] < 1024:
-        raise OptionError(f"--max-body must be at least 1024 bytes, got {values['max_body']}")
+        raise OptionError(f"{said['max_body']} must be at least 1024 bytes, got {values['max_body']}")
     report_dir = Path(values["report_dir"])
     if not report_dir.is_absolute():
         report_dir = rootdir / report_dir
@@ -338,6 +347,8 @@ def check_report_dir(path: Path) -> None:
     """The report folder exists (or can be made) and takes files: an `OptionError` before any request if not."""
     import tempfile
 
+    if path.exists() and not path.is_dir():
+        raise OptionError(f"--report-dir {path} is a file, not a folder: name a folder for the reports")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".spidra-write-check-"):

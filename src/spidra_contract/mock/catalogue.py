@@ -213,7 +213,7 @@ FAULTS: tuple[Switch, ...] = (
         "transport",
         "200 bodies arrive one byte every 2 s",
         exit_code=6,
-        options=("--timeout", "3"),
+        options=("--spidra-timeout=3",),
         layers="job_body",
     ),
     Switch(
@@ -221,7 +221,7 @@ FAULTS: tuple[Switch, ...] = (
         "transport",
         "after 20 requests the target accepts connections and never answers",
         exit_code=6,
-        options=("--timeout", "2"),
+        options=("--spidra-timeout=2",),
         layers="all",
     ),
     Switch(

@@ -1,0 +1,87 @@
+"""Installed beside other projects, the plugin stays out of their way: it switches on only when asked by a name
+of its own, never by an environment variable, and takes no generic option name where it is off."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+
+# What many projects that never heard of this suite have set: the official SDK reads SPIDRA_API_KEY.
+SUITE_ENVIRONMENT = {
+    "SPIDRA_API_KEY": "sk-unrelated-project",
+    "SPIDRA_TIMEOUT": "5",
+    "SPIDRA_PROFILE": "nightly",
+    "SPIDRA_BASE_URL": "https://api.spidra.io/api",
+}
+
+
+def _observe(pytester: pytest.Pytester, *args: str) -> tuple[int, list[str], set[str]]:
+    """Exit code, output (but the `plugins:` line and timings) and the files left behind."""
+    shutil.rmtree(pytester.path / "__pycache__", ignore_errors=True)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *args)
+    lines = [re.sub(r"[0-9.]+s\b", "Ns", line) for line in result.outlines + result.errlines]
+    lines = [line for line in lines if not line.startswith(("plugins:", "running:"))]
+    files = {str(p.relative_to(pytester.path)) for p in pytester.path.rglob("*") if "runpytest-" not in str(p)}
+    return int(result.ret), lines, files
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param((), id="environment-only"),
+        pytest.param(("--timeout", "5"), id="timeout-with-pytest-timeout"),
+        pytest.param(("-p", "no:timeout", "--timeout", "5"), id="timeout-without-pytest-timeout"),
+        pytest.param(("--profile", "ci"), id="a-generic-option-name"),
+    ],
+)
+def test_an_unrelated_project_behaves_exactly_as_without_the_plugin(pytester, monkeypatch, args):
+    """Same exit code, same output, same files as with the plugin blocked, whatever SPIDRA_* says and whatever
+    generic option names (another plugin's `--timeout`, or none's) the command line carries."""
+    pytester.makepyfile("def test_one():\n    assert True\n\ndef test_two():\n    assert True\n")
+    for name, value in SUITE_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    without = _observe(pytester, "-p", "no:spidra_contract.plugin", *args)
+    with_plugin = _observe(pytester, *args)
+    assert with_plugin[0] == without[0], with_plugin[1][-5:]
+    assert with_plugin[1] == without[1], "the plugin changed the output of a project that does not use it"
+    assert with_plugin[2] == without[2], "the plugin wrote files in a project that does not use it"
+
+
+def test_help_lists_each_option_once_and_takes_no_generic_name_where_the_suite_is_off(pytester):
+    help_text = pytester.runpytest_subprocess("-p", "no:timeout", "--help").stdout.str()
+    from spidra_contract.settings import OPTIONS
+
+    for option in OPTIONS:
+        assert len(re.findall(rf"^  {option.prefixed}(?=[=\s])", help_text, re.MULTILINE)) == 1, option.prefixed
+        assert not re.search(rf"^  {option.flag}(?=[=\s])", help_text, re.MULTILINE), option.flag
+
+
+def test_the_suite_switches_on_only_by_a_name_of_its_own(pytester):
+    """The ini key, a `--spidra-*` option, `-p`: each switches it on (here: the missing spec says so)."""
+    pytester.makepyfile("def test_one():\n    assert True\n")
+    asked = pytester.runpytest_subprocess("--spidra-spec=/no/such/openapi.yaml")
+    assert asked.ret == 4
+    assert "cannot read spec /no/such/openapi.yaml" in asked.stderr.str()
+    pytester.makeini("[pytest]\nspidra_contract = true\nspidra_spec = /no/such/openapi.yaml\n")
+    from_ini = pytester.runpytest_subprocess("--timeout", "5", "-p", "no:timeout")
+    assert from_ini.ret == 4
+    assert "--timeout must be positive" not in from_ini.stderr.str()
+    assert "cannot read spec" in from_ini.stderr.str()
+
+
+def test_installed_plugin_loads_nothing_of_the_suite_for_a_project_that_does_not_use_it(pytester):
+    """Its options only: the client, mock, clauses and reports (about 0.15 s of imports) wait for a project
+    that asks for the suite."""
+    pytester.makepyfile(
+        "import sys\n"
+        "OPTIONS_ONLY = {'spidra_contract', 'spidra_contract.plugin', 'spidra_contract.settings',\n"
+        "                'spidra_contract.mock', 'spidra_contract.mock.catalogue'}\n"
+        "def test_the_suite_is_not_loaded():\n"
+        "    loaded = {m for m in sys.modules if m.split('.')[0] == 'spidra_contract'}\n"
+        "    assert 'spidra_contract.plugin' in loaded\n"
+        "    assert sorted(loaded - OPTIONS_ONLY) == []\n"
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0, result.outlines[-15:]
