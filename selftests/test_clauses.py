@@ -407,3 +407,24 @@ def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_
     # budget's end (64); the moving job at every interval from 0 to 64.
     assert len(stuck.reads) == 4 + (63 - 7) // lifecycle.MAX_BACKOFF + 1, stuck.story
     assert len(moving.reads) == 65, moving.story
+
+
+@pytest.mark.parametrize("budget", [63.5, 64.0, 64.9, 70.2])
+def test_the_watch_reads_at_the_end_of_its_budget_whatever_its_back_off_and_re_reads_a_job_that_finished(
+    monkeypatch, budget
+):
+    """A job stuck in `waiting` that completes just before the budget ends (after the watch has backed off to 8
+    intervals a read) is read at the budget's end, seen completed, and read `stable_reads` times more."""
+    from spidra_contract import lifecycle
+
+    clock = _FakeClock()
+    monkeypatch.setattr(lifecycle.time, "monotonic", clock.monotonic)
+    finishes_at = budget - 0.25
+
+    def read(_: str) -> Reply:
+        return _job_reply({"status": "completed" if clock.now >= finishes_at else "waiting"})
+
+    timeline = lifecycle.watch("j", read, interval=1.0, budget=budget, stable_reads=3, stop=clock)  # type: ignore[arg-type]
+    assert timeline.finished, timeline.story
+    assert timeline.story.endswith("completed x4"), timeline.story
+    assert clock.now <= budget + 3 * 1.0

@@ -99,8 +99,8 @@ def _job_body(reply: Reply) -> dict[str, Any] | None:
 )
 def documented_status(reply: Reply, contract: Contract) -> Verdict:
     """Any code the operation does not document is a violation, reported with its body."""
-    if reply.method not in ("GET", "HEAD"):
-        return None
+    if reply.method not in ("GET", "HEAD") or not reply.status:
+        return None  # no status line to judge: `complete-body` says what came instead
     if reply.status in contract.documented_statuses:
         return []
     location = reply.header("location")
@@ -116,9 +116,10 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
 
 @clause(
     "complete-body",
-    "A response arrives whole: intact framing, a Content-Encoding the suite asked for that decodes, "
-    "within the body size cap",
-    "HTTP/1.1 message framing (RFC 9112) + the suite's --max-body",
+    "A response arrives whole: an HTTP/1.1 message a client can read (status line, headers, interim replies "
+    "and framing within the suite's caps), a Content-Encoding the suite asked for that decodes, within the body "
+    "size cap",
+    "HTTP/1.1 message syntax and framing (RFC 9112) + the suite's caps (--max-body, headers, interim replies)",
 )
 def complete_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method not in ("GET", "HEAD"):
@@ -473,6 +474,10 @@ EVERY_REPLY = TRANSPORT + JOB_BODY + ERROR_BODY
 PAIRWISE = ("lifecycle-forward", "progress-monotonic", "terminal-stable")
 
 
+# A reply with no status line (the target sent something that is not HTTP) is judged on its framing alone.
+FRAMING = ("complete-body",)
+
+
 def evaluate(reply: Reply, contract: Contract, names: tuple[str, ...] = EVERY_REPLY) -> dict[str, Verdict]:
     """Run the named single-reply clauses; a clause that does not apply maps to None."""
-    return {name: CLAUSES[name].check(reply, contract) for name in names}
+    return {name: CLAUSES[name].check(reply, contract) if reply.status or name in FRAMING else None for name in names}

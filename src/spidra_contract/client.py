@@ -11,11 +11,12 @@ A request the suite does not send, or that the target does not answer, raises a 
 
 from __future__ import annotations
 
+import datetime
 import fcntl
 import http.cookiejar
+import io
 import json
 import os
-import socket
 import threading
 import time
 import zlib
@@ -28,16 +29,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-import requests.adapters
-from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import ProtocolError, ReadTimeoutError
+import requests.structures
+from urllib3 import HTTPHeaderDict
 
 from spidra_contract.exchange import Redactor, Reply, reply_from_response
+from spidra_contract.transport import Aborted, NoAnswer, NotHTTP, Received, Stuck, Transport, Unsendable
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
-POOL_SIZE = 64
-CHUNK = 64 * 1024
-CONNECT_TIMEOUT = 10.0
 ACCEPT_ENCODING = "gzip, deflate"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 PROBLEM_EXCERPT_BYTES = 64 * 1024
@@ -84,6 +82,16 @@ class RunDeadline(SuiteRefusal):
 
 
 class TargetNotAnswering(SuiteRefusal):
+    def __init__(self, msg: str, cause: str = "") -> None:
+        super().__init__(msg)
+        self.cause = cause or msg
+
+
+class NotSendable(SuiteRefusal):
+    pass
+
+
+class RunEnded(SuiteRefusal):
     pass
 
 
@@ -156,30 +164,32 @@ class Gate:
     def state(self) -> dict[str, Any]:
         return dict(self._update(lambda state: dict(state)))
 
-    def admit(self) -> float:
-        """Take one request from the budget; the seconds to wait before sending it. Raises when the run has
-        stopped (budget spent, deadline passed, breaker tripped)."""
+    def admit(self) -> tuple[float, float]:
+        """Take one request from the budget: the seconds to wait before sending it, and the seconds the run has
+        left after that (its deadline bounds the exchange too). Raises when the run has stopped (budget spent,
+        deadline passed, breaker tripped)."""
 
-        def take(state: dict[str, Any]) -> tuple[str, str, float]:
+        def take(state: dict[str, Any]) -> tuple[str, str, float, float]:
             if state["trip"]:
-                return state["trip"], state["reason"], 0.0
+                return state["trip"], state["reason"], 0.0, 0.0
             if self.run_deadline and time.time() - state["started"] > self.run_deadline:
                 state["trip"], state["reason"] = TRIP_DEADLINE, f"the run's deadline ({self.run_deadline:g} s) passed"
-                return state["trip"], state["reason"], 0.0
+                return state["trip"], state["reason"], 0.0, 0.0
             if self.max_requests and state["sent"] >= self.max_requests:
                 state["trip"], state["reason"] = TRIP_BUDGET, f"the run's request budget ({self.max_requests}) is spent"
-                return state["trip"], state["reason"], 0.0
+                return state["trip"], state["reason"], 0.0, 0.0
             state["sent"] += 1
             now = time.monotonic()
             slot = max(now, state["next"])
             if self.interval:
                 state["next"] = slot + self.interval
-            return "", "", slot - now
+            left = self.run_deadline - (time.time() - state["started"]) - (slot - now) if self.run_deadline else 0.0
+            return "", "", slot - now, left
 
-        trip, reason, wait = self._update(take)
+        trip, reason, wait, left = self._update(take)
         if trip:
             raise _TRIP_ERRORS[trip](reason)
-        return float(wait)
+        return float(wait), float(left) if self.run_deadline else float("inf")
 
     def hold(self, seconds: float) -> bool:
         """Nobody sends before `seconds` from now (a 429 asked us to back off). False, and the run stops as
@@ -233,6 +243,10 @@ class Traffic:
     blocked: list[str] = field(default_factory=list)
     network_errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    # Reachability probes that got no answer and were asked again (not the tests' requests: nothing went unjudged).
+    probe_retries: list[str] = field(default_factory=list)
+    # Interim (1xx) replies skipped before final ones, by status.
+    interim: dict[str, int] = field(default_factory=dict)
     # Requests per layer of the suite (the marker of the test that sent them; "lifecycle" for the background
     # watch, "start" for the probe), so a run shows where its requests go.
     by_layer: dict[str, int] = field(default_factory=dict)
@@ -244,8 +258,12 @@ class Traffic:
         """Count this thread's requests under `layer`, whatever test runs meanwhile (the background watch)."""
         self._local.layer = layer
 
+    @property
+    def current_layer(self) -> str:
+        return getattr(self._local, "layer", None) or self.layer
+
     def count(self, method: str) -> None:
-        layer = getattr(self._local, "layer", None) or self.layer
+        layer = self.current_layer
         with self.lock:
             self.sent += 1
             self.by_method[method] = self.by_method.get(method, 0) + 1
@@ -261,6 +279,8 @@ class Traffic:
                 "blocked": list(self.blocked),
                 "network_errors": list(self.network_errors),
                 "refused": list(self.refused),
+                "probe_retries": list(self.probe_retries),
+                "interim": dict(self.interim),
             }
 
     def merge(self, data: dict[str, Any]) -> None:
@@ -270,8 +290,15 @@ class Traffic:
                 self.by_method[method] = self.by_method.get(method, 0) + count
             for layer, count in data.get("by_layer", {}).items():
                 self.by_layer[layer] = self.by_layer.get(layer, 0) + count
-            for name in ("rate_limited", "blocked", "network_errors", "refused"):
+            for status, count in data.get("interim", {}).items():
+                self.interim[status] = self.interim.get(status, 0) + count
+            for name in ("rate_limited", "blocked", "network_errors", "refused", "probe_retries"):
                 getattr(self, name).extend(data.get(name, []))
+
+    def skipped_interim(self, statuses: tuple[int, ...]) -> None:
+        with self.lock:
+            for status in statuses:
+                self.interim[str(status)] = self.interim.get(str(status), 0) + 1
 
     def log(self, name: str, entry: Any) -> None:
         with self.lock:
@@ -295,52 +322,10 @@ def retry_after_seconds(value: str | None) -> float:
 # --- bounded bodies --------------------------------------------------------------------------------------
 
 
-class DeadlineExceeded(Exception):
-    """The exchange did not complete within its deadline."""
-
-
 @dataclass
 class Body:
     content: bytes
     problem: str = ""
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise DeadlineExceeded
-    return left
-
-
-def read_body(response: requests.Response, deadline: float, cap: int) -> Body:
-    """The raw (still encoded) body, read as it arrives, until its end, the deadline or the cap. A body cut
-    short or over the cap is returned with the problem named; a deadline raises `DeadlineExceeded`."""
-    raw = response.raw
-    chunks: list[bytes] = []
-    size = 0
-    problem = ""
-    try:
-        while True:
-            sock = getattr(getattr(raw, "connection", None), "sock", None)
-            if isinstance(sock, socket.socket):
-                sock.settimeout(_remaining(deadline))
-            else:
-                _remaining(deadline)
-            chunk = raw.read1(CHUNK, decode_content=False)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > cap:
-                problem = f"the body is larger than the {cap}-byte cap (over {size} bytes read, reading stopped)"
-                break
-            chunks.append(chunk)
-    except (ReadTimeoutError, TimeoutError):
-        raise DeadlineExceeded from None
-    except (ProtocolError, Urllib3Error, OSError) as exc:
-        problem = f"the body was cut short after {size} bytes ({type(exc).__name__})"
-    finally:
-        response.close()
-    return Body(b"".join(chunks), problem)
 
 
 def decode_body(body: Body, content_encoding: str, cap: int) -> Body:
@@ -390,7 +375,9 @@ def origin_of(url: str) -> tuple[str, str, int]:
 
 
 class GuardedSession(requests.Session):
-    """A `requests.Session` every request of the run goes through (see the module's docstring)."""
+    """A `requests.Session` every request of the run goes through (see the module's docstring). requests
+    prepares each request (schemathesis builds them so); this session's `send` hands it to the suite's own
+    `Transport` instead of urllib3, so one wall clock bounds the whole exchange."""
 
     def __init__(
         self,
@@ -413,16 +400,17 @@ class GuardedSession(requests.Session):
         self.max_body = max_body
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
+        self.transport = Transport(max_body=max_body)
         self.trust_env = False  # no proxy or .netrc from the environment decides where a key goes
         # No cookie a server sets is ever sent back: a session cookie from the owner's read would let a later
         # "no key" request in, and the suite would call a locked door open.
         self.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.headers["User-Agent"] = "spidra-contract"
         self.headers["Accept-Encoding"] = ACCEPT_ENCODING
-        # Room for every concurrent poller, sweeper and burst thread, so connections are reused, not dropped.
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=POOL_SIZE, max_retries=0)
-        self.mount("http://", adapter)
-        self.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.transport.close()
+        super().close()
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         """No response is a redirect to this session: requests neither follows one nor reads its body to
@@ -433,7 +421,8 @@ class GuardedSession(requests.Session):
         self.traffic.log(log, message)
         return error(message)
 
-    def _admit(self, method: str, url: str) -> None:
+    def _admit(self, method: str, url: str) -> float:
+        """Admit one request (or refuse it); the seconds the run has left once it may go."""
         if method not in SAFE_METHODS and not self.allow_unsafe:
             raise self._refuse(
                 UnsafeRequestBlocked,
@@ -447,13 +436,14 @@ class GuardedSession(requests.Session):
                 "blocked",
             )
         try:
-            wait = self.gate.admit()
+            wait, left = self.gate.admit()
         except SuiteRefusal as exc:
             self.traffic.log("refused", str(exc))
             raise
         self.traffic.count(method)
         if wait > 0:
             time.sleep(wait)
+        return left
 
     def send_raw(self, method: str, url: str, headers: dict[str, str]) -> requests.Response:
         """Send `url` exactly as written. requests normalises every URL it prepares (it decodes `%2e` to `.`
@@ -469,38 +459,43 @@ class GuardedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         method = (request.method or "GET").upper()
         url = request.url or ""
-        kwargs["allow_redirects"] = False  # a 3xx is an answer to judge, never a door to another host
-        kwargs["stream"] = True
-        kwargs["proxies"] = {}
         timeout = self.timeout
         asked = kwargs.get("timeout")
+        if isinstance(asked, tuple):
+            asked = max((part for part in asked if isinstance(part, (int, float))), default=None)
         if isinstance(asked, (int, float)) and asked > 0:
             timeout = min(timeout, float(asked))
+        body = request.body.encode("utf-8") if isinstance(request.body, str) else (request.body or b"")
+        headers = [(name, value) for name, value in request.headers.items() if value is not None]
         for attempt in range(MAX_429_RETRIES + 1):
-            self._admit(method, url)
+            left = self._admit(method, url)
+            seconds = min(timeout, left)
             started = time.monotonic()
-            deadline = started + timeout
             try:
-                response = super().send(request, **{**kwargs, "timeout": (min(CONNECT_TIMEOUT, timeout), timeout)})
-                body = read_body(response, deadline, self.max_body)
-            except (requests.RequestException, DeadlineExceeded) as exc:
-                cause = network_cause(exc, timeout)
-                line = f"{method} {self.redactor.url(url)}: {cause}"
-                self.traffic.log("network_errors", line)
+                received = self.transport.exchange(method, url, headers, seconds, body)
+            except Unsendable as exc:
+                raise self._refuse(NotSendable, f"{method} {self.redactor.url(url)}: {exc}") from None
+            except Aborted as exc:
+                raise RunEnded(f"{method} {self.redactor.url(url)}: {exc}") from None
+            except NotHTTP as exc:
+                received = Received(
+                    0, "", "", [], b"", f"the target answered with something that is not HTTP a client can read: {exc}"
+                )
+            except (Stuck, NoAnswer) as exc:
+                line = f"{method} {self.redactor.url(url)}: {self.redactor.text(str(exc))}"
+                # The reachability probe's failures are its own to weigh (asked again, or "unreachable").
+                self.traffic.log("probe_retries" if self.traffic.current_layer == "start" else "network_errors", line)
+                if isinstance(exc, Stuck) and seconds < timeout:
+                    reason = f"the run's deadline ({self.gate.run_deadline:g} s) passed during {line}"
+                    self.gate.trip(TRIP_DEADLINE, reason)
+                    raise self._refuse(RunDeadline, reason) from None
                 self.gate.outcome(False, line)
-                raise TargetNotAnswering(f"no answer to {line}") from None
+                raise TargetNotAnswering(f"no answer to {line}", cause=self.redactor.text(str(exc))) from None
             self.gate.outcome(True)
-            body = decode_body(body, response.headers.get("Content-Encoding", ""), self.max_body)
-            if body.problem:
-                # A broken body is judged on its first bytes; nobody keeps megabytes of it.
-                body = Body(body.content[:PROBLEM_EXCERPT_BYTES], body.problem)
-            response._content = body.content
-            response._content_consumed = True  # type: ignore[attr-defined]
-            elapsed_ms = (time.monotonic() - started) * 1000
-            reply = reply_from_response(response, self.redactor, elapsed_ms)
-            reply.problem = body.problem
-            response.spidra_reply = reply  # type: ignore[attr-defined]
-            request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
+            if received.interim:
+                self.traffic.skipped_interim(received.interim)
+            response = self._response(request, received, time.monotonic() - started)
+            reply = reply_of(response)
             if self.on_exchange is not None:
                 self.on_exchange(reply)
             if response.status_code != 429:
@@ -529,19 +524,39 @@ class GuardedSession(requests.Session):
         reason = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {method} {self.redactor.url(url)}"
         raise self._refuse(RateLimited, reason)
 
+    def _response(self, request: requests.PreparedRequest, received: Received, seconds: float) -> requests.Response:
+        """The `requests.Response` every caller (schemathesis included) reads: the body decoded within the cap
+        (a broken body is judged on its first bytes; nobody keeps megabytes of it), its redacted `Reply`
+        attached."""
+        headers = HTTPHeaderDict()
+        for name, value in received.headers:
+            headers.add(name, value)
+        body = decode_body(Body(received.content, received.problem), headers.get("Content-Encoding", ""), self.max_body)
+        if body.problem:
+            body = Body(body.content[:PROBLEM_EXCERPT_BYTES], body.problem)
+        response = requests.Response()
+        response.status_code = received.status
+        response.reason = received.reason
+        response.headers = requests.structures.CaseInsensitiveDict(headers)
+        response.raw = WireBody(body.content, headers, received.http_version)
+        response.url = request.url or ""
+        response.request = request
+        response.encoding = requests.utils.get_encoding_from_headers(response.headers)
+        response.elapsed = datetime.timedelta(seconds=seconds)
+        reply = reply_from_response(response, self.redactor, seconds * 1000, problem=body.problem)
+        response.spidra_reply = reply  # type: ignore[attr-defined]
+        request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
+        return response
 
-def network_cause(exc: BaseException, timeout: float) -> str:
-    """One short phrase for a transport failure."""
-    import re
 
-    if isinstance(exc, (requests.Timeout, DeadlineExceeded)):
-        return f"no complete answer within {timeout:g} s"
-    found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(exc))
-    if found:
-        return found.group(1).strip()
-    reason = exc.args[0] if exc.args else None
-    inner = getattr(reason, "reason", reason)
-    return f"{type(exc).__name__} ({type(inner).__name__})" if inner is not None else type(exc).__name__
+class WireBody(io.BytesIO):
+    """`Response.raw`: the decoded body, with the headers and HTTP version schemathesis reads off urllib3's
+    response (`raw.headers.getlist`, `raw.version`); no `stream`, so requests reads it as a plain file."""
+
+    def __init__(self, content: bytes, headers: HTTPHeaderDict, http_version: str) -> None:
+        super().__init__(content)
+        self.headers = headers
+        self.version = 10 if http_version == "1.0" else 11
 
 
 def reply_of(response: requests.Response) -> Reply:

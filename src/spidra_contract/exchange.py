@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import shlex
@@ -30,6 +31,21 @@ SENSITIVE_NAMES = frozenset(
 _NOT_PARSED = object()
 EXCERPT_CHARS = 400
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def encodable(node: Any) -> Any:
+    """`node` (a text, or a JSON-like document of them) with every lone surrogate (a server's `"\\ud800"` JSON
+    escape, parsed) written as a backslash escape: what UTF-8 cannot encode never reaches a report."""
+    if isinstance(node, str):
+        return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", node) if _SURROGATE.search(node) else node
+    if isinstance(node, dict):
+        return {encodable(key): encodable(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [encodable(item) for item in node]
+    return node
 
 
 def printable(text: str) -> str:
@@ -315,10 +331,37 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# Python refuses to turn more than 4300 digits into an int (a quadratic conversion, CVE-2020-10735); JSON sets
+# no such limit. Longer integers are converted by halves (O(n^1.6) with Karatsuba, about 0.6 s for a million
+# digits; a body is at most --max-body bytes), so a long integer is judged by its value, never "does not parse".
+_INT_DIGITS_AT_ONCE = 2000
+
+
+@functools.lru_cache(maxsize=64)
+def _power_of_ten(exponent: int) -> int:
+    return int(10**exponent)
+
+
+def _digits_to_int(digits: str) -> int:
+    if len(digits) <= _INT_DIGITS_AT_ONCE:
+        return int(digits)
+    low = len(digits) // 2
+    return _digits_to_int(digits[:-low]) * _power_of_ten(low) + _digits_to_int(digits[-low:])
+
+
+def parse_int(text: str) -> int:
+    """A JSON integer of any length, by value."""
+    if len(text) <= _INT_DIGITS_AT_ONCE:
+        return int(text)
+    negative = text.startswith("-")
+    value = _digits_to_int(text[1:] if negative else text)
+    return -value if negative else value
+
+
 def parse_json(content: bytes) -> Any:
     """Strict JSON, or the `ValueError` saying why not (kept, so a bad body is parsed once)."""
     try:
-        document = json.loads(content.decode("utf-8"), parse_constant=_reject_constant)
+        document = json.loads(content.decode("utf-8"), parse_constant=_reject_constant, parse_int=parse_int)
     except RecursionError:
         return ValueError("the JSON nests too deeply to parse")
     except ValueError as exc:
@@ -346,6 +389,7 @@ def reply_from_parts(
     content: bytes,
     elapsed_ms: float,
     redactor: Redactor,
+    problem: str = "",
 ) -> Reply:
     req = dict(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
     res = dict(headers.items() if isinstance(headers, Mapping) else headers)
@@ -357,10 +401,11 @@ def reply_from_parts(
         headers=redactor.headers(res),
         content=_redacted_content(content, redactor),
         elapsed_ms=elapsed_ms,
+        problem=redactor.text(problem),
     )
 
 
-def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float) -> Reply:
+def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float, problem: str = "") -> Reply:
     """A `Reply` from a requests response, or a schemathesis one (whose header values are lists)."""
     request = response.request
     headers = {name: ", ".join(value) if isinstance(value, list) else value for name, value in response.headers.items()}
@@ -373,6 +418,7 @@ def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float) ->
         content=response.content or b"",
         elapsed_ms=elapsed_ms,
         redactor=redactor,
+        problem=problem,
     )
 
 

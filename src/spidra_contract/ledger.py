@@ -19,6 +19,8 @@ TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
 CASSETTE_LIMIT = 1000
 # Each kept body is an excerpt at most this long, so the cassette stays bounded whatever the target sends.
 CASSETTE_BODY_CHARS = 64 * 1024
+CASSETTE_HEADER_CHARS = 1024
+CASSETTE_HEADERS_CHARS = 16 * 1024
 
 
 class ContractViolation(AssertionError):
@@ -292,13 +294,32 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
+def _kept_headers(headers: dict[str, str], notes: list[str]) -> list[dict[str, str]]:
+    """The headers the cassette keeps: each value cut to CASSETTE_HEADER_CHARS, at most CASSETTE_HEADERS_CHARS
+    of them in all (a target may send 100 headers of 600 bytes, or a few of 60 KB, with every reply)."""
+    kept: list[dict[str, str]] = []
+    room = CASSETTE_HEADERS_CHARS
+    for name, value in headers.items():
+        shown = value if len(value) <= CASSETTE_HEADER_CHARS else value[:CASSETTE_HEADER_CHARS] + "..."
+        if len(name) + len(shown) > room:
+            notes.append(f"{len(headers) - len(kept)} of {len(headers)} headers not kept")
+            break
+        room -= len(name) + len(shown)
+        kept.append({"name": name, "value": shown})
+    if any(len(value) > CASSETTE_HEADER_CHARS for value in headers.values()):
+        notes.append(f"header values cut to {CASSETTE_HEADER_CHARS} characters")
+    return kept
+
+
 def _har_entry(reply: Reply) -> dict[str, Any]:
-    """One HAR 1.2 entry (request headers and URL already redacted), the body cut to an excerpt."""
+    """One HAR 1.2 entry (request headers and URL already redacted), the body and headers cut to excerpts."""
     text = reply.text
-    comment = reply.problem
+    notes = [reply.problem] if reply.problem else []
     if len(text) > CASSETTE_BODY_CHARS:
-        comment = f"{comment + '; ' if comment else ''}body cut to {CASSETTE_BODY_CHARS} of {len(text)} characters"
+        notes.append(f"body cut to {CASSETTE_BODY_CHARS} of {len(text)} characters")
         text = text[:CASSETTE_BODY_CHARS]
+    response_headers = _kept_headers(reply.headers, notes)
+    comment = "; ".join(notes)
     return {
         "startedDateTime": datetime.now(UTC).isoformat(),
         "time": round(reply.elapsed_ms, 2),
@@ -316,7 +337,7 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
             "status": reply.status,
             "statusText": "",
             "httpVersion": "HTTP/1.1",
-            "headers": [{"name": k, "value": v} for k, v in reply.headers.items()],
+            "headers": response_headers,
             "cookies": [],
             "content": {"size": len(reply.content), "mimeType": reply.header("content-type"), "text": text},
             "redirectURL": reply.header("location"),

@@ -68,8 +68,8 @@ def watch(
     stop: threading.Event | None = None,
 ) -> Timeline:
     """Poll one job until it is terminal or `budget` seconds pass (backing off while it reads the same, see
-    `MAX_BACKOFF`); then `stable_reads` more reads. Setting `stop` ends the watch at the next pause (the run is
-    over or interrupted)."""
+    `MAX_BACKOFF`; the last read falls at the budget's end); once terminal, `stable_reads` more reads. Setting
+    `stop` ends the watch at the next pause (the run is over or interrupted)."""
     stop = stop or threading.Event()
     timeline = Timeline(job_id)
     deadline = time.monotonic() + budget
@@ -83,10 +83,14 @@ def watch(
                 return timeline  # not a job body (an error, a broken body): nothing to watch
             if status in TERMINAL_STATUSES:
                 break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return timeline  # this read was at the budget's end: the job did not finish within it
             unchanged = len(timeline.reads) > 1 and timeline.reads[-2].body == reply.body
             pause = min(pause * 2, interval * MAX_BACKOFF) if unchanged else interval
-            remaining = deadline - time.monotonic()
-            if remaining < interval or stop.wait(min(pause, remaining)):
+            # Never past the budget's end, and always a read there, whatever the back-off: a job that changes
+            # just before the end is seen, and if it finished, re-read `stable_reads` times.
+            if stop.wait(min(pause, remaining)):
                 return timeline
         timeline.finished = True
         for _ in range(stable_reads):
@@ -133,8 +137,8 @@ class Watch:
             self._pool.shutdown()
         return timelines
 
-    def stop(self) -> None:
-        """End every job's watch at its next pause (the session is over or interrupted)."""
+    def stop(self, wait: bool = True) -> None:
+        """End every job's watch at its next pause (the session is over or interrupted); `wait` for them."""
         self._stop.set()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)

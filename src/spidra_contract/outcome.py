@@ -70,6 +70,8 @@ class Evidence:
     refused: list[str] = field(default_factory=list)
     ok_replies: int = 0
     new_keys: list[str] = field(default_factory=list)
+    # Reports that could not be written (named in every report that could).
+    report_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,7 @@ class Outcome:
     tests: dict[str, int]
     failures: tuple[TestFailure, ...]
     subset: bool
+    report_errors: tuple[str, ...] = ()
 
     @property
     def failing_clauses(self) -> list[ClauseResult]:
@@ -105,6 +108,7 @@ class Outcome:
             "subset": self.subset,
             "tests": self.tests,
             "failures": [asdict(f) for f in self.failures],
+            "report_errors": list(self.report_errors),
         }
 
 
@@ -130,6 +134,12 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
         if checks:
             parts.append(f"{len(checks)} test(s) failed other checks (first: {checks[0].test})")
         return VIOLATIONS, EXIT_VIOLATIONS, "; ".join(parts)
+    if e.report_errors:
+        return (
+            SUITE_ERROR,
+            EXIT_SUITE_ERROR,
+            f"{len(e.report_errors)} report(s) could not be written, first: {e.report_errors[0]}",
+        )
     if errors:
         return (
             SUITE_ERROR,
@@ -184,4 +194,5 @@ def build(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> Outcome:
         },
         failures=tuple(e.failures),
         subset=e.subset,
+        report_errors=tuple(e.report_errors),
     )

@@ -8,7 +8,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -17,10 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from spidra_contract import __version__
+from spidra_contract import outcome as outcomes
 from spidra_contract.clauses import CLAUSES
 from spidra_contract.doors import CALLERS, DOORS, open_to_stranger
-from spidra_contract.exchange import printable
-from spidra_contract.outcome import ClauseResult, Outcome
+from spidra_contract.exchange import encodable, printable
+from spidra_contract.outcome import ClauseResult, Evidence, Outcome
 from spidra_contract.run import Run
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -64,7 +67,12 @@ def clause_results(run: Run) -> tuple[ClauseResult, ...]:
 
 
 def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
-    """summary.json: the outcome and what the run saw; every other report is drawn from this."""
+    """summary.json: the outcome and what the run saw; every other report is drawn from this (its texts made
+    encodable once, so no renderer meets what a server sent that UTF-8 cannot write)."""
+    return encodable(_summary_of(run, outcome))  # type: ignore[no-any-return]
+
+
+def _summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
     settings = run.settings
     ledger = run.ledger.to_dict()
     observed = ledger["observed_statuses"]
@@ -96,6 +104,8 @@ def summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
             "rate_limited": run.traffic.rate_limited,
             "blocked": run.traffic.blocked,
             "network_errors": run.traffic.network_errors,
+            "probe_retries": run.traffic.probe_retries,
+            "interim_replies_skipped": run.traffic.interim,
             "refused": run.traffic.refused,
             "stopped": gate["reason"] or None,
             "budget": settings.max_requests,
@@ -368,24 +378,45 @@ def cassette(run: Run) -> dict[str, Any]:
 
 
 def _write(path: Path, text: str, run: Run) -> None:
-    # Last line of defence: nothing that looks like a key leaves the process.
-    path.write_text(run.redactor.text(text), encoding="utf-8")
+    # Last line of defence: nothing that looks like a key leaves the process. Text a server sent may hold what
+    # UTF-8 cannot encode (a lone surrogate from a JSON escape): written as a backslash escape, never a crash
+    # (inside a JSON string that escape is the JSON escape itself).
+    path.write_text(run.redactor.text(text), encoding="utf-8", errors="backslashreplace")
 
 
-def write_all(run: Run, outcome: Outcome) -> dict[str, Any]:
+def write_all(run: Run, evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[Outcome, dict[str, Any]]:
+    """Write the suite's reports from the run's one outcome. A report that cannot be written (a full disk, a
+    body no renderer survives) is named in every other report and makes the run a suite error: the outcome is
+    decided once more with that evidence and the reports written again."""
     directory = run.settings.report_dir
     directory.mkdir(parents=True, exist_ok=True)
-    summary = summary_of(run, outcome)
-    _write(directory / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False), run)
-    markdown = matrix_markdown(summary)
-    _write(directory / "summary.md", markdown, run)
-    _write(directory / "junit.xml", clause_junit(summary), run)
-    _write(directory / "cassette.har", json.dumps(cassette(run), ensure_ascii=False), run)
+    failed: set[str] = set()
+    while True:
+        outcome = outcomes.build(evidence, clauses)
+        summary = summary_of(run, outcome)
+        markdown = matrix_markdown(summary)
+        writers: dict[str, Callable[[], str]] = {
+            "summary.json": partial(json.dumps, summary, indent=2, ensure_ascii=False),
+            "summary.md": partial(str, markdown),
+            "junit.xml": partial(clause_junit, summary),
+            "cassette.har": lambda: json.dumps(cassette(run), ensure_ascii=False),
+        }
+        new = []
+        for name, render in writers.items():
+            try:
+                _write(directory / name, render(), run)
+            except Exception as exc:  # any renderer or disk failure: named, never a crash of the run
+                if name not in failed:
+                    failed.add(name)
+                    new.append(run.redactor.text(f"{name}: {type(exc).__name__}: {exc}"[:300]))
+        if not new:
+            break  # at most one pass more than there are reports
+        evidence.report_errors.extend(new)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
+        with open(step_summary, "a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(run.redactor.text(markdown))
-    return summary
+    return outcome, summary
 
 
 def mock_reproduction(run: Run) -> str:
@@ -422,6 +453,8 @@ def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
     for failure in outcome.failures:
         if failure.kind not in ("violation", "known"):
             lines.append(f"FAILED {failure.test} ({failure.kind}): {failure.message}")
+    for error in outcome.report_errors:
+        lines.append(f"REPORT NOT WRITTEN {error}")
     if run.contract.defects:
         # One short line: the whole of each defect (where, why, the fix) is in every report.
         where = ", ".join(d.pointer.rsplit("/", 1)[-1] for d in run.contract.defects)
@@ -434,4 +467,4 @@ def terminal_lines(run: Run, outcome: Outcome) -> list[str]:
     if stopped:
         lines.append(f"requests stopped: {stopped[1]}")
     lines.append(f"reports: {run.settings.report_dir}")
-    return [run.redactor.text(line) for line in lines]
+    return [str(encodable(run.redactor.text(line))) for line in lines]

@@ -164,9 +164,11 @@ class Run:
         """Stop the watch, the session and the embedded mock. Without `wait` the mock's shutdown (about 0.2 s of
         uvicorn ticks) goes on while the caller writes its reports; `close()` waits for it."""
         if self._watch is not None:
-            self._watch.stop()
+            self._watch.stop(wait=False)
         if self._session is not None:
-            self._session.close()
+            self._session.close()  # in-flight exchanges (a watch read stuck on a dripping target) end now
+        if self._watch is not None:
+            self._watch.stop()
         if wait:
             self.close()
         elif self.mock_server is not None:

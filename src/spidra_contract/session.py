@@ -16,12 +16,14 @@ import pytest
 
 from spidra_contract import outcome as outcomes
 from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
+from spidra_contract.exchange import encodable
 from spidra_contract.ledger import contract_violations, violation_key, violations_in
 from spidra_contract.outcome import Evidence, Outcome, TestFailure
 from spidra_contract.plugin import is_worker
 from spidra_contract.run import Run
 
 PROBE_TIMEOUT = 15.0
+LONG_INTEGER_DIGITS = 100_000
 FAILURE_PROPERTY = "spidra_failure"
 BRIEF_PROPERTY = "spidra_brief"
 
@@ -128,7 +130,43 @@ class ContractSession:
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if not self.config.option.collectonly:
+            self._end_on_sigterm()
+            self._read_long_integers()
             self.run.start()
+
+    def _read_long_integers(self) -> None:
+        """JSON sets no limit on an integer's digits; Python (CVE-2020-10735) stops at 4300. The suite's own
+        parser reads any length by value (`exchange.parse_int`), but schemathesis' checks parse bodies with the
+        interpreter's `json`: up to 100,000 digits (a quadratic conversion of about 50 ms) they read them too."""
+        import sys
+
+        previous = sys.get_int_max_str_digits()
+        if previous and previous < LONG_INTEGER_DIGITS:
+            sys.set_int_max_str_digits(LONG_INTEGER_DIGITS)
+
+            def restore() -> None:
+                sys.set_int_max_str_digits(previous)
+
+            self.config.add_cleanup(restore)
+
+    def _end_on_sigterm(self) -> None:
+        """SIGTERM (what a CI timeout sends) ends the run as an interrupt does: pytest stops the tests, and the
+        reports are still written, saying the run was interrupted."""
+        import signal
+        import threading
+
+        if self.worker or threading.current_thread() is not threading.main_thread():
+            return
+
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+        previous = signal.signal(signal.SIGTERM, interrupt)
+
+        def restore() -> None:
+            signal.signal(signal.SIGTERM, previous)
+
+        self.config.add_cleanup(restore)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
@@ -146,20 +184,24 @@ class ContractSession:
         return None
 
     def _probe(self) -> bool:
-        """True when the target is unreachable."""
+        """True when the target is unreachable: no answer to one GET, asked twice (a single slow first answer,
+        a cold start or a dropped connection, is not yet "unreachable")."""
         settings = self.run.settings
-        try:
-            self.run.session().get(
-                f"{self.run.base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
-                headers={self.run.contract.api_key_header: self.run.api_key},
-                timeout=min(settings.timeout, PROBE_TIMEOUT),
-            )
-        except TargetNotAnswering as exc:
-            cause = str(exc).rsplit(": ", 1)[-1]
-            self.unreachable = f"cannot reach {settings.shown_base_url}: {cause}"
-            return True
-        except SuiteRefusal:
-            pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete
+        for attempt in (1, 2):
+            try:
+                self.run.session().get(
+                    f"{self.run.base_url}/crawl/spidra-contract-probe-{uuid.uuid4()}",
+                    headers={self.run.contract.api_key_header: self.run.api_key},
+                    timeout=min(settings.timeout, PROBE_TIMEOUT),
+                )
+            except TargetNotAnswering as exc:
+                if attempt == 1:
+                    continue
+                self.unreachable = f"cannot reach {settings.shown_base_url}: {exc.cause} (asked twice)"
+                return True
+            except SuiteRefusal:
+                pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete
+            return False
         return False
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -315,9 +357,8 @@ class ContractSession:
         e.network_errors = list(run.traffic.network_errors)
         e.refused = list(run.traffic.refused)
         e.ok_replies = run.ledger.ok_replies
-        self.outcome = outcomes.build(e, reports.clause_results(run))
+        self.outcome, self.summary = reports.write_all(run, e, reports.clause_results(run))
         session.exitstatus = self.outcome.exit_code
-        self.summary = reports.write_all(run, self.outcome)
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self.outcome is None:
@@ -444,19 +485,23 @@ def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
 
 
 def _redact_report(report: pytest.TestReport, run: Run) -> None:
-    """Whatever a report shows (failure, skip reason, captured output) passes through the redactor."""
-    redactor = run.redactor
+    """Whatever a report shows (failure, skip reason, captured output) passes through the redactor, and is
+    made encodable (junit-tests.xml and report.html are written as UTF-8 by their own plugins)."""
+
+    def clean(text: str) -> str:
+        return str(encodable(run.redactor.text(text)))
+
     longrepr = report.longrepr
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        report.longrepr = (longrepr[0], longrepr[1], redactor.text(str(longrepr[2])))
+        report.longrepr = (longrepr[0], longrepr[1], clean(str(longrepr[2])))
     elif longrepr is not None:
         text = str(longrepr)
-        cleaned = redactor.text(text)
+        cleaned = clean(text)
         if cleaned != text:
             report.longrepr = cleaned
-    report.sections = [(title, redactor.text(content)) for title, content in report.sections]
+    report.sections = [(title, clean(content)) for title, content in report.sections]
     if hasattr(report, "wasxfail"):
-        report.wasxfail = redactor.text(str(report.wasxfail))
+        report.wasxfail = clean(str(report.wasxfail))
 
 
 def _parametrize_skipped(metafunc: pytest.Metafunc, name: str, reason: str) -> None:

@@ -75,12 +75,24 @@ def make_state(switches: tuple[str, ...] | list[str] = (), time_scale: float = 1
 # --- rendering -----------------------------------------------------------------------------------------
 
 
+HUGE_DIGITS = 5000
+
+
 def _json(state: MockState, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    progress = body.get("progress") if isinstance(body, dict) else None
+    if status == 200 and isinstance(progress, dict) and state.on("lone-surrogate"):
+        body = {**body, "progress": {**progress, "message": f"{progress.get('message') or ''} \ud800"}}
+    if status == 200 and isinstance(progress, dict) and state.on("surrogate-status"):
+        body = {**body, "status": "completed\udc00"}
     if state.on("pretty") and isinstance(body, dict):
         body = dict(reversed(list(body.items())))
         text = json.dumps(body, indent=2, ensure_ascii=False)
     else:
-        text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        surrogates = state.on("lone-surrogate") or state.on("surrogate-status")
+        text = json.dumps(body, ensure_ascii=surrogates, separators=(",", ":"))
+    if status == 200 and isinstance(progress, dict) and state.on("huge-ints"):
+        # Written as digits: Python itself will not turn 5,000 digits into text (nor text into an int).
+        text = re.sub(r'"maxPages":\d+', f'"maxPages":1{"0" * HUGE_DIGITS}', text)
     media_type = "application/json"
     if state.on("charset"):
         media_type = "application/json; charset=utf-8"
@@ -444,6 +456,8 @@ SLOW_S = 0.1
 SLOW_TAIL_EVERY = 40
 SLOW_TAIL_S = 1.5
 RATE_LIMITED_EVERY = 60
+# The `slow-first` variant: the first answer takes this long (a cold start).
+SLOW_FIRST_S = 3.0
 
 
 class Instrument:
@@ -481,6 +495,8 @@ class Instrument:
                 return
             if state.on("slow"):
                 await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
+            if state.on("slow-first") and number == 1:
+                await asyncio.sleep(SLOW_FIRST_S)
             if state.on("burst-503"):
                 # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
                 await asyncio.sleep(0.01)

@@ -231,6 +231,49 @@ FAULTS: tuple[Switch, ...] = (
         exit_code=7,
         layers="all",
     ),
+    Switch(
+        "surrogate-status",
+        "transport",
+        'status is "completed" and a lone surrogate escape ("\\udc00"), which no report may choke on',
+        "status-enum",
+    ),
+    # the wire (mock/wire.py): bytes no ASGI server writes
+    Switch(
+        "drip-head",
+        "wire",
+        "the status line and headers arrive one byte a second",
+        exit_code=6,
+        options=("--spidra-timeout=2",),
+        layers="job_body",
+    ),
+    Switch(
+        "drip-head-later",
+        "wire",
+        "after 20 requests the status line and headers arrive one byte a second",
+        exit_code=6,
+        options=("--spidra-timeout=2",),
+        layers="all",
+    ),
+    Switch(
+        "continue-flood",
+        "wire",
+        "100 Continue every 0.2 s, for ever, and no final reply",
+        exit_code=6,
+        options=("--spidra-timeout=2",),
+        layers="job_body",
+    ),
+    Switch(
+        "endless-chunk-size",
+        "wire",
+        "200 bodies chunked, a chunk-size line of digits that never ends",
+        "complete-body",
+    ),
+    Switch("endless-trailers", "wire", "200 bodies chunked, then a trailer section that never ends", "complete-body"),
+    Switch("header-flood", "wire", "97 headers of 60 KB each (within http.client's limits)", "complete-body"),
+    Switch(
+        "switch-protocols", "wire", "101 Switching Protocols to a plain GET, then WebSocket frames", "complete-body"
+    ),
+    Switch("not-http", "wire", "garbage (an SSH banner and binary) instead of an HTTP reply", "complete-body"),
 )
 
 VARIANTS: tuple[Switch, ...] = (
@@ -258,6 +301,10 @@ VARIANTS: tuple[Switch, ...] = (
         "HEAD with a valid key answers 200 for ids that name no job (a finding: HEAD 200 where GET 404)",
     ),
     Switch("options-preflight", "conformant", "OPTIONS answers 204 to anyone, key or not, as a CORS preflight"),
+    Switch("slow-first", "conformant", "the first answer takes 3 s (a cold start), every other is quick"),
+    Switch("early-hints", "conformant", "103 Early Hints before every answer (a client skips 1xx replies)"),
+    Switch("lone-surrogate", "conformant", 'progress.message carries a lone surrogate escape ("\\ud800")'),
+    Switch("huge-ints", "conformant", "progress.maxPages is an integer of 5,000 digits (JSON sets no limit)"),
     Switch(
         "session-cookie",
         "conformant",

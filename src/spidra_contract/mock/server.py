@@ -10,6 +10,7 @@ from types import TracebackType
 import uvicorn
 
 from spidra_contract.mock.app import API_PREFIX, MockState, create_app
+from spidra_contract.mock.wire import WireServer, uses_wire
 
 
 class MockServer:
@@ -30,9 +31,10 @@ class MockServer:
             backlog=4096,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="spidra-mock", daemon=True
-        )
+        # A wire switch needs bytes uvicorn would never write: the mock's own HTTP/1.1 server serves the app then.
+        self._wire = WireServer(config.app, state, self._sock) if uses_wire(state) else None
+        run = self._wire.run if self._wire is not None else lambda: self._server.run(sockets=[self._sock])
+        self._thread = threading.Thread(target=run, name="spidra-mock", daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -41,7 +43,7 @@ class MockServer:
     def start(self) -> MockServer:
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not (self._wire.started.is_set() if self._wire is not None else self._server.started):
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the embedded mock did not start")
             time.sleep(0.01)
@@ -51,6 +53,8 @@ class MockServer:
         """Stop serving; without `wait`, uvicorn's shutdown (about 0.2 s of ticks) runs on in its thread while
         the caller goes on, and a later `stop()` waits for it (it must end before the interpreter does)."""
         self._server.should_exit = True
+        if self._wire is not None:
+            self._wire.stop()
         if wait:
             self._thread.join(timeout=5)
             self._sock.close()
@@ -78,5 +82,8 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve_forever(state: MockState, sock: socket.socket) -> None:
     """Serve on `sock` in the foreground until interrupted."""
+    if uses_wire(state):
+        WireServer(create_app(state), state, sock).run()
+        return
     config = uvicorn.Config(create_app(state), log_level="warning", lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
