@@ -29,10 +29,10 @@ def test_other_accounts_key_cannot_read_the_job_before_or_right_after_its_owner(
         judge(reply, "foreign-job", *TRANSPORT, *ERROR_BODY)
 
 
-def test_other_accounts_key_on_an_unknown_id_gets_404_and_id_enumeration_is_reported(
+def test_other_accounts_key_on_an_unknown_id_is_refused_and_id_enumeration_is_reported(
     known_jobs, other_key, fetch, judge, run
 ):
-    """The other account asking for an id that names no job gets the 404 ErrorResponse. Where its answer
+    """The other account asking for an id that names no job gets a 404 (or 403) ErrorResponse. Where its answer
     for this account's job differs from that, a caller can tell which ids exist: reported as a finding, not
     a failure (the contract allows 403 for another account's job)."""
     unknown = fetch(str(uuid.uuid4()), key=other_key)

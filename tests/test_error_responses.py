@@ -56,7 +56,7 @@ def test_key_sent_only_in_the_query_string_is_not_accepted(target, known_jobs, f
 
 @pytest.mark.unknown
 @given(job_id=st.uuids().map(str))
-def test_random_uuid_gets_404_error_response(job_id, fetch, judge):
+def test_random_uuid_is_refused_with_an_error_response(job_id, fetch, judge):
     judge(fetch(job_id), "unknown-job", *TRANSPORT, *ERROR_BODY)
 
 
@@ -66,7 +66,7 @@ def test_random_uuid_gets_404_error_response(job_id, fetch, judge):
         lambda s: s not in (".", "..")
     )
 )
-def test_random_string_id_gets_404_error_response(job_id, known_jobs, fetch, judge):
+def test_random_string_id_is_refused_with_an_error_response(job_id, known_jobs, fetch, judge):
     if job_id in known_jobs:
         return
     judge(fetch(job_id), "unknown-job", *TRANSPORT, *ERROR_BODY)

@@ -16,7 +16,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from spidra_contract.doors import lets_in
+from spidra_contract.doors import carried, job_marks, lets_in
 from spidra_contract.exchange import Reply
 from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
 
@@ -323,14 +323,19 @@ def auth_required(reply: Reply, contract: Contract) -> Verdict:
     ]
 
 
-@clause("unknown-job", "An id that names no job gets 404", 'responses.404 "Job not found"')
+@clause(
+    "unknown-job",
+    "An id that names no job gets 404 (or 403: a server may refuse whatever a key does not own rather than say "
+    "whether it exists)",
+    'responses.404 "Job not found" (responses.403 "Not authorized")',
+)
 def unknown_job(reply: Reply, contract: Contract) -> Verdict:
-    if reply.status == 404:
+    if reply.status in (403, 404):
         return []
     return [
         Violation(
             "unknown-job",
-            f"expected 404 for an id that names no job, got {reply.status}; body: {reply.excerpt!r}",
+            f"expected 404 (or 403) for an id that names no job, got {reply.status}; body: {reply.excerpt!r}",
         )
     ]
 
@@ -353,21 +358,36 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
 
 @clause(
     "door-locked",
-    "Every door to a job (another read method, path spelling or auth channel) stays shut to a missing key, a "
-    "wrong key and another account: never 2xx",
+    "Every door to a job (any read method, path or id spelling, key channel, routing header) stays shut to a "
+    "missing, empty, wrong or near-miss key and to another account: never 2xx, and no reply of any status "
+    "carries the job",
     "security: ApiKeyAuth + responses.403 (OWASP API1/API2: object-level and broken authentication)",
 )
-def door_locked(reply: Reply, contract: Contract) -> Verdict:
-    if not lets_in(reply, contract.status_enum):
-        return []
+def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
+    """`reference` is the owner's own read of the job through the front door; `reply` a stranger's knock."""
     who = reply.context or "a caller without the owner's key"
-    return [
-        Violation(
-            "door-locked",
-            f"{who}: {reply.method} answered {reply.status}, the job is open to a caller who may not read it; "
-            f"body: {reply.excerpt!r}",
-        )
-    ]
+    if lets_in(reply, contract.status_enum):
+        return [
+            Violation(
+                "door-locked",
+                f"{who}: {reply.method} answered {reply.status}, the job is open to a caller who may not read it; "
+                f"body: {reply.excerpt!r}",
+            )
+        ]
+    leak = carried(job_marks(reference, _job_id_of(reference)), reply)
+    if leak:
+        return [
+            Violation(
+                "door-locked",
+                f"{who}: {reply.method} refused with {reply.status}, but its body carries {leak}: a refusal that "
+                f"embeds the record is a leak; body: {reply.excerpt!r}",
+            )
+        ]
+    return []
+
+
+def _job_id_of(reply: Reply) -> str:
+    return reply.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 @clause(

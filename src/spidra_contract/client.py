@@ -445,15 +445,20 @@ class GuardedSession(requests.Session):
             time.sleep(wait)
         return left
 
-    def send_raw(self, method: str, url: str, headers: dict[str, str]) -> requests.Response:
-        """Send `url` exactly as written. requests normalises every URL it prepares (it decodes `%2e` to `.`
-        and urllib3 then drops `../` segments), so a probe such as `/crawl/%2e%2e/{id}` would never reach
-        the server as meant. Same guards, limits and records as every other request."""
+    def send_raw(self, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]]) -> requests.Response:
+        """Send `url` exactly as written, with `headers` exactly as listed (a name may repeat). requests
+        normalises every URL it prepares (it decodes `%2e` to `.` and urllib3 then drops `../` segments), so a
+        probe such as `/crawl/%2e%2e/{id}` would never reach the server as meant. Same guards, limits and
+        records as every other request."""
+        listed = list(headers.items()) if isinstance(headers, dict) else list(headers)
         parts = urlsplit(url)
         prepared = self.prepare_request(
-            requests.Request(method, urlunsplit((parts.scheme, parts.netloc, "/", "", "")), headers=headers)
+            requests.Request(method, urlunsplit((parts.scheme, parts.netloc, "/", "", "")), headers=dict(listed))
         )
         prepared.url = url
+        named = {name.lower() for name, _ in listed}
+        defaults = [(name, value) for name, value in prepared.headers.items() if name.lower() not in named]
+        prepared.spidra_raw_headers = [*defaults, *listed]  # type: ignore[attr-defined]
         return self.send(prepared)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -466,7 +471,9 @@ class GuardedSession(requests.Session):
         if isinstance(asked, (int, float)) and asked > 0:
             timeout = min(timeout, float(asked))
         body = request.body.encode("utf-8") if isinstance(request.body, str) else (request.body or b"")
-        headers = [(name, value) for name, value in request.headers.items() if value is not None]
+        headers = getattr(request, "spidra_raw_headers", None) or [
+            (name, value) for name, value in request.headers.items() if value is not None
+        ]
         for attempt in range(MAX_429_RETRIES + 1):
             left = self._admit(method, url)
             seconds = min(timeout, left)

@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = frozenset(
@@ -125,8 +125,10 @@ class Redactor:
         scheme, _, token = value.partition(" ")
         if token and scheme.lower() == "basic":
             return f"{scheme} {self._basic_label(token)}"
-        if token and scheme.lower() in ("bearer", "token"):
-            return f"{scheme} {self.label_for(token)}"
+        if token and " " not in token:
+            shown = self.label_for(token)  # any scheme (Bearer, Token, ApiKey), or two values joined by ", "
+            if shown != token:
+                return f"{scheme} {shown}"
         name_part, equals, rest = value.partition("=")
         if equals and " " not in name_part and ";" not in value and rest:
             shown = self.label_for(rest)  # a cookie: api_key=<key>
@@ -142,19 +144,28 @@ class Redactor:
                 return f"$(printf %s ${name} | tr a-zA-Z A-Za-z)"
             if len(value) == len(secret) + 1 and value.startswith(secret) and value[-1].isalnum():
                 return f"${{{name}}}{value[-1]}"
+            if len(value) == len(secret) > 1 and value[:-1] == secret[:-1] and value[-1].isalnum():
+                return f"${{{name}%?}}{value[-1]}"
         if self._pattern is not None and self._pattern.search(value):
             return REDACTED
         return value
 
     def _basic_label(self, token: str) -> str:
-        """Basic credentials `base64(key + ":")` as the shell expression that rebuilds them."""
+        """Basic credentials `base64(user:password)` whose user or password is (derived from) a key, as the shell
+        expression that rebuilds them."""
         try:
             decoded = base64.b64decode(token, validate=True).decode()
         except (ValueError, UnicodeDecodeError):
             decoded = ""
-        for secret, label in self._secrets.items():
-            if decoded == f"{secret}:":
-                return f"$(printf %s: ${label.lstrip('$')} | base64 -w0)"
+        user, colon, password = decoded.partition(":")
+        if colon and not password and user:
+            shown = self.label_for(user)
+            if shown.startswith("$"):
+                return f"$(printf %s: {shown} | base64 -w0)"
+        if colon and not user and password:
+            shown = self.label_for(password)
+            if shown.startswith("$"):
+                return f"$(printf :%s {shown} | base64 -w0)"
         return self.label_for(token)
 
     def text(self, value: str) -> str:
@@ -196,11 +207,13 @@ class Redactor:
     def url(self, url: str) -> str:
         parts = urlsplit(url)
         if parts.query:
-            query = [
-                (name, self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value))
-                for name, value in parse_qsl(parts.query, keep_blank_values=True)
-            ]
-            parts = parts._replace(query=urlencode(query, safe="[]${}"))
+            pairs = []
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                shown = self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value)
+                # A key's label stays a shell expression (`${SPIDRA_API_KEY%?}`); anything else is encoded.
+                kept = shown if _SHELL_LABEL.fullmatch(shown) else quote(shown, safe="[]")
+                pairs.append(f"{quote(name, safe='[]')}={kept}")
+            parts = parts._replace(query="&".join(pairs))
         return self.text(urlunsplit(parts))
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -218,10 +231,10 @@ class Redactor:
 
 
 # The labels `Redactor.label_for` writes: shell expressions over the SPIDRA_* environment variables.
-_SHELL_LABEL = re.compile(
-    r"\$\(printf %s \$SPIDRA_\w+ \| tr a-zA-Z A-Za-z\)|\$\(printf %s: \$SPIDRA_\w+ \| base64 -w0\)"
-    r"|\$\{SPIDRA_\w+(?:%\?)?\}|\$SPIDRA_[A-Z_]+"
+_KEY_LABEL = (
+    r"(?:\$\(printf %s \$SPIDRA_\w+ \| tr a-zA-Z A-Za-z\)|\$\{SPIDRA_\w+(?:%\?)?\}[A-Za-z0-9]?|\$SPIDRA_[A-Z_]+)"
 )
+_SHELL_LABEL = re.compile(rf"\$\(printf (?:%s:|:%s) {_KEY_LABEL} \| base64 -w0\)|{_KEY_LABEL}")
 
 
 def shell_word(text: str) -> str:
@@ -412,7 +425,7 @@ def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float, pr
     return reply_from_parts(
         method=request.method or "GET",
         url=request.url or "",
-        request_headers=dict(request.headers),
+        request_headers=_sent_headers(request),
         status=response.status_code,
         headers=headers,
         content=response.content or b"",
@@ -420,6 +433,21 @@ def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float, pr
         redactor=redactor,
         problem=problem,
     )
+
+
+def _sent_headers(request: Any) -> dict[str, str]:
+    """The headers as sent: a name sent twice is shown once with its values joined, as RFC 9110 5.3 allows."""
+    listed = getattr(request, "spidra_raw_headers", None)
+    if not listed:
+        return dict(request.headers)
+    sent: dict[str, str] = {}
+    for name, value in listed:
+        existing = next((key for key in sent if key.lower() == name.lower()), None)
+        if existing is None:
+            sent[name] = value
+        else:
+            sent[existing] = f"{sent[existing]}, {value}"
+    return sent
 
 
 def _redacted_content(content: bytes, redactor: Redactor) -> bytes:

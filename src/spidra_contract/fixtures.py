@@ -100,9 +100,9 @@ class Knock:
         self.target = target
 
     def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
-        url = door.url(self.target.base_url, job_id, key)
-        reply = reply_of(self.api.send_raw(door.method, url, door.headers(self.target.key_header, key)))
-        reply.context = f"door {door.name}, caller: {caller}"
+        method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
+        reply = reply_of(self.api.send_raw(method, url, headers))
+        reply.context = f"door {door.name} (axis {door.axis}), caller: {caller}"
         return reply
 
 

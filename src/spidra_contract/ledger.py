@@ -90,6 +90,7 @@ class Ledger:
     notes: list[str] = field(default_factory=list)
     timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     access: dict[str, dict[str, int | str]] = field(default_factory=dict)
+    door_axes: dict[str, str] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
     ok_replies: int = 0
@@ -145,10 +146,11 @@ class Ledger:
         with self.lock:
             self.findings.append({"kind": kind, "message": message, "evidence": evidence or {}})
 
-    def door(self, door: str, cells: dict[str, int | str]) -> None:
-        """One row of the access matrix: what each caller got at this door."""
+    def door(self, door: str, cells: dict[str, int | str], axis: str = "front") -> None:
+        """One row of the access matrix: what each caller got at this door, and the axis (or axes) it varies."""
         with self.lock:
-            self.access[door] = dict(cells)
+            self.access.setdefault(door, {}).update(cells)
+            self.door_axes[door] = axis
 
     def timeline(self, job_id: str, story: str, finished: bool) -> None:
         with self.lock:
@@ -226,7 +228,9 @@ class Ledger:
             self.findings.extend(data.get("findings", []))
             self.notes.extend(data.get("notes", []))
             self.timelines.update(data.get("timelines", {}))
-            self.access.update(data.get("access", {}))
+            for door, cells in data.get("access", {}).items():
+                self.access.setdefault(door, {}).update(cells)
+            self.door_axes.update(data.get("door_axes", {}))
             room = CASSETTE_LIMIT - len(self.exchanges)
             incoming = data.get("exchanges", [])
             self.exchanges.extend(incoming[:room])
@@ -251,6 +255,7 @@ class Ledger:
                 "notes": self.notes,
                 "timelines": self.timelines,
                 "access": self.access,
+                "door_axes": self.door_axes,
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,

@@ -21,7 +21,7 @@ import pytest
 from spidra_contract import __version__
 from spidra_contract import outcome as outcomes
 from spidra_contract.clauses import CLAUSES
-from spidra_contract.doors import CALLERS, DOORS, open_to_stranger
+from spidra_contract.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS, open_to_stranger
 from spidra_contract.exchange import encodable, printable
 from spidra_contract.outcome import ClauseResult, Evidence, Outcome
 from spidra_contract.run import Run
@@ -123,23 +123,33 @@ def _summary_of(run: Run, outcome: Outcome) -> dict[str, Any]:
         "findings": ledger["findings"],
         "notes": ledger["notes"],
         "lifecycle": ledger["timelines"],
-        "access_matrix": access_matrix(ledger["access"]),
+        "access_matrix": access_matrix(ledger["access"], ledger["door_axes"]),
         "reproduce_mock": mock_reproduction(run) or None,
         "baseline": run.baseline.compare(run.ledger.violation_keys) if run.baseline else None,
     }
 
 
-def access_matrix(access: dict[str, dict[str, int | str]]) -> dict[str, Any] | None:
-    """Rows: the doors, in the suite's order; columns: the callers; cells: the status each got ("-" not asked).
-    A 2xx anywhere but the owner's column is an open door."""
+def access_matrix(access: dict[str, dict[str, int | str]], axes: dict[str, str]) -> dict[str, Any] | None:
+    """Rows: the doors grouped by the axis they vary (front door first, then each axis in the catalogue's order,
+    then combinations), each group in the order the suite knocked; columns: the callers that knocked anywhere;
+    cells: the status each got ("-" not asked). A 2xx anywhere but the owner's column is an open door."""
     if not access:
         return None
-    order = {door.name: index for index, door in enumerate(DOORS)}
+    order = [FRONT, *AXES]
+    asked = {caller for cells in access.values() for caller in cells}
+    callers = [caller for caller in (*CALLERS, EMPTY_KEY, *NEAR_MISS) if caller in asked]
+    callers += sorted(asked - set(callers))
+
+    def rank(item: tuple[int, str]) -> tuple[int, int]:
+        index, door = item
+        axis = axes.get(door, FRONT)
+        return (order.index(axis) if axis in order else len(order), index)
+
     rows = [
-        {"door": door, "cells": {caller: cells.get(caller, "-") for caller in CALLERS}}
-        for door, cells in sorted(access.items(), key=lambda item: order.get(item[0], len(order)))
+        {"door": door, "axis": axes.get(door, FRONT), "cells": {c: access[door].get(c, "-") for c in callers}}
+        for _, door in sorted(enumerate(access), key=rank)
     ]
-    return {"callers": list(CALLERS), "rows": rows}
+    return {"callers": callers, "rows": rows}
 
 
 def md(text: Any) -> str:
@@ -205,15 +215,15 @@ def matrix_markdown(summary: dict[str, Any]) -> str:
             "",
             "### Access matrix: the status each caller got at each door (a 2xx outside the owner's column is open)",
             "",
-            "| door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
-            "|---|" + "---:|" * len(matrix["callers"]),
+            "| axis | door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
+            "|---|---|" + "---:|" * len(matrix["callers"]),
         ]
         for row in matrix["rows"]:
             cells = [
                 f"**{status} open**" if open_to_stranger(caller, status) else str(status)
                 for caller, status in row["cells"].items()
             ]
-            lines.append(f"| {md(row['door'])} | " + " | ".join(cells) + " |")
+            lines.append(f"| {md(row['axis'])} | {md(row['door'])} | " + " | ".join(cells) + " |")
     if summary["lifecycle"]:
         lines += ["", "### Jobs over time", ""]
         lines += [
@@ -300,11 +310,11 @@ def matrix_html(summary: dict[str, Any]) -> str:
             for caller, status in row["cells"].items():
                 style = "background:#ffebe9;color:#cf222e;font-weight:bold" if open_to_stranger(caller, status) else ""
                 cells += f"<td style='text-align:center;{style}'>{esc(str(status))}</td>"
-            body += f"<tr><td><code>{esc(row['door'])}</code></td>{cells}</tr>"
+            body += f"<tr><td>{esc(row['axis'])}</td><td><code>{esc(row['door'])}</code></td>{cells}</tr>"
         access = (
             "<h3>Access matrix: the status each caller got at each door</h3>"
             "<table style='border-collapse:collapse;width:100%' border='1' cellpadding='6'>"
-            f"<tr style='background:#f6f8fa'><th>door</th>{header}</tr>{body}</table>"
+            f"<tr style='background:#f6f8fa'><th>axis</th><th>door</th>{header}</tr>{body}</table>"
         )
     notes = "".join(f"<li><b>{esc(f['kind'])}</b>: {esc(f['message'])}</li>" for f in summary["findings"])
     notes += "".join(f"<li>{esc(note)}</li>" for note in summary["notes"])

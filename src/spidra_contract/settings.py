@@ -22,6 +22,8 @@ class Profile:
 
     name: str
     max_examples: int
+    # Doors of two or three axes together that hypothesis draws (each one request).
+    door_examples: int
     derandomize: bool
     poll_interval: float
     poll_budget: float
@@ -34,6 +36,7 @@ PROFILES = {
     "ci": Profile(
         "ci",
         max_examples=25,
+        door_examples=10,
         derandomize=True,
         poll_interval=0.5,
         poll_budget=10.0,
@@ -44,6 +47,7 @@ PROFILES = {
     "dev": Profile(
         "dev",
         max_examples=60,
+        door_examples=40,
         derandomize=False,
         poll_interval=0.5,
         poll_budget=15.0,
@@ -54,6 +58,7 @@ PROFILES = {
     "nightly": Profile(
         "nightly",
         max_examples=500,
+        door_examples=400,
         derandomize=False,
         poll_interval=3.0,
         poll_budget=900.0,

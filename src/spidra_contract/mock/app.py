@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -243,6 +244,39 @@ def _presented_key(state: MockState, request: Request) -> tuple[str | None, str]
         key = request.query_params.get("api_key")
         if key is not None:
             return key, "query"
+    if state.on("apikey-any-account"):
+        key = request.headers.get("apikey", request.query_params.get("apikey"))
+        if key is not None:
+            return key, "apikey"
+    if state.on("multi-channel"):
+        return _any_channel(request)
+    return None, ""
+
+
+def _any_channel(request: Request) -> tuple[str | None, str]:
+    """The `multi-channel` variant: the key in every header and cookie a gateway may take it from (ownership
+    still checked; never the query string, where keys end up in logs: `auth-required` judges that)."""
+    import base64
+    import binascii
+
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() in ("token", "apikey") and token:
+        return token.strip(), scheme.lower()
+    if scheme.lower() == "basic" and token:
+        try:
+            user, _, password = base64.b64decode(token).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, ""
+        return user or password, "basic"
+    if authorization and not token:
+        return authorization, "authorization"
+    for name in ("api-key", "apikey"):
+        if name in request.headers:
+            return request.headers[name], name
+    for name in ("api_key", "token"):
+        if name in request.cookies:
+            return request.cookies[name], f"cookie {name}"
     return None, ""
 
 
@@ -250,7 +284,7 @@ def authenticate(state: MockState, request: Request) -> str | None:
     """The account the request speaks for, or None."""
     if state.on("no-auth"):
         return "alpha"
-    key, _ = _presented_key(state, request)
+    key, channel = _presented_key(state, request)
     if key is None:
         if state.on("session-cookie"):
             return SESSIONS.get(request.cookies.get(SESSION_COOKIE, ""))
@@ -264,22 +298,54 @@ def authenticate(state: MockState, request: Request) -> str | None:
             return account
         if state.on("key-prefix") and key and (known.startswith(key) or key.startswith(known)):
             return account
+        near = len(key) >= len(known) - 1 > 0 and key[: len(known) - 1] == known[:-1]
+        if state.on("bearer-near-miss") and channel == "bearer" and near:
+            return account  # compares all but the last character
     return None
 
 
 def _skips_ownership(state: MockState, request: Request) -> bool:
-    """Door faults: a channel that checks the key is valid but not whose job it is."""
+    """Door faults: a channel (or an id spelling) that checks the key is valid but not whose job it is."""
     _, channel = _presented_key(state, request)
-    return (channel == "bearer" and state.on("bearer-skips-ownership")) or (
-        channel == "query" and state.on("query-any-account")
+    job_id = request.path_params.get("job_id", "")
+    return (
+        (channel == "bearer" and state.on("bearer-skips-ownership"))
+        or (channel == "query" and state.on("query-any-account"))
+        or (channel == "apikey" and state.on("apikey-any-account"))
+        or (state.on("upper-id-skips-ownership") and job_id != job_id.lower())
     )
+
+
+# Client-IP headers a misconfigured proxy chain trusts (the `localhost-skips-auth` fault).
+CLIENT_IP_HEADERS = ("x-forwarded-for", "x-real-ip", "x-client-ip", "true-client-ip", "x-originating-ip")
+METHOD_OVERRIDES = ("x-http-method-override", "x-http-method", "x-method-override")
 
 
 def _skips_auth(state: MockState, request: Request, trailing_slash: bool) -> bool:
-    """Door faults: a method or a path spelling routed past the key check."""
-    return (request.method == "HEAD" and state.on("head-skips-auth")) or (
-        trailing_slash and state.on("slash-skips-auth")
+    """Door faults: a method, a claimed method, a path spelling or a routing header let past the key check."""
+    claimed = {request.headers.get(name, "").upper() for name in METHOD_OVERRIDES}
+    claimed.add(request.query_params.get("_method", "").upper())
+    local = any(request.headers.get(name, "").startswith("127.0.0.1") for name in CLIENT_IP_HEADERS) or (
+        "for=127.0.0.1" in request.headers.get("forwarded", "")
     )
+    return (
+        (request.method == "HEAD" and state.on("head-skips-auth"))
+        or (trailing_slash and state.on("slash-skips-auth"))
+        or (state.on("method-override-skips-auth") and bool(claimed & {"HEAD", "OPTIONS"}))
+        or (state.on("localhost-skips-auth") and local)
+        or (state.on("original-url-skips-auth") and bool(request.scope.get("spidra_rewritten")))
+        or (state.on("dot-segment-skips-auth") and _odd_segments(request.path_params.get("job_id", "")))
+    )
+
+
+def _odd_segments(job_id: str) -> bool:
+    return ";" in job_id or any(part in (".", "..") for part in job_id.split(";")[0].split("/"))
+
+
+def _normalised_id(job_id: str) -> str:
+    """What a router that resolves dot segments and drops path parameters makes of the id part of a path."""
+    parts = [part.split(";", 1)[0] for part in job_id.split("/")]
+    return posixpath.basename(posixpath.normpath("/" + "/".join(parts)))
 
 
 # The `session-cookie` variant: a 200 sets a session cookie that later stands for the key (a client that keeps
@@ -288,6 +354,12 @@ SESSION_COOKIE = "spidra_session"
 SESSIONS = {f"session-{account}": account for account in ACCOUNTS.values()}
 # The `key-blind-cache` fault: a 200 is served again to anyone who asks for the same path within this long.
 CACHE_SECONDS = 2.0
+
+
+def _refusal_with_job(state: MockState, status: int, message: str, job: Job) -> Response:
+    """The `refusal-carries-job` fault: the refusal is right, but its body embeds the record (a debug field)."""
+    record = render_job(state, job, state.reads[job.id])
+    return _json(state, status, {"status": "error", "message": message, "debug": {"job": record}})
 
 
 def _unknown(state: MockState, job_id: str) -> Response:
@@ -337,11 +409,17 @@ async def crawl_status(request: Request) -> Response:
     trailing_slash = job_id.endswith("/") and (state.on("lenient-router") or state.on("slash-skips-auth"))
     if trailing_slash:
         job_id = job_id[:-1]
+    if state.on("dot-segment-skips-auth") and _odd_segments(job_id):
+        job_id = _normalised_id(job_id)
+    if state.on("upper-id-skips-ownership") and job_id != job_id.lower() and state.store.get(job_id) is None:
+        job_id = job_id.lower()  # a case-insensitive lookup on a second code path
     if _skips_auth(state, request, trailing_slash) and (found := _lookup(state, job_id)) is not None:
         account: str | None = found.account
     else:
         account = authenticate(state, request)
     if account is None:
+        if state.on("refusal-carries-job") and (leaked := _lookup(state, job_id)) is not None:
+            return _refusal_with_job(state, 403, NOT_AUTHORIZED, leaked)
         return error(state, 401 if state.on("auth-401") else 403, NOT_AUTHORIZED)
     if state.on("long-id-500") and len(job_id) > 1024:
         return Response("upstream header too large", status_code=500, media_type="text/plain")
@@ -356,9 +434,13 @@ async def crawl_status(request: Request) -> Response:
         )
     job = _lookup(state, job_id)
     if job is None:
+        if state.on("forbid-unowned"):
+            return error(state, 403, NOT_AUTHORIZED)
         return _unknown(state, job_id)
     if job.account != account and not state.on("cross-account-read") and not _skips_ownership(state, request):
-        if state.on("foreign-403"):
+        if state.on("refusal-carries-job"):
+            return _refusal_with_job(state, 404, NOT_FOUND, job)
+        if state.on("foreign-403") or state.on("forbid-unowned"):
             return error(state, 403, "This job belongs to another account")
         return error(state, 404, NOT_FOUND)
     if job.account == account:
@@ -452,12 +534,48 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 # The `slow` variant: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail well past
 # hypothesis' default deadline). The `rate-limited` variant: every RATE_LIMITED_EVERY-th request gets 429.
-SLOW_S = 0.1
-SLOW_TAIL_EVERY = 40
+SLOW_S = 0.04
+SLOW_TAIL_EVERY = 100
 SLOW_TAIL_S = 1.5
 RATE_LIMITED_EVERY = 60
 # The `slow-first` variant: the first answer takes this long (a cold start).
 SLOW_FIRST_S = 3.0
+
+
+REWRITE_HEADERS = ("x-original-url", "x-rewrite-url")
+
+
+def _routed(state: MockState, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """The scope the app routes: rewritten by `X-Original-URL` / `X-Rewrite-URL` (the `honours-rewrite` variant
+    and the `original-url-skips-auth` fault, which then forgets the key check), or normalised by the
+    `normalizing-router` variant (slashes merged, dot segments resolved, path parameters dropped, `crawl` in
+    any case, a `.json` suffix and a trailing slash dropped)."""
+    rewrite = next((headers[name] for name in REWRITE_HEADERS if name in headers), None)
+    if rewrite and (state.on("honours-rewrite") or state.on("original-url-skips-auth")):
+        path = rewrite.split("?", 1)[0]
+        return {
+            **scope,
+            "path": path,
+            "raw_path": path.encode("latin-1"),
+            "spidra_rewritten": state.on("original-url-skips-auth"),
+        }
+    if state.on("normalizing-router") and scope["path"].lower().startswith(API_PREFIX):
+        # On the raw path, as RFC 3986 6.2.2 normalises: an encoded slash inside a segment stays in it.
+        raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        segments: list[str] = []
+        for segment in (part.split(";", 1)[0] for part in raw.split("/") if part):
+            dots = segment.replace("%2e", ".").replace("%2E", ".")
+            if dots == "..":
+                segments = segments[:-1]
+            elif dots != ".":
+                segments.append(segment)
+        if len(segments) > 1 and segments[1].lower() == "crawl":
+            segments[1] = "crawl"
+        if segments and segments[-1].endswith(".json"):
+            segments[-1] = segments[-1][: -len(".json")]
+        raw = "/" + "/".join(segments)
+        return {**scope, "path": unquote(raw), "raw_path": raw.encode("latin-1")}
+    return scope
 
 
 class Instrument:
@@ -489,6 +607,7 @@ class Instrument:
                     "at": time.monotonic(),
                 }
             )
+        scope = _routed(state, scope, headers)
         try:
             if scope["path"].startswith(f"{API_PREFIX}/crawl/") and state.switches & TRANSPORT_FAULTS:
                 await transport_fault(state, self.app, scope, receive, send, number, headers)

@@ -156,6 +156,56 @@ FAULTS: tuple[Switch, ...] = (
         "a response cache keyed by path serves a job's 200 to anyone for 2 s",
         "door-locked",
     ),
+    # doors nobody listed: one fault per axis of `spidra_contract.doors`, and a refusal that leaks
+    Switch(
+        "method-override-skips-auth",
+        "doors: method",
+        "a GET claiming HEAD or OPTIONS (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, _method) "
+        "skips the key check",
+        "door-locked",
+    ),
+    Switch(
+        "dot-segment-skips-auth",
+        "doors: path",
+        "a path with a dot segment or a path parameter (;) is normalised after the key check",
+        "door-locked",
+    ),
+    Switch(
+        "upper-id-skips-ownership",
+        "doors: id",
+        "an upper-case id finds the job (a case-insensitive lookup) past the ownership check",
+        "door-locked",
+    ),
+    Switch(
+        "apikey-any-account",
+        "doors: channel",
+        "a key in the apikey header or ?apikey= (Kong style) is not checked against the job's account",
+        "door-locked",
+    ),
+    Switch(
+        "localhost-skips-auth",
+        "doors: routing",
+        "a client-IP header saying 127.0.0.1 (X-Forwarded-For, X-Real-IP, Forwarded...) is trusted as internal",
+        "door-locked",
+    ),
+    Switch(
+        "original-url-skips-auth",
+        "doors: routing",
+        "X-Original-URL / X-Rewrite-URL route a request for / to the job, past the key check",
+        "door-locked",
+    ),
+    Switch(
+        "bearer-near-miss",
+        "doors: caller",
+        "Authorization: Bearer compares all but the key's last character (a near miss is let in)",
+        "door-locked",
+    ),
+    Switch(
+        "refusal-carries-job",
+        "doors: leak",
+        "a stranger's 403 or 404 embeds the job record in a debug field",
+        "door-locked",
+    ),
     # lifecycle
     Switch(
         "status-regresses",
@@ -289,12 +339,32 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("zero-pages", "conformant", "a completed crawl with zero pages: result []"),
     Switch("non-ascii", "conformant", "non-ASCII titles, messages and data everywhere"),
     Switch("gzip", "conformant", "gzip-compressed bodies when the client accepts them"),
-    Switch("slow", "conformant", "every response takes 100 ms, every 40th 1.5 s"),
+    Switch("slow", "conformant", "every response takes 40 ms, every 100th 1.5 s"),
     Switch("foreign-403", "conformant", "403 instead of 404 for another account's job"),
     Switch("rate-limited", "conformant", "every 60th request gets 429 with Retry-After: 1"),
     Switch("sparse-items", "conformant", "result items omit title and data (optional keys)"),
     Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
     Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),
+    Switch(
+        "normalizing-router",
+        "conformant",
+        "the router merges slashes, resolves dot segments, drops ;parameters, .json and case; key and owner checked",
+    ),
+    Switch(
+        "multi-channel",
+        "conformant",
+        "the key is taken from every header and cookie (Token, ApiKey, Basic, Api-Key, apikey...), owner checked",
+    ),
+    Switch(
+        "honours-rewrite",
+        "conformant",
+        "X-Original-URL / X-Rewrite-URL rewrite the route, which runs its own key and owner checks",
+    ),
+    Switch(
+        "forbid-unowned",
+        "conformant",
+        "403 to everything a key does not own: another account's jobs and ids that name no job",
+    ),
     Switch(
         "head-blind",
         "conformant",
