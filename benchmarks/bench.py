@@ -429,6 +429,8 @@ def main() -> None:
     parser.add_argument(
         "--good-citizen", action="store_true", help="only what an unrelated project's pytest pays with this installed"
     )
+    parser.add_argument("--skip-hostile", action="store_true", help="leave out the hostile targets")
+    parser.add_argument("--skip-sweep", action="store_true", help="leave out the corpus sweep")
     options = parser.parse_args()
     os.environ.pop("SPIDRA_API_KEY", None)
     with tempfile.TemporaryDirectory(prefix="spidra-bench-") as tmp:
@@ -453,12 +455,13 @@ def main() -> None:
             header = ("layer (requests of the live-like run)", "requests", "catalogue faults it is meant to catch")
             print(table(header, [*rows, total]))
             print()
-        print(table(("hostile target (served mock)", "wall s", "peak memory", "verdict"), bench_hostile(workdir)))
-        print()
-        sizes = [int(size) for size in options.sizes.split(",")]
-        print(
-            table(("corpus", "bare client loop", "suite sweep (share of bare)", "notes"), bench_sweep(workdir, sizes))
-        )
+        if not options.skip_hostile:
+            print(table(("hostile target (served mock)", "wall s", "peak memory", "verdict"), bench_hostile(workdir)))
+            print()
+        if not options.skip_sweep:
+            sizes = [int(size) for size in options.sizes.split(",")]
+            sweep_header = ("corpus", "bare client loop", "suite sweep (share of bare)", "notes")
+            print(table(sweep_header, bench_sweep(workdir, sizes)))
 
 
 if __name__ == "__main__":

@@ -141,3 +141,19 @@ def test_every_report_survives_a_body_that_utf8_cannot_encode(tmp_path):
     assert "\\udc00" in (tmp_path / "report.html").read_text(encoding="utf-8")
     assert json.loads((tmp_path / "summary.json").read_text())["report_errors"] == []
     assert_reports_agree(tmp_path, 1, result.output)
+
+
+def test_the_runs_deadline_ends_an_exchange_stuck_in_a_drip_and_the_reports_name_it(served_mock_with):
+    """`--deadline` bounds the last exchange too: a head dripped after 20 requests, an exchange timeout of 30 s,
+    a run deadline of 4 s: the run ends within seconds of its deadline, incomplete, naming the stuck exchange."""
+    server, state = served_mock_with("drip-head-later")
+    started = time.monotonic()
+    result = run_suite(
+        *live_args(server, state), "--spidra-timeout=30", "--spidra-deadline=4", report_dir=server.report_dir
+    )
+    assert time.monotonic() - started < 4 + 15, result.output[-2000:]
+    assert result.exit_code == 7, result.output[-3000:]
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert "deadline (4 s) passed during GET" in summary["reason"], summary["reason"]
+    assert "stuck reading the status line and headers" in summary["reason"], summary["reason"]
+    assert_reports_agree(server.report_dir, 7, result.output)

@@ -87,7 +87,7 @@ def test_the_wheel_alone_runs_the_suite_from_an_empty_folder(wheel_python, serve
     server, state = served_mock
     folder = tmp_path / "empty"
     folder.mkdir()
-    result = spidra_contract(wheel_python, folder, "run", *live_args(server, state), "--", "--profile=dev")
+    result = spidra_contract(wheel_python, folder, "run", *live_args(server, state))
     assert result.returncode == exit_code, result.stdout[-3000:] + result.stderr[-2000:]
     # Progress: one line a test file at 80 columns (short paths, no dangling `[ 1%]`); the spec's defects in one
     # short line (whole in the reports).

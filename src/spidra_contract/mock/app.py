@@ -712,7 +712,7 @@ async def _stream(send: Any, gone: _Disconnect, chunks: Any, pause: float = 0.0)
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _buffered(app: Any, scope: Any, receive: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+async def buffered(app: Any, scope: Any, receive: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """Run the app and keep its whole answer, to bend it before it leaves."""
     started: dict[str, Any] = {}
     body = bytearray()
@@ -762,7 +762,7 @@ async def transport_fault(
         if state.on("stall-after-first") and number > FIRST_REQUESTS:
             await gone.wait(3600)
             return
-        status, head, content = await _buffered(app, scope, receive)
+        status, head, content = await buffered(app, scope, receive)
         plain = [(k, v) for k, v in head if k.lower() not in ("content-length", "content-encoding")]
         if status == 200 and state.on("endless-body"):
             await _start(send, 200, plain)

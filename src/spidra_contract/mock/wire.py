@@ -18,7 +18,7 @@ import socket
 import threading
 from typing import Any
 
-from spidra_contract.mock.app import API_PREFIX, FIRST_REQUESTS, MockState
+from spidra_contract.mock.app import API_PREFIX, FIRST_REQUESTS, MockState, buffered
 
 WIRE_SWITCHES = frozenset(
     {
@@ -128,18 +128,7 @@ class WireServer:
             await asyncio.sleep(3600)
             return {"type": "http.disconnect"}
 
-        started: dict[str, Any] = {}
-        content = bytearray()
-
-        async def send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                started.update(message)
-            elif message["type"] == "http.response.body":
-                content.extend(message.get("body", b""))
-
-        await self.app(scope, receive, send)
-        answer = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in started.get("headers", [])]
-        return int(started.get("status", 500)), answer, bytes(content)
+        return await buffered(self.app, scope, receive)
 
     def _bent(self, target: str) -> bool:
         """Only the crawl endpoint's answers are bent (the mock's stats stay readable)."""
