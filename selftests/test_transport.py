@@ -157,3 +157,67 @@ def test_the_runs_deadline_ends_an_exchange_stuck_in_a_drip_and_the_reports_name
     assert "deadline (4 s) passed during GET" in summary["reason"], summary["reason"]
     assert "stuck reading the status line and headers" in summary["reason"], summary["reason"]
     assert_reports_agree(server.report_dir, 7, result.output)
+
+
+def test_a_tls_target_is_read_through_a_handshake_on_the_same_clock_and_verified(tmp_path):
+    """HTTPS: the handshake is driven under the exchange's deadline, the connection reused, and a certificate
+    no CA vouches for is refused (verification is on unless the transport is told otherwise)."""
+    import http.server
+    import shutil
+    import ssl
+    import threading
+
+    from spidra_contract.transport import NoAnswer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throwaway certificate")
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp_path / "k.pem"),
+            "-out",
+            str(tmp_path / "c.pem"),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://localhost:{server.server_address[1]}/api/crawl/x"
+    try:
+        lenient = Transport(max_body=1024 * 1024, verify=False)
+        assert [lenient.exchange("GET", url, [], 5.0).status for _ in range(2)] == [200, 200]
+        lenient.close()
+        with pytest.raises(NoAnswer, match="CERTIFICATE_VERIFY_FAILED"):
+            Transport(max_body=1024 * 1024).exchange("GET", url, [], 5.0)
+    finally:
+        server.shutdown()
+        server.server_close()

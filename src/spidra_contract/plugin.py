@@ -54,11 +54,24 @@ def _add_plain_names(parser: pytest.Parser) -> None:
     """`--base-url` beside `--spidra-base-url`, for every name no other plugin has taken; `--help` lists each
     option once (its `--spidra-` spelling)."""
     group = parser.getgroup("spidra-contract")
+    untouched = vars(parser.parse_known_args([]))
     for option in OPTIONS:
+        if _taken(parser, option.flag, untouched):
+            continue  # another plugin owns this spelling (pytest-timeout's --timeout); --spidra-<name> still works
         try:
             _add(group, option, (option.flag,), listed=False)
         except (ValueError, argparse.ArgumentError):
-            continue  # another plugin owns this spelling; --spidra-<name> still works
+            continue
+
+
+def _taken(parser: pytest.Parser, flag: str, untouched: dict[str, Any]) -> bool:
+    """Whether an option already registered answers to `flag`: parsing it alone changes what the parser
+    returns, or is an error (the option wants a value). pytest 8 finds a clash between two plugins' groups only
+    when it builds its parser, too late to step aside, so the suite asks the parser itself first."""
+    try:
+        return vars(parser.parse_known_args([flag])) != untouched
+    except (pytest.UsageError, SystemExit):
+        return True
 
 
 def _listed_by_conftest(pluginmanager: pytest.PytestPluginManager) -> bool:
