@@ -108,13 +108,17 @@ def test_a_refusal_that_carries_the_job_is_a_leak_and_an_ordinary_one_is_not():
     job = {
         "status": "completed",
         "progress": {"message": "done", "pagesCrawled": 7, "maxPages": 9},
-        "result": [{"url": "https://example.com/private/page", "title": "Quarterly numbers", "data": {}}],
+        "result": [
+            {"url": "https://example.com/private/page", "title": "Quarterly numbers", "data": {"date": "2025-01-01"}}
+        ],
         "error": None,
     }
     owner = reply(job)
     check = CLAUSES["door-locked"].check
     plain = {"status": "error", "message": "Not authorized"}
     assert check(owner, reply(plain, status=403), contract) == []
+    stamped = {**plain, "at": "2025-01-01T10:00:00Z", "path": "/api/crawl/abc"}  # the job's data has this date
+    assert check(owner, reply(stamped, status=403), contract) == []
     assert check(owner, reply({"status": "error", "message": "Job abc not found"}, status=404), contract) == []
     for leaked in (
         {**plain, "debug": {"job": job}},

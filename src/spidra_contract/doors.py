@@ -32,6 +32,7 @@ Sources, beside each axis below:
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -400,7 +401,11 @@ def lets_in(reply: Reply, job_statuses: tuple[str, ...]) -> bool:
         return False
     if reply.method != "OPTIONS":
         return True
-    body = reply.body
+    return is_job_body(reply.body, job_statuses)
+
+
+def is_job_body(body: object, job_statuses: tuple[str, ...]) -> bool:
+    """A body that is a job: an object whose `status` is a job status."""
     return isinstance(body, dict) and body.get("status") in job_statuses
 
 
@@ -414,8 +419,10 @@ def is_open(reply: Reply) -> bool:
 
 
 # A job's marks: what only the job's own body says. Strings this long are the job's (result urls, titles, data,
-# error text); shorter ones (status words, "Queued") may be in any refusal.
-MIN_MARK_CHARS = 8
+# error text); shorter ones (status words, "Queued", names) and dates or numbers (a refusal's own timestamp) may be
+# in any refusal.
+MIN_MARK_CHARS = 12
+_NOT_A_MARK = re.compile(r"[\d\s:.,+\-TZ/]*")
 
 
 @dataclass(frozen=True)
@@ -441,7 +448,7 @@ def job_marks(reference: Reply, job_id: str = "") -> JobMarks:
     while stack:
         node = stack.pop()
         if isinstance(node, str):
-            if len(node) >= MIN_MARK_CHARS and job_id not in node:
+            if len(node) >= MIN_MARK_CHARS and job_id not in node and not _NOT_A_MARK.fullmatch(node):
                 strings.add(node)
         elif isinstance(node, dict):
             stack.extend(node.values())

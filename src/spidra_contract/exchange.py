@@ -268,6 +268,9 @@ class Reply:
     problem: str = ""
     # Who asked, through which door (`door HEAD /crawl/{id}, caller: no key`), when a test says so.
     context: str = ""
+    # The request went to another route, a header naming the job's (X-Original-URL over /): a 2xx there is the
+    # job only if its body is.
+    rewritten: bool = False
     _json: Any = field(default=_NOT_PARSED, repr=False)
 
     @property

@@ -103,6 +103,7 @@ class Knock:
         method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
         reply = reply_of(self.api.send_raw(method, url, headers))
         reply.context = f"door {door.name} (axis {door.axis}), caller: {caller}"
+        reply.rewritten = bool(door.routing.via)
         return reply
 
 

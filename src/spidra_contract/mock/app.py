@@ -517,6 +517,14 @@ async def submit_crawl(request: Request) -> Response:
     return _json(state, 200, {"status": "queued", "jobId": job.id, "message": "Crawl job queued"})
 
 
+async def api_root(request: Request) -> Response:
+    """GET /api/: the `public-root` variant's index, open to anyone (many APIs answer their root so); else none."""
+    state: MockState = request.app.state.mock
+    if not state.on("public-root"):
+        return error(state, 404, f"No route for {request.method} {request.url.path}")
+    return _json(state, 200, {"service": "spidra", "status": "ok", "docs": "https://docs.spidra.io"})
+
+
 async def stats(request: Request) -> Response:
     """GET /_mock/stats: what the mock received (for benchmarks and tools; not part of the contract)."""
     state: MockState = request.app.state.mock
@@ -807,6 +815,7 @@ def create_app(state: MockState | None = None) -> Any:
             Route(f"{API_PREFIX}/crawl/{{job_id:path}}", crawl_status, methods=ALL_METHODS),
             Route(f"{API_PREFIX}/crawl", submit_crawl, methods=["POST"]),
             Route("/_mock/stats", stats, methods=["GET"]),
+            Route(f"{API_PREFIX}/", api_root, methods=["GET", "HEAD"]),
         ],
         middleware=middleware,
         exception_handlers={404: not_found, 405: not_found},

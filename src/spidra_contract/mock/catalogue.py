@@ -360,6 +360,7 @@ VARIANTS: tuple[Switch, ...] = (
         "conformant",
         "X-Original-URL / X-Rewrite-URL rewrite the route, which runs its own key and owner checks",
     ),
+    Switch("public-root", "conformant", "GET /api/ answers 200 with a service index to anyone, key or not"),
     Switch(
         "forbid-unowned",
         "conformant",
