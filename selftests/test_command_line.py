@@ -165,3 +165,10 @@ def test_target_that_stops_answering_mid_run_is_could_not_test_not_violations(tm
     assert process.returncode == 6, output
     assert "stopped answering" in output
     assert_reports_agree(tmp_path, 6, output)
+
+
+def test_a_test_path_that_does_not_exist_is_exit_4_in_every_report_as_in_the_process(tmp_path):
+    result = run_suite(report_dir=tmp_path, tests=("tests/nope.py",))
+    assert result.exit_code == 4, result.output
+    assert "file or directory not found" in result.output
+    assert_reports_agree(tmp_path, 4, result.output)

@@ -23,6 +23,7 @@ INCOMPLETE = "incomplete"
 SUITE_ERROR = "suite error"
 INTERRUPTED = "interrupted"
 NO_TESTS = "no tests ran"
+USAGE_ERROR = "usage error"
 
 # How a failed test is classified (on the worker that ran it, carried in the report's user properties).
 KIND_VIOLATION = "violation"  # one of our clauses, with its Violations
@@ -122,6 +123,10 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
     errors = [f for f in e.failures if f.kind == KIND_ERROR]
     if e.pytest_status == EXIT_INTERRUPTED:
         return INTERRUPTED, EXIT_INTERRUPTED, "the run was interrupted; what ran is reported"
+    if e.pytest_status == EXIT_USAGE:
+        # pytest itself refused the command line (a test path that does not exist, say): the process exits 4,
+        # and so does every report.
+        return USAGE_ERROR, EXIT_USAGE, "pytest refused the command line (see its error above); nothing was judged"
     if e.unreachable:
         return COULD_NOT_TEST, EXIT_UNREACHABLE, e.unreachable
     if failing or checks:
