@@ -82,9 +82,10 @@ class RunDeadline(SuiteRefusal):
 
 
 class TargetNotAnswering(SuiteRefusal):
-    def __init__(self, msg: str, cause: str = "") -> None:
+    def __init__(self, msg: str, cause: str = "", connected: bool = True) -> None:
         super().__init__(msg)
         self.cause = cause or msg
+        self.connected = connected  # the target took the connection (and then gave no final answer)
 
 
 class NotSendable(SuiteRefusal):
@@ -497,7 +498,9 @@ class GuardedSession(requests.Session):
                     self.gate.trip(TRIP_DEADLINE, reason)
                     raise self._refuse(RunDeadline, reason) from None
                 self.gate.outcome(False, line)
-                raise TargetNotAnswering(f"no answer to {line}", cause=self.redactor.text(str(exc))) from None
+                raise TargetNotAnswering(
+                    f"no answer to {line}", cause=self.redactor.text(str(exc)), connected=exc.connected
+                ) from None
             self.gate.outcome(True)
             if received.interim:
                 self.traffic.skipped_interim(received.interim)

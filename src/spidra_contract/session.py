@@ -197,7 +197,12 @@ class ContractSession:
             except TargetNotAnswering as exc:
                 if attempt == 1:
                     continue
-                self.unreachable = f"cannot reach {settings.shown_base_url}: {exc.cause} (asked twice)"
+                where = settings.shown_base_url
+                self.unreachable = (
+                    f"no answer from {where} (it took the connection): {exc.cause} (asked twice)"
+                    if exc.connected
+                    else f"cannot reach {where}: {exc.cause} (asked twice)"
+                )
                 return True
             except SuiteRefusal:
                 pass  # refused (e.g. a 429 beyond what the suite waits): the run goes on and ends incomplete

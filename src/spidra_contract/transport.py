@@ -41,15 +41,22 @@ CONNECT_TIMEOUT = 10.0
 
 
 class Stuck(Exception):
-    """The exchange's deadline passed: `phase` says where it was stuck."""
+    """The exchange's deadline passed: `phase` says where it was stuck; `connected`, whether the target had
+    accepted the connection by then."""
 
-    def __init__(self, seconds: float, phase: str) -> None:
+    def __init__(self, seconds: float, phase: str, connected: bool = True) -> None:
         super().__init__(f"no complete answer within {seconds:g} s (stuck {phase})")
         self.phase = phase
+        self.connected = connected
 
 
 class NoAnswer(Exception):
-    """The target could not be reached, or closed the connection before any byte of a reply."""
+    """The target could not be reached (`connected` False), closed the connection before any byte of a reply,
+    or sent interim replies only."""
+
+    def __init__(self, message: str, connected: bool = True) -> None:
+        super().__init__(message)
+        self.connected = connected
 
 
 class NotHTTP(Exception):
@@ -182,9 +189,9 @@ class Transport:
         try:
             addresses = _resolve(host, port, min(CONNECT_TIMEOUT, clock.left(phase)))
         except TimeoutError:
-            raise Stuck(clock.seconds, f"resolving {host}") from None
+            raise Stuck(clock.seconds, f"resolving {host}", connected=False) from None
         except OSError as exc:
-            raise NoAnswer(exc.strerror or str(exc)) from None
+            raise NoAnswer(exc.strerror or str(exc), connected=False) from None
         last: OSError | None = None
         for family, kind, proto, _, address in addresses:
             sock = socket.socket(family, kind, proto)
@@ -193,7 +200,7 @@ class Transport:
                 sock.connect(address)
             except TimeoutError:
                 sock.close()
-                raise Stuck(clock.seconds, phase) from None
+                raise Stuck(clock.seconds, phase, connected=False) from None
             except OSError as exc:
                 sock.close()
                 last = exc
@@ -202,7 +209,7 @@ class Transport:
             if scheme == "https":
                 return self._handshake(sock, host, clock)
             return sock
-        raise NoAnswer((last.strerror or str(last)) if last else f"no address for {host}")
+        raise NoAnswer((last.strerror or str(last)) if last else f"no address for {host}", connected=False)
 
     def _handshake(self, sock: socket.socket, host: str, clock: Clock) -> socket.socket:
         """TLS, the handshake driven by hand so a dripped handshake is bounded by the same clock."""
@@ -224,7 +231,7 @@ class Transport:
                 select.select([], [tls], [], clock.left("in the TLS handshake"))
             except (ssl.SSLError, OSError) as exc:
                 tls.close()
-                raise NoAnswer(f"TLS handshake failed ({exc})") from None
+                raise NoAnswer(f"TLS handshake failed ({exc})", connected=False) from None
         tls.setblocking(True)
         return tls
 
@@ -302,7 +309,8 @@ class Transport:
             if isinstance(event, h11.InformationalResponse):
                 interim.append(event.status_code)
                 if len(interim) > MAX_INTERIM:
-                    raise NotHTTP(f"more than {MAX_INTERIM} interim (1xx) replies and no final one")
+                    # Interim replies only: the target has not answered (counted as a stall, as a drip is).
+                    raise NoAnswer(f"more than {MAX_INTERIM} interim (1xx) replies and no final one")
                 continue
             if isinstance(event, h11.Response):
                 break
