@@ -141,6 +141,10 @@ def test_run_resolves_every_path_against_the_users_folder(tmp_path, monkeypatch)
         "x",
         f"--report-dir={tmp_path / 'reports'}",
     ]
+    assert with_paths_from(["--html", "r.html", "--junitxml=j.xml"], tmp_path)[0][:2] == [
+        f"--html={tmp_path / 'r.html'}",
+        f"--junitxml={tmp_path / 'j.xml'}",
+    ]
     monkeypatch.setenv("SPIDRA_REPORT_DIR", "env-out")
     monkeypatch.setenv("SPIDRA_JOB_IDS_FILE", "ids.txt")
     assert with_paths_from([], tmp_path) == (

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # The suite as installed: the top-level tests/, openapi.yaml, pytest.ini and conftest.py, which the wheel
 # carries here (in a clone, symlinks to them).
@@ -19,13 +20,20 @@ def suite_args() -> list[str]:
     return ["-c", str(SUITE / "pytest.ini"), "--rootdir", str(SUITE), "-p", "no:cacheprovider", str(SUITE / "tests")]
 
 
+# Options of pytest and of the plugins installed with the suite that name a file or folder.
+PYTEST_PATH_OPTIONS = ("--junitxml", "--junit-xml", "--html", "--basetemp", "--confcutdir", "--log-file")
+
+
 def with_paths_from(args: list[str], cwd: Path) -> tuple[list[str], dict[str, str]]:
     """`args`, and the suite's SPIDRA_* variables, with every path option (report folder, ids file, baseline,
     spec) made absolute against `cwd`, the user's folder: the packaged suite runs in its own folder. The report
     folder is `cwd/reports` when neither they nor the environment name one."""
     from spidra_contract.settings import OPTIONS
 
-    paths = {spelling: option for option in OPTIONS if option.is_path for spelling in (option.flag, option.prefixed)}
+    paths: dict[str, Any] = {
+        spelling: option for option in OPTIONS if option.is_path for spelling in (option.flag, option.prefixed)
+    }
+    paths.update(dict.fromkeys(PYTEST_PATH_OPTIONS))  # pytest's and its plugins' own file options
     out: list[str] = []
     named: set[str] = set()
     pending = None
@@ -36,10 +44,10 @@ def with_paths_from(args: list[str], cwd: Path) -> tuple[list[str], dict[str, st
             pending = None
         elif flag in paths and eq:
             out.append(f"{flag}={cwd / value}")
-            named.add(paths[flag].env)
+            named.add(paths[flag].env if paths[flag] else flag)
         elif arg in paths:
             pending = arg
-            named.add(paths[arg].env)
+            named.add(paths[arg].env if paths[arg] else arg)
         else:
             out.append(arg)
     if pending is not None:
