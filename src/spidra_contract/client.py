@@ -413,11 +413,6 @@ class GuardedSession(requests.Session):
         self.transport.close()
         super().close()
 
-    def get_redirect_target(self, resp: requests.Response) -> str | None:
-        """No response is a redirect to this session: requests neither follows one nor reads its body to
-        prepare the next hop."""
-        return None
-
     def _refuse(self, error: type[SuiteRefusal], message: str, log: str = "refused") -> SuiteRefusal:
         self.traffic.log(log, message)
         return error(message)

@@ -77,6 +77,7 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
 
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
         set_hypothesis_home_dir(cache_dir() / "hypothesis")
+        config.add_cleanup(lambda: set_hypothesis_home_dir(None))  # a process that runs pytest in process
     profile = run.settings.profile
     name = f"spidra-{profile.name}"
     settings.register_profile(
