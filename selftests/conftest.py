@@ -75,8 +75,25 @@ def assert_reports_agree(directory: Path, exit_code: int, output: str | None = N
     properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
     assert properties["exit_code"] == str(exit_code)
     assert properties["verdict"] == summary["verdict"]
-    html_report = directory / "report.html"
-    if html_report.is_file():
-        import html
+    assert properties["headline"] == headline
+    page = (directory / "report.html").read_text(encoding="utf-8")
+    assert banner_of(page) == headline, "report.html opens with the verdict banner"
+    assert f"tests: {summary['tests']['line']}" in page
+    if output is not None:
+        # The counts every report gives are pytest's own: its terminal line says the same.
+        assert f"tests: {summary['tests']['line']}" in output
+        pytest_line = f"{summary['tests']['line']} in "
+        ends = [line.strip("= ") for line in output.splitlines()]
+        assert any(line.startswith(pytest_line) for line in ends) or summary["tests"]["line"] == "no tests ran"
 
-        assert html.escape(headline) in html_report.read_text(encoding="utf-8")
+
+def banner_of(page: str) -> str:
+    """The text of report.html's first element in its body after the title: the verdict banner (its headline)."""
+    import html
+    import re
+
+    body = page.split("<body>", 1)[1]
+    first = re.search(r"<div class=\"banner [a-z]+\" id=\"verdict\"[^>]*>(.*?)<small>", body, re.S)
+    assert first is not None, "no verdict banner"
+    assert body.index(first.group(0)) < body.index("<table"), "the banner comes before any table"
+    return " ".join(html.unescape(first.group(1)).split())

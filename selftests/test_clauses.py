@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spidra_contract.clauses import CLAUSES, EVERY_REPLY, Violation, evaluate
+from spidra_contract.clauses import CLAUSES, EVERY_REPLY, evaluate
 from spidra_contract.client import retry_after_seconds
 from spidra_contract.exchange import REDACTED, Redactor, Reply
-from spidra_contract.ledger import ContractViolation, violation_key, violations_in
+from spidra_contract.judge import ContractViolation, judgements_in
+from spidra_contract.judgement import ExchangeRecord, Judgement, Violation
 from spidra_contract.spec import load_contract
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -213,18 +214,21 @@ def test_retry_after_accepts_seconds_and_dates():
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
-def test_violations_travel_on_the_exception_even_when_schemathesis_wraps_them():
+def test_judgements_travel_on_the_exception_even_when_schemathesis_wraps_them():
     from schemathesis.core.failures import CustomFailure, FailureGroup
 
+    exchange = ExchangeRecord("x-1", "GET /crawl/abc", 200, "application/json", "{}", "curl x")
     found = [
-        Violation("result-shape", "'x' is not of type 'object'", "/result/3/data"),
-        Violation("status-enum", "bad"),
+        Judgement(
+            "result-shape", "t", (Violation("result-shape", "'x' is not of type 'object'", "/result/3/data"),), exchange
+        ),
+        Judgement("status-enum", "t", (Violation("status-enum", "bad"),), exchange),
     ]
-    ours = ContractViolation("message", found)
+    ours = ContractViolation(found)
     wrapped = FailureGroup([CustomFailure(operation="GET", title="t", message="m", exception=ours)])
-    assert violations_in(wrapped) == found
-    assert {violation_key(v) for v in violations_in(ours)} == {"result-shape:/result/*/data", "status-enum:"}
-    assert violations_in(AssertionError("plain")) == []
+    assert judgements_in(wrapped) == found
+    assert {key for j in judgements_in(ours) for key in j.keys} == {"result-shape:/result/*/data", "status-enum:"}
+    assert judgements_in(AssertionError("plain")) == []
 
 
 @pytest.mark.parametrize(
@@ -277,14 +281,18 @@ def test_an_excerpt_of_a_binary_body_shows_control_characters_as_escapes():
 def test_clause_junit_stays_well_formed_when_a_violation_quotes_control_characters():
     import xml.etree.ElementTree as ET
 
-    from spidra_contract.reports import clause_junit
+    from spidra_contract.judgement import ClauseResult, ClauseVerdict
+    from spidra_contract.model import Report
+    from spidra_contract.outcome import Outcome, RunVerdict, TestCounts
+    from spidra_contract.render import junit
 
-    example = {"violations": ["[json-body] bad \x00 byte"], "request": "GET /x", "status": 200}
-    example |= {"excerpt": "\x01\x02", "curl": "curl x"}
-    row = {"clause": "json-body", "title": "t", "reference": "r", "judged": 1, "verdict": "fail"}
-    summary = {"target": {"kind": "embedded mock"}, "clauses": [row | {"examples": [example]}]}
-    summary |= {"exit_code": 1, "duration_s": 1.0, "verdict": "fail", "reason": "r", "headline": "bad \x00"}
-    root = ET.fromstring(clause_junit(summary).encode())
+    exchange = ExchangeRecord("x-1", "GET /x", 200, "application/json", "\x01\x02", "curl x")
+    example = Judgement("json-body", "t", (Violation("json-body", "bad \x00 byte"),), exchange)
+    row = ClauseResult("json-body", "t", "r", ClauseVerdict.FAIL, 1, 1, (example,), ("json-body:",))
+    report = Report(
+        Outcome(RunVerdict.VIOLATIONS, 1, "bad \x00"), TestCounts(), (row,), target={"kind": "embedded mock"}
+    )
+    root = ET.fromstring(junit(report).encode())
     failure = root.find("testcase[@name='json-body']/failure")
     assert failure is not None
     assert "\\x00" in failure.get("message", "")
@@ -315,8 +323,9 @@ def test_a_reproduction_line_rebuilds_every_auth_channel_from_the_environment(na
     redactor.add(key, "$SPIDRA_API_KEY")
     shown = redactor.headers({name: value})[name]
     assert key not in shown
-    line = reply(b"{}", status=403)
-    line.request_headers = {name: shown}
+    import dataclasses
+
+    line = dataclasses.replace(reply(b"{}", status=403), request_headers={name: shown})
     curl = line.curl()
     assert key not in curl
     header_word = shlex.split(curl)[shlex.split(curl).index("-H") + 1]

@@ -45,11 +45,17 @@ def test_summary_json_names_each_failing_clause_with_evidence(broken_run):
     failing = {row["clause"]: row for row in summary["clauses"] if row["verdict"] == "fail"}
     assert set(failing) == {"result-shape", "error-response"}
     example = failing["result-shape"]["examples"][0]
-    assert example["request"].startswith("GET ")
-    assert example["status"] == 200
-    assert example["curl"].startswith("curl ")
-    assert "$SPIDRA_API_KEY" in example["curl"]
-    assert "/data" in example["violations"][0]
+    exchange = example["exchange"]
+    assert exchange["request"].startswith("GET ")
+    assert exchange["status"] == 200
+    assert exchange["curl"].startswith("curl ")
+    assert "$SPIDRA_API_KEY" in exchange["curl"]
+    assert example["violations"][0]["pointer"].endswith("/data")
+    assert example["violations"][0]["rule"].endswith("/type")
+    assert example["reproduction"]["label"] == "consistent 3/3"
+    # The exchange is the cassette's, by id.
+    har = json.loads(result.artifact("cassette.har").read_text())
+    assert exchange["id"] in {entry["_id"] for entry in har["log"]["entries"]}
     for key in (
         "target",
         "profile",
@@ -84,14 +90,16 @@ def test_junit_has_one_case_per_clause_and_one_per_test_and_the_html_shows_the_m
     clauses = ET.parse(result.artifact("junit.xml")).getroot().findall(".//testcase")
     assert {case.get("name") for case in clauses} >= {"status-enum", "result-shape", "error-response"}
     failed = {case.get("name") for case in clauses if case.find("failure") is not None}
-    assert failed == {"result-shape", "error-response", "verdict"}, "one case per violated clause, and the verdict"
+    assert failed == {"result-shape", "error-response"}, "one case per violated clause, nothing else"
+    assert ET.parse(result.artifact("junit.xml")).getroot().get("failures") == "2"
     assert "curl" in next(case for case in clauses if case.get("name") == "result-shape").find("failure").text
     tests = ET.parse(result.artifact("junit-tests.xml")).getroot().findall(".//testcase")
     assert len(tests) > 20
     assert any(case.find("failure") is not None for case in tests)
     page = result.artifact("report.html").read_text()
-    assert "Contract compliance" in page
-    assert "result-shape" in page
+    assert "Compliance matrix" in page
+    assert 'href="#clause-result-shape"' in page
+    assert 'id="clause-result-shape"' in page
 
 
 def test_cassette_is_a_har_of_the_exchanges(broken_run):
@@ -195,7 +203,7 @@ def test_replay_only_takes_the_request_line_as_the_readme_writes_it_and_says_whe
     cassette = str(result.artifact("cassette.har"))
     summary = json.loads(result.artifact("summary.json").read_text())
     shape = next(row for row in summary["clauses"] if row["clause"] == "result-shape")
-    job_id = shape["examples"][0]["request"].rsplit("/", 1)[-1]
+    job_id = shape["examples"][0]["exchange"]["request"].rsplit("/", 1)[-1]
     one = CliRunner().invoke(main, ["replay", cassette, "--only", f"GET .../crawl/{job_id}"])
     assert one.exit_code == 1, one.output
     assert "[result-shape]" in one.output
@@ -242,7 +250,7 @@ def test_a_mock_runs_reproduction_brings_the_same_mock_back_so_the_curl_line_wor
     assert served[:2] == ["spidra-contract", "serve-mock"]
     assert "--switch" in served
     assert "result-data-string" in served
-    example = next(row for row in summary["clauses"] if row["clause"] == "result-shape")["examples"][0]
+    example = next(row for row in summary["clauses"] if row["clause"] == "result-shape")["examples"][0]["exchange"]
     url = example["request"].split(" ", 1)[1]
     process = subprocess.Popen(
         [sys.executable, "-m", "spidra_contract.cli", *served[1:]],

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.burst
 BURST = 32  # four times the 8 concurrent requests a shedding server (the `burst-503` fault) tolerates
 
 
-def test_concurrent_polls_all_honour_the_contract(run, target, api, known_jobs, judge):
-    if not target.is_mock and not run.settings.burst:
+def test_concurrent_polls_all_honour_the_contract(options, target, api, known_jobs, judge):
+    if not target.is_mock and not options.burst:
         pytest.skip("the burst probe runs against a live API only with --burst")
     if not known_jobs:
         pytest.skip("needs a known job id to poll")

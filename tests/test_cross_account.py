@@ -30,7 +30,7 @@ def test_other_accounts_key_cannot_read_the_job_before_or_right_after_its_owner(
 
 
 def test_other_accounts_key_on_an_unknown_id_is_refused_and_id_enumeration_is_reported(
-    known_jobs, other_key, fetch, judge, run
+    known_jobs, other_key, fetch, judge, ledger
 ):
     """The other account asking for an id that names no job gets a 404 (or 403) ErrorResponse. Where its answer
     for this account's job differs from that, a caller can tell which ids exist: reported as a finding, not
@@ -43,7 +43,7 @@ def test_other_accounts_key_on_an_unknown_id_is_refused_and_id_enumeration_is_re
     if foreign.status == 200:
         pytest.skip("the foreign read itself was answered 200 (reported by the foreign-job clause)")
     if (foreign.status, foreign.body) != (unknown.status, unknown.body):
-        run.ledger.finding(
+        ledger.finding(
             "id enumeration",
             f"another account's job answers {foreign.status} {foreign.excerpt!r} while an unknown id answers "
             f"{unknown.status} {unknown.excerpt!r}: a caller can tell which ids exist",

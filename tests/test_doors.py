@@ -67,18 +67,17 @@ def strangers(target):
     return callers
 
 
-def _judge_stranger(run, request, reference, reply) -> None:
+def _judge_stranger(judging, request, reference, reply) -> None:
     """A stranger's reply: never a 2xx, never the job in any refusal (`door-locked`), and a whole reply."""
     __tracebackhide__ = True
-    found = run.judge_pair(request.node.nodeid, reference, reply, ("door-locked",))
-    found += run.judge(request.node.nodeid, reply, ("complete-body",))
-    if found:
-        raise run.violation(found, reply, reference)
+    found = judging.judge_pair(request.node.nodeid, reference, reply, ("door-locked",))
+    found += judging.judge(request.node.nodeid, reply, ("complete-body",))
+    judging.fail_on(found)
 
 
 @pytest.mark.parametrize("door", MATRIX_DOORS, ids=[door.name for door in MATRIX_DOORS])
 def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
-    door, door_reference, strangers, target, knock, run, request
+    door, door_reference, strangers, target, knock, judging, ledger, request
 ):
     """Asked by every caller: the other account before and right after the owner, no key, and a key that is
     not the owner's (a wrong one, or in turn a near miss of the owner's)."""
@@ -94,14 +93,14 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
     replies[miss] = knock(door, job_id, miss, strangers[miss])
     if other:
         replies[OTHER_AFTER] = knock(door, job_id, OTHER_AFTER, other)
-    run.ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
-    _owner_door_answers_only_for_its_jobs(door, replies[OWNER], knock, run, target)
+    ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
+    _owner_door_answers_only_for_its_jobs(door, replies[OWNER], knock, ledger, target)
     # One stranger asks for an id that names no job too: a door that answers it otherwise than the job (status)
     # tells strangers which ids exist.
     stranger, key = (OTHER_AFTER, other) if other else (miss, strangers[miss])
     stray = knock(door, f"spidra-contract-no-such-job-{uuid.uuid4()}", f"{stranger}, unknown id", key)
     if stray.status != replies[stranger].status:
-        run.ledger.finding(
+        ledger.finding(
             "id enumeration",
             f"{door.name}: {stranger} gets {replies[stranger].status} for another account's job and "
             f"{stray.status} for an id that names no job",
@@ -109,11 +108,13 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
         )
     for caller, reply in replies.items():
         if caller != OWNER:
-            _judge_stranger(run, request, reference, reply)
+            _judge_stranger(judging, request, reference, reply)
 
 
 @pytest.mark.parametrize("door", OTHER_DOORS, ids=[door.name for door in OTHER_DOORS])
-def test_no_member_of_any_axis_opens_a_job_to_a_stranger(door, door_reference, strangers, target, knock, run, request):
+def test_no_member_of_any_axis_opens_a_job_to_a_stranger(
+    door, door_reference, strangers, target, knock, judging, ledger, request
+):
     """The front door with one member changed, asked by the other account (a member that skips the ownership
     check) and by one caller without a valid key (a member that skips the key check), in turn: no key, empty,
     wrong and near-miss keys (a key channel only by callers with a key to carry)."""
@@ -123,9 +124,9 @@ def test_no_member_of_any_axis_opens_a_job_to_a_stranger(door, door_reference, s
     if OTHER_AFTER in strangers:
         callers.append(OTHER_AFTER)
     replies = {caller: knock(door, job_id, caller, strangers[caller]) for caller in callers}
-    run.ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
+    ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
     for reply in replies.values():
-        _judge_stranger(run, request, reference, reply)
+        _judge_stranger(judging, request, reference, reply)
 
 
 def _doors_of_several_axes(draw: st.DrawFn) -> Door:
@@ -137,44 +138,44 @@ def _doors_of_several_axes(draw: st.DrawFn) -> Door:
 combined_doors = st.composite(_doors_of_several_axes)
 
 
-def test_combined_doors_stay_shut_to_strangers(door_reference, strangers, knock, run, request):
+def test_combined_doors_stay_shut_to_strangers(door_reference, strangers, knock, judging, ledger, options, request):
     """Doors no list names: members of two or three axes together (a path spelling with a key channel and a
     routing header, ...), drawn by hypothesis (derandomized in ci; `--hypothesis-seed` reproduces the others)."""
     job_id, reference = door_reference
     keyed = [caller for caller, key in strangers.items() if key]
 
-    @settings(max_examples=run.settings.profile.door_examples)
+    @settings(max_examples=options.profile.door_examples)
     @given(door=combined_doors(), index=st.integers(min_value=0, max_value=len(keyed) - 1))
     def knock_on(door: Door, index: int) -> None:
         caller = keyed[index]
         reply = knock(door, job_id, caller, strangers[caller])
-        run.ledger.door(door.name, {caller: reply.status}, axis=door.axis)
-        _judge_stranger(run, request, reference, reply)
+        ledger.door(door.name, {caller: reply.status}, axis=door.axis)
+        _judge_stranger(judging, request, reference, reply)
 
     knock_on()
 
 
-def _owner_door_answers_only_for_its_jobs(door, owner_reply, knock, run, target) -> None:
+def _owner_door_answers_only_for_its_jobs(door, owner_reply, knock, ledger, target) -> None:
     """A door that opens for the owner must not open for an id that names no job either (the front door answers
     404 there): a HEAD or a lenient route that answers 200 for anything is a finding."""
     if door.is_front or not is_open(owner_reply):
         return
     stray = knock(door, f"spidra-contract-no-such-job-{uuid.uuid4()}", f"{OWNER}, unknown id", target.api_key)
     if is_open(stray):
-        run.ledger.finding(
+        ledger.finding(
             "door answers differently",
             f"{door.name} answers {stray.status} for an id that names no job (the front door answers 404)",
             {"reply": stray.as_evidence()},
         )
 
 
-def test_options_never_gives_a_stranger_the_job(door_reference, target, knock, run, request):
+def test_options_never_gives_a_stranger_the_job(door_reference, target, knock, judging, options, request):
     """OPTIONS goes out only where unsafe methods may (the embedded mock, or --allow-unsafe; schemathesis'
     allow-header check judges what it advertises). A stranger's OPTIONS may be a 2xx preflight, never the job."""
-    if not (target.is_mock or run.settings.allow_unsafe):
+    if not (target.is_mock or options.allow_unsafe):
         pytest.skip("OPTIONS goes to a live API only with --allow-unsafe")
     job_id, reference = door_reference
-    _judge_stranger(run, request, reference, knock(OPTIONS_DOOR, job_id, NO_KEY, None))
-    _judge_stranger(run, request, reference, knock(OPTIONS_DOOR, job_id, WRONG_KEY, wrong_key(target.api_key)))
+    _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, NO_KEY, None))
+    _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, WRONG_KEY, wrong_key(target.api_key)))
     if target.other_api_key:
-        _judge_stranger(run, request, reference, knock(OPTIONS_DOOR, job_id, OTHER_AFTER, target.other_api_key))
+        _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, OTHER_AFTER, target.other_api_key))

@@ -14,7 +14,7 @@ def timelines(run):
     return run.watch().result()
 
 
-def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, judge, judge_pair, run):
+def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, judge, judge_pair, ledger, options, run):
     timeline = timelines[known_job]
     if timeline.error:
         pytest.skip(f"watch of {known_job} stopped: {timeline.error}")
@@ -22,13 +22,13 @@ def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, j
         judge(reply)
     if timeline.reads and timeline.reads[0].status != 200:
         pytest.skip(f"job {known_job} answered {timeline.reads[0].status}: nothing to watch")
-    run.ledger.timeline(known_job, timeline.story, timeline.finished)
+    ledger.timeline(known_job, timeline.story, timeline.finished)
     for before, after in zip(timeline.reads, timeline.reads[1:], strict=False):
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
     if not timeline.finished:
-        run.ledger.note(
-            f"job {known_job} did not finish within the {run.settings.profile.poll_budget:g} s watch "
-            f"of profile {run.settings.profile.name}{_clock(run)} (statuses seen: {timeline.story})"
+        ledger.note(
+            f"job {known_job} did not finish within the {options.profile.poll_budget:g} s watch "
+            f"of profile {options.profile.name}{_clock(run)} (statuses seen: {timeline.story})"
         )
 
 

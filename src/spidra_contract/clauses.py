@@ -18,27 +18,12 @@ from jsonschema import Draft202012Validator
 
 from spidra_contract.doors import carried, is_job_body, is_open, job_marks, lets_in
 from spidra_contract.exchange import Reply
+from spidra_contract.judgement import Place, Verdict, Violation
 from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
 
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 # Forward order of the documented states; a job may skip states, never go back.
 STATUS_ORDER = {"waiting": 0, "active": 1, "completed": 2, "failed": 2}
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One way a reply broke one clause, with the evidence a person needs to see it."""
-
-    clause: str
-    message: str
-    pointer: str = ""
-
-    def __str__(self) -> str:
-        where = f" at {self.pointer}" if self.pointer else ""
-        return f"[{self.clause}] {self.message}{where}"
-
-
-Verdict = list[Violation] | None
 
 
 @dataclass(frozen=True)
@@ -74,7 +59,16 @@ def _schema_violations(name: str, validator: Draft202012Validator | None, instan
     found = []
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
         pointer = base + "".join(f"/{part}" for part in error.absolute_path)
-        found.append(Violation(name, f"{error.message} (schema: {'/'.join(map(str, error.schema_path))})", pointer))
+        found.append(
+            Violation(
+                name,
+                error.message,
+                pointer,
+                expected=_short(error.validator_value, 200),
+                observed=_short(error.instance, 200),
+                rule="/".join(map(str, error.schema_path)),
+            )
+        )
     return found
 
 
@@ -108,8 +102,10 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "documented-status",
-            f"status {reply.status} is not documented (documented: "
-            f"{sorted(contract.documented_statuses)}){redirect}; body: {reply.excerpt!r}",
+            f"status {reply.status} is not documented (documented: {sorted(contract.documented_statuses)}){redirect}",
+            place=Place.STATUS,
+            expected=", ".join(map(str, sorted(contract.documented_statuses))),
+            observed=str(reply.status),
         )
     ]
 
@@ -124,7 +120,7 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
 def complete_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method not in ("GET", "HEAD"):
         return None
-    return [Violation("complete-body", reply.problem)] if reply.problem else []
+    return [Violation("complete-body", reply.problem, place=Place.MESSAGE)] if reply.problem else []
 
 
 @clause(
@@ -138,15 +134,29 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
     found = []
     if reply.media_type != JSON_MEDIA_TYPE:
         found.append(
-            Violation("json-body", f"Content-Type is {reply.header('content-type')!r}, expected {JSON_MEDIA_TYPE}")
+            Violation(
+                "json-body",
+                f"Content-Type is {reply.header('content-type')!r}, expected {JSON_MEDIA_TYPE}",
+                "content-type",
+                place=Place.HEADER,
+                expected=JSON_MEDIA_TYPE,
+                observed=reply.header("content-type"),
+            )
         )
     try:
         body = reply.json
     except ValueError as exc:
-        found.append(Violation("json-body", f"body does not parse as JSON ({exc}): {reply.excerpt!r}"))
+        found.append(Violation("json-body", f"body does not parse as JSON ({exc})", expected="JSON", observed=str(exc)))
     else:
         if not isinstance(body, dict):
-            found.append(Violation("json-body", f"body is a JSON {type(body).__name__}, the schema says object"))
+            found.append(
+                Violation(
+                    "json-body",
+                    f"body is a JSON {type(body).__name__}, the schema says object",
+                    expected="object",
+                    observed=type(body).__name__,
+                )
+            )
     return found
 
 
@@ -243,7 +253,7 @@ def error_response(reply: Reply, contract: Contract) -> Verdict:
         return None
     body = _body_object(reply)
     if body is None:
-        return [Violation("error-response", f"{reply.status} body is not a JSON object: {reply.excerpt!r}")]
+        return [Violation("error-response", f"{reply.status} body is not a JSON object", expected="ErrorResponse")]
     found = _schema_violations("error-response", _validator(contract, reply.status, None), body, "")
     message = body.get("message")
     if isinstance(message, str) and not message.strip():
@@ -318,7 +328,10 @@ def auth_required(reply: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "auth-required",
-            f"expected 403 for an unauthorized request, got {reply.status}{hint}; body: {reply.excerpt!r}",
+            f"expected 403 for an unauthorized request, got {reply.status}{hint}",
+            place=Place.STATUS,
+            expected="403",
+            observed=str(reply.status),
         )
     ]
 
@@ -335,7 +348,10 @@ def unknown_job(reply: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "unknown-job",
-            f"expected 404 (or 403) for an id that names no job, got {reply.status}; body: {reply.excerpt!r}",
+            f"expected 404 (or 403) for an id that names no job, got {reply.status}",
+            place=Place.STATUS,
+            expected="404 or 403",
+            observed=str(reply.status),
         )
     ]
 
@@ -351,7 +367,10 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "foreign-job",
-            f"another account's key got {reply.status} for this job (expected 403 or 404); body: {reply.excerpt!r}",
+            f"another account's key got {reply.status} for this job (expected 403 or 404)",
+            place=Place.STATUS,
+            expected="403 or 404",
+            observed=str(reply.status),
         )
     ]
 
@@ -377,8 +396,10 @@ def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
         return [
             Violation(
                 "door-locked",
-                f"{who}: {reply.method} answered {reply.status}, the job is open to a caller who may not read it; "
-                f"body: {reply.excerpt!r}",
+                f"{who}: {reply.method} answered {reply.status}, the job is open to a caller who may not read it",
+                place=Place.STATUS,
+                expected="a refusal (not 2xx, not the job)",
+                observed=str(reply.status),
             )
         ]
     if leak:
@@ -386,7 +407,9 @@ def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
             Violation(
                 "door-locked",
                 f"{who}: {reply.method} refused with {reply.status}, but its body carries {leak}: a refusal that "
-                f"embeds the record is a leak; body: {reply.excerpt!r}",
+                "embeds the record is a leak",
+                expected="a refusal that does not carry the job",
+                observed=str(leak),
             )
         ]
     return []
@@ -405,7 +428,13 @@ def hostile_id(reply: Reply, contract: Contract) -> Verdict:
     if reply.status in (403, 404):
         return []
     return [
-        Violation("hostile-id", f"hostile id answered {reply.status} (expected 403 or 404); body: {reply.excerpt!r}")
+        Violation(
+            "hostile-id",
+            f"hostile id answered {reply.status} (expected 403 or 404)",
+            place=Place.STATUS,
+            expected="403 or 404",
+            observed=str(reply.status),
+        )
     ]
 
 
@@ -487,9 +516,9 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     ]
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, limit: int = 120) -> str:
     text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Groups: which clauses judge which kind of reply.

@@ -277,6 +277,7 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
     """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
     from spidra_contract.clauses import EVERY_REPLY, evaluate
     from spidra_contract.exchange import Reply
+    from spidra_contract.render import violation_line
     from spidra_contract.spec import SpecError, load_contract
 
     try:
@@ -295,10 +296,12 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
             status=response["status"],
             headers={h["name"]: h["value"] for h in response["headers"]},
             content=response["content"].get("text", "").encode("utf-8"),
+            exchange_id=entry.get("_id", ""),
         )
         if wanted is not None and not wanted.search(reply.request_line):
             continue
-        lines = [str(v) for verdict in evaluate(reply, contract, EVERY_REPLY).values() if verdict for v in verdict]
+        verdicts = evaluate(reply, contract, EVERY_REPLY).values()
+        lines = [violation_line(v) for verdict in verdicts if verdict for v in verdict]
         judged += 1
         if lines:
             violated += 1

@@ -11,15 +11,19 @@ A request the suite does not send, or that the target does not answer, raises a 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import fcntl
 import http.cookiejar
 import io
+import itertools
 import json
 import os
 import threading
 import time
+import uuid
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -36,6 +40,9 @@ from spidra_contract.exchange import Redactor, Reply, reply_from_response
 from spidra_contract.transport import Aborted, NoAnswer, NotHTTP, Received, Stuck, Transport, Unsendable
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
+# A violating read is asked again (never anything else); the last this many reads are remembered for it.
+REREADABLE = SAFE_METHODS
+REREAD_MEMORY = 256
 ACCEPT_ENCODING = "gzip, deflate"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 PROBLEM_EXCERPT_BYTES = 64 * 1024
@@ -164,6 +171,26 @@ class Gate:
 
     def state(self) -> dict[str, Any]:
         return dict(self._update(lambda state: dict(state)))
+
+    def spare(self, reads: int) -> str:
+        """Whether `reads` more requests may go to re-reading a violation: "" if so (they are set aside now),
+        else why not. Re-reads never take the budget's last tenth, more than a tenth of it in all, nor the run's
+        last tenth of its deadline; an unlimited run (the mock's) always may."""
+
+        def take(state: dict[str, Any]) -> str:
+            if state["trip"]:
+                return "the run has stopped sending"
+            if self.max_requests:
+                reserve = self.max_requests // 10
+                spent = state.get("rereads", 0)
+                if spent + reads > reserve or state["sent"] + reads > self.max_requests - reserve:
+                    return f"kept the request budget ({self.max_requests}) for the run"
+            if self.run_deadline and time.time() - state["started"] > self.run_deadline * 0.9:
+                return f"kept the run's deadline ({self.run_deadline:g} s) for the run"
+            state["rereads"] = state.get("rereads", 0) + reads
+            return ""
+
+        return str(self._update(take))
 
     def admit(self) -> tuple[float, float]:
         """Take one request from the budget: the seconds to wait before sending it, and the seconds the run has
@@ -402,6 +429,12 @@ class GuardedSession(requests.Session):
         self.on_exchange = on_exchange
         self.traffic = traffic or Traffic()
         self.transport = Transport(max_body=max_body)
+        # What each recent read sent, by exchange id, so a violating read can be asked again exactly as it was
+        # (`reread`); kept in memory only, never written anywhere (it holds the keys).
+        self._asked: OrderedDict[str, tuple[str, str, list[tuple[str, str]]]] = OrderedDict()
+        self._ids = itertools.count(1)
+        self._asked_lock = threading.Lock()
+        self._prefix = uuid.uuid4().hex[:6]
         self.trust_env = False  # no proxy or .netrc from the environment decides where a key goes
         # No cookie a server sets is ever sent back: a session cookie from the owner's read would let a later
         # "no key" request in, and the suite would call a locked door open.
@@ -499,7 +532,13 @@ class GuardedSession(requests.Session):
             self.gate.outcome(True)
             if received.interim:
                 self.traffic.skipped_interim(received.interim)
-            response = self._response(request, received, time.monotonic() - started)
+            exchange_id = f"{self._prefix}-{next(self._ids)}"
+            if method in REREADABLE:
+                with self._asked_lock:
+                    self._asked[exchange_id] = (method, url, list(headers))
+                    while len(self._asked) > REREAD_MEMORY:
+                        self._asked.popitem(last=False)
+            response = self._response(request, received, time.monotonic() - started, exchange_id)
             reply = reply_of(response)
             if self.on_exchange is not None:
                 self.on_exchange(reply)
@@ -529,7 +568,20 @@ class GuardedSession(requests.Session):
         reason = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {method} {self.redactor.url(url)}"
         raise self._refuse(RateLimited, reason)
 
-    def _response(self, request: requests.PreparedRequest, received: Received, seconds: float) -> requests.Response:
+    def reread(self, reply: Reply) -> Reply | None:
+        """Send the request behind `reply` again, exactly as it went (a read only: GET or HEAD); None when it
+        cannot be (not a read, or too long ago to be remembered). Refusals (budget, rate limit) propagate."""
+        with self._asked_lock:
+            asked = self._asked.get(reply.exchange_id)
+        if asked is None:
+            return None
+        method, url, headers = asked
+        again = reply_of(self.send_raw(method, url, headers))
+        return dataclasses.replace(again, context=reply.context, rewritten=reply.rewritten)
+
+    def _response(
+        self, request: requests.PreparedRequest, received: Received, seconds: float, exchange_id: str
+    ) -> requests.Response:
         """The `requests.Response` every caller (schemathesis included) reads: the body decoded within the cap
         (a broken body is judged on its first bytes; nobody keeps megabytes of it), its redacted `Reply`
         attached."""
@@ -548,7 +600,9 @@ class GuardedSession(requests.Session):
         response.request = request
         response.encoding = requests.utils.get_encoding_from_headers(response.headers)
         response.elapsed = datetime.timedelta(seconds=seconds)
-        reply = reply_from_response(response, self.redactor, seconds * 1000, problem=body.problem)
+        reply = reply_from_response(
+            response, self.redactor, seconds * 1000, problem=body.problem, exchange_id=exchange_id
+        )
         response.spidra_reply = reply  # type: ignore[attr-defined]
         request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
         return response

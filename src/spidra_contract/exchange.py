@@ -8,9 +8,11 @@ import json
 import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+from spidra_contract.judgement import ExchangeRecord
 
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = frozenset(
@@ -28,7 +30,6 @@ SENSITIVE_NAMES = frozenset(
         "access_token",
     }
 )
-_NOT_PARSED = object()
 EXCERPT_CHARS = 400
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
@@ -253,9 +254,10 @@ def shell_word(text: str) -> str:
     return '"' + "".join(pieces) + '"'
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reply:
-    """A response with the request that produced it; request headers and URL are already redacted."""
+    """A response with the request that produced it; request headers and URL are already redacted. Frozen once
+    built: a test that names who asked makes a new one (`dataclasses.replace`)."""
 
     method: str
     url: str
@@ -271,7 +273,9 @@ class Reply:
     # The request went to another route, a header naming the job's (X-Original-URL over /): a 2xx there is the
     # job only if its body is.
     rewritten: bool = False
-    _json: Any = field(default=_NOT_PARSED, repr=False)
+    # The exchange's id in the cassette (its HAR entry's `_id`), and how to ask the same again (see
+    # `GuardedSession.reread`).
+    exchange_id: str = ""
 
     @property
     def media_type(self) -> str:
@@ -288,15 +292,18 @@ class Reply:
     def text(self) -> str:
         return self.content.decode("utf-8", errors="replace")
 
+    @functools.cached_property
+    def _parsed(self) -> Any:
+        return parse_json(self.content)  # computed once (a cached property writes the instance's own dict)
+
     @property
     def json(self) -> Any:
         """The parsed body; raises `ValueError` when it is not strict JSON (NaN and Infinity are not JSON),
         not UTF-8, or nests deeper than any job body could."""
-        if self._json is _NOT_PARSED:
-            self._json = parse_json(self.content)
-        if isinstance(self._json, ValueError):
-            raise self._json
-        return self._json
+        parsed = self._parsed
+        if isinstance(parsed, ValueError):
+            raise parsed
+        return parsed
 
     @property
     def body(self) -> Any:
@@ -328,19 +335,23 @@ class Reply:
         parts.append(shell_word(self.url))
         return " ".join(parts)
 
+    def record(self) -> ExchangeRecord:
+        """This exchange as evidence in a judgement or a report."""
+        return ExchangeRecord(
+            id=self.exchange_id,
+            request=self.request_line,
+            status=self.status,
+            content_type=self.header("content-type"),
+            excerpt=self.excerpt,
+            curl=self.curl(),
+            location=self.header("location"),
+            problem=self.problem,
+            context=self.context,
+        )
+
     def as_evidence(self) -> dict[str, Any]:
-        evidence = {
-            "request": self.request_line,
-            "status": self.status,
-            "content_type": self.header("content-type"),
-            "excerpt": self.excerpt,
-            "curl": self.curl(),
-        }
-        if self.header("location"):
-            evidence["location"] = self.header("location")
-        if self.problem:
-            evidence["problem"] = self.problem
-        return evidence
+        """The record as plain data (a finding's evidence)."""
+        return self.record().to_dict()
 
 
 def _reject_constant(name: str) -> Any:
@@ -406,6 +417,7 @@ def reply_from_parts(
     elapsed_ms: float,
     redactor: Redactor,
     problem: str = "",
+    exchange_id: str = "",
 ) -> Reply:
     req = dict(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
     res = dict(headers.items() if isinstance(headers, Mapping) else headers)
@@ -418,10 +430,13 @@ def reply_from_parts(
         content=_redacted_content(content, redactor),
         elapsed_ms=elapsed_ms,
         problem=redactor.text(problem),
+        exchange_id=exchange_id,
     )
 
 
-def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float, problem: str = "") -> Reply:
+def reply_from_response(
+    response: Any, redactor: Redactor, elapsed_ms: float, problem: str = "", exchange_id: str = ""
+) -> Reply:
     """A `Reply` from a requests response, or a schemathesis one (whose header values are lists)."""
     request = response.request
     headers = {name: ", ".join(value) if isinstance(value, list) else value for name, value in response.headers.items()}
@@ -435,6 +450,7 @@ def reply_from_response(response: Any, redactor: Redactor, elapsed_ms: float, pr
         elapsed_ms=elapsed_ms,
         redactor=redactor,
         problem=problem,
+        exchange_id=exchange_id,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,20 +13,35 @@ from spidra_contract import clauses as clause_defs
 from spidra_contract.client import GuardedSession, reply_of
 from spidra_contract.doors import Door
 from spidra_contract.exchange import Reply
-from spidra_contract.run import Run, Target
+from spidra_contract.judge import Judge
+from spidra_contract.ledger import Ledger
+from spidra_contract.run import RUN_KEY, Run, Target
+from spidra_contract.settings import Settings
 from spidra_contract.spec import Contract
-
-
-def _run(request: pytest.FixtureRequest) -> Run:
-    from spidra_contract.plugin import get_run
-
-    return get_run(request.config)
 
 
 @pytest.fixture(scope="session")
 def run(request: pytest.FixtureRequest) -> Run:
-    """The run: settings, contract, ledger and traffic shared by every layer."""
-    return _run(request)
+    """The run: its target, session, traffic and lifecycle watch (the plugin made it at configure time)."""
+    return request.config.stash[RUN_KEY]
+
+
+@pytest.fixture(scope="session")
+def judging(run: Run) -> Judge:
+    """Judging: `judging.judge(test, reply, names)` -> judgements; `judging.fail_on(judgements)` fails the test."""
+    return run.judging
+
+
+@pytest.fixture(scope="session")
+def ledger(run: Run) -> Ledger:
+    """What the run learns beyond verdicts: findings, notes, the access matrix, the jobs' timelines."""
+    return run.ledger
+
+
+@pytest.fixture(scope="session")
+def options(run: Run) -> Settings:
+    """The run's resolved options (profile, limits, --burst, --allow-unsafe, --job-ids-file)."""
+    return run.settings
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +118,9 @@ class Knock:
     def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
         method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
         reply = reply_of(self.api.send_raw(method, url, headers))
-        reply.context = f"door {door.name} (axis {door.axis}), caller: {caller}"
-        reply.rewritten = bool(door.routing.via)
-        return reply
+        return dataclasses.replace(
+            reply, context=f"door {door.name} (axis {door.axis}), caller: {caller}", rewritten=bool(door.routing.via)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -119,7 +135,7 @@ def judge(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
 
     def apply(reply: Reply, *names: str) -> None:
         __tracebackhide__ = True
-        run.expect(request.node.nodeid, reply, names or clause_defs.EVERY_REPLY)
+        run.judging.expect(request.node.nodeid, reply, names or clause_defs.EVERY_REPLY)
 
     return apply
 
@@ -130,7 +146,7 @@ def judge_pair(run: Run, request: pytest.FixtureRequest) -> Callable[..., None]:
 
     def apply(before: Reply, after: Reply, *names: str) -> None:
         __tracebackhide__ = True
-        run.expect_pair(request.node.nodeid, before, after, names or clause_defs.PAIRWISE)
+        run.judging.expect_pair(request.node.nodeid, before, after, names or clause_defs.PAIRWISE)
 
     return apply
 
@@ -146,4 +162,5 @@ def clause_checks(run: Run) -> list[Any]:
     """The clauses as schemathesis checks, bound to this run."""
     from spidra_contract.checks import checks_for
 
-    return checks_for(run)
+    assert run.target is not None, "the target is started at session start"
+    return checks_for(run.judging, run.target, run.session)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import schemathesis
 
-from spidra_contract.run import Run, Target
+from spidra_contract.settings import Profile
+from spidra_contract.spec import Contract
 
 # Built-in checks that fit this contract. positive_data_acceptance is off: any string is a valid jobId,
 # and an id that names no job is rightly a 404. Stateful checks need links this document does not have.
@@ -24,18 +26,30 @@ MOCK_ONLY_CHECKS = ("unsupported_method", "allow_header_conformance")
 UNSAFE_METHODS = ["POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
-def schemathesis_config(run: Run, target: Target) -> dict[str, Any]:
-    profile = run.settings.profile
+@dataclass(frozen=True)
+class SchemaInputs:
+    """What generation reads: where the target is, how to authenticate, which ids it knows, the profile."""
+
+    base_url: str
+    headers: dict[str, str]
+    job_ids: tuple[str, ...]
+    profile: Profile
+    timeout: float
+    allow_unsafe: bool  # the embedded mock, or --allow-unsafe
+
+
+def schemathesis_config(inputs: SchemaInputs) -> dict[str, Any]:
+    profile = inputs.profile
     checks: dict[str, Any] = {"enabled": False}
     for name in BUILT_IN_CHECKS:
         checks[name] = {"enabled": True}
-    unsafe_allowed = target.is_mock or run.settings.allow_unsafe
+    unsafe_allowed = inputs.allow_unsafe
     for name in MOCK_ONLY_CHECKS:
         checks[name] = {"enabled": unsafe_allowed}
     config: dict[str, Any] = {
-        "base-url": target.base_url,
-        "headers": target.auth(),
-        "request-timeout": run.settings.timeout,
+        "base-url": inputs.base_url,
+        "headers": inputs.headers,
+        "request-timeout": inputs.timeout,
         "generation": {
             "max-examples": profile.max_examples,
             "deterministic": profile.derandomize,
@@ -50,13 +64,13 @@ def schemathesis_config(run: Run, target: Target) -> dict[str, Any]:
         },
         "checks": checks,
     }
-    if run.job_ids:
+    if inputs.job_ids:
         # Known ids reach the 200 path; generated strings still exercise the 404 path.
-        config["dictionaries"] = {"known-jobs": {"values": list(run.job_ids)}}
+        config["dictionaries"] = {"known-jobs": {"values": list(inputs.job_ids)}}
         config["parameters"] = {"path.jobId": {"dictionary": "known-jobs", "probability": 0.5}}
     return config
 
 
-def build_schema(run: Run, target: Target) -> Any:
-    config = schemathesis.Config.from_dict(schemathesis_config(run, target))
-    return schemathesis.openapi.from_dict(run.contract.document, config=config)
+def build_schema(contract: Contract, inputs: SchemaInputs) -> Any:
+    config = schemathesis.Config.from_dict(schemathesis_config(inputs))
+    return schemathesis.openapi.from_dict(contract.document, config=config)

@@ -3,19 +3,20 @@ and the exchanges for the cassette. Plain data, mergeable across xdist workers."
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from spidra_contract.clauses import Verdict, Violation
 from spidra_contract.exchange import Reply
+from spidra_contract.judgement import Judgement, Verdict, Violation, field_path
 from spidra_contract.spec import Contract
 
 EXAMPLES_PER_CLAUSE = 5
 TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
+# The JSON Schema keywords whose failure means "a value of another type" (drift), not a value out of range.
+TYPE_KEYWORDS = frozenset({"type", "anyOf", "oneOf"})
 CASSETTE_LIMIT = 1000
 # Each kept body is an excerpt at most this long, so the cassette stays bounded whatever the target sends.
 CASSETTE_BODY_CHARS = 64 * 1024
@@ -23,62 +24,12 @@ CASSETTE_HEADER_CHARS = 1024
 CASSETTE_HEADERS_CHARS = 16 * 1024
 
 
-class ContractViolation(AssertionError):
-    """A reply broke one or more clauses: the violations as data, the message for people (as schemathesis'
-    failures carry theirs)."""
-
-    def __init__(self, message: str, violations: list[Violation], request: str = "") -> None:
-        super().__init__(message)
-        self.violations = violations
-        self.request = request  # the request line of the reply judged (redacted), when there is one reply
-
-    @property
-    def brief(self) -> str:
-        """One line: which clauses, how often, on which request."""
-        counts: dict[str, int] = {}
-        for violation in self.violations:
-            counts[violation.clause] = counts.get(violation.clause, 0) + 1
-        clauses = ", ".join(f"{clause} x{count}" if count > 1 else clause for clause, count in counts.items())
-        return f"{clauses} on {self.request}" if self.request else clauses
-
-
-def contract_violations(exc: BaseException | None) -> list[ContractViolation]:
-    """Our failures inside an exception: ours directly, or wrapped by schemathesis (a failure group of
-    custom failures whose `exception` is ours) or by hypothesis (exception groups)."""
-    if exc is None:
-        return []
-    if isinstance(exc, ContractViolation):
-        return [exc]
-    found: list[ContractViolation] = []
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            found += contract_violations(inner)
-    wrapped = getattr(exc, "exception", None)
-    if isinstance(wrapped, BaseException) and wrapped is not exc:
-        found += contract_violations(wrapped)
-    return found
-
-
-def violations_in(exc: BaseException | None) -> list[Violation]:
-    return [violation for failure in contract_violations(exc) for violation in failure.violations]
-
-
 @dataclass
 class Tally:
     judged: int = 0
     failed: int = 0
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[Judgement] = field(default_factory=list)
     keys: set[str] = field(default_factory=set)
-
-
-def _field_path(pointer: str) -> str:
-    """/result/3/data -> /result/*/data: one drift entry per field, not per item."""
-    return re.sub(r"/\d+(?=/|$)", "/*", pointer)
-
-
-def violation_key(violation: Violation) -> str:
-    """What identifies a violation across runs (for baselines): its clause and the field, items folded."""
-    return f"{violation.clause}:{_field_path(violation.pointer)}"
 
 
 @dataclass
@@ -98,9 +49,14 @@ class Ledger:
 
     # --- recording --------------------------------------------------------------------------------
 
-    def record(self, test: str, reply: Reply, verdicts: dict[str, Verdict], seed: str = "") -> list[Violation]:
-        """Count each clause that applied, keep evidence of each violation; return the violations."""
-        found: list[Violation] = []
+    def wants_example(self, clause: str) -> bool:
+        """Whether a new judgement of `clause` would still be kept as evidence (the first few are)."""
+        with self.lock:
+            tally = self.tallies.get(clause)
+            return tally is None or len(tally.examples) < EXAMPLES_PER_CLAUSE
+
+    def record(self, reply: Reply, verdicts: dict[str, Verdict], judgements: list[Judgement]) -> None:
+        """Count each clause that applied; keep the first judgements of each clause as its evidence."""
         with self.lock:
             for name, verdict in verdicts.items():
                 if verdict is None:
@@ -109,21 +65,13 @@ class Ledger:
                 tally.judged += 1
                 if verdict:
                     tally.failed += 1
-                    found.extend(verdict)
-                    tally.keys.update(violation_key(v) for v in verdict)
+                    tally.keys.update(v.key for v in verdict)
                     for violation in verdict:
                         self._learn_drift_from(reply, violation)
-                    if len(tally.examples) < EXAMPLES_PER_CLAUSE:
-                        tally.examples.append(
-                            {
-                                "test": test,
-                                "violations": [str(v) for v in verdict],
-                                "pointers": [v.pointer for v in verdict],
-                                "seed": seed,
-                                **reply.as_evidence(),
-                            }
-                        )
-        return found
+            for judgement in judgements:
+                tally = self.tallies[judgement.clause]
+                if len(tally.examples) < EXAMPLES_PER_CLAUSE:
+                    tally.examples.append(judgement)
 
     def exchange(self, reply: Reply, contract: Contract) -> None:
         """Keep one exchange for the cassette, and learn what it shows about drift from the spec."""
@@ -167,7 +115,7 @@ class Ledger:
                 "kind": kind,
                 "what": what,
                 "count": 1,
-                "example": reply.as_evidence(),
+                "example": reply.record().to_dict(),
                 "suggestion": suggestion,
             }
         else:
@@ -198,8 +146,8 @@ class Ledger:
                 reply,
                 f"add '{status}' to the status enum in openapi.yaml",
             )
-        elif violation.clause in TYPED_CLAUSES and "schema:" in violation.message:
-            path = _field_path(violation.pointer)
+        elif violation.clause in TYPED_CLAUSES and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
+            path = field_path(violation.pointer)
             seen = _json_type(_resolve(reply.body, violation.pointer))
             self._drift(
                 f"type:{path}:{seen}",
@@ -217,7 +165,8 @@ class Ledger:
                 tally = self.tallies.setdefault(name, Tally())
                 tally.judged += raw["judged"]
                 tally.failed += raw["failed"]
-                tally.examples.extend(raw["examples"][: EXAMPLES_PER_CLAUSE - len(tally.examples)])
+                room = EXAMPLES_PER_CLAUSE - len(tally.examples)
+                tally.examples.extend(Judgement.from_dict(example) for example in raw["examples"][:room])
                 tally.keys.update(raw.get("keys", []))
             self.observed_statuses.update(data.get("observed_statuses", {}))
             for key, entry in data.get("drift", {}).items():
@@ -244,7 +193,7 @@ class Ledger:
                     name: {
                         "judged": t.judged,
                         "failed": t.failed,
-                        "examples": t.examples,
+                        "examples": [example.to_dict() for example in t.examples],
                         "keys": sorted(t.keys),
                     }
                     for name, t in self.tallies.items()
@@ -326,6 +275,7 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
     response_headers = _kept_headers(reply.headers, notes)
     comment = "; ".join(notes)
     return {
+        "_id": reply.exchange_id,  # what a judgement's `exchange.id` names
         "startedDateTime": datetime.now(UTC).isoformat(),
         "time": round(reply.elapsed_ms, 2),
         "request": {

@@ -4,8 +4,11 @@ summary) renders this object and decides nothing itself."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
+
+from spidra_contract.judgement import ClauseResult, ClauseVerdict, Kind, RunVerdict, TestFailure
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -16,39 +19,49 @@ EXIT_NO_TESTS = 5
 EXIT_UNREACHABLE = 6
 EXIT_INCOMPLETE = 7
 
-CONFORMANT = "conformant"
-VIOLATIONS = "violations"
-COULD_NOT_TEST = "could not test"
-INCOMPLETE = "incomplete"
-SUITE_ERROR = "suite error"
-INTERRUPTED = "interrupted"
-NO_TESTS = "no tests ran"
-USAGE_ERROR = "usage error"
+CONFORMANT = RunVerdict.CONFORMANT
+VIOLATIONS = RunVerdict.VIOLATIONS
+COULD_NOT_TEST = RunVerdict.COULD_NOT_TEST
+INCOMPLETE = RunVerdict.INCOMPLETE
+SUITE_ERROR = RunVerdict.SUITE_ERROR
+INTERRUPTED = RunVerdict.INTERRUPTED
+NO_TESTS = RunVerdict.NO_TESTS
+USAGE_ERROR = RunVerdict.USAGE_ERROR
 
-# How a failed test is classified (on the worker that ran it, carried in the report's user properties).
-KIND_VIOLATION = "violation"  # one of our clauses, with its Violations
-KIND_CHECK = "check-failure"  # an assertion of schemathesis' built-in checks or of a test itself
-KIND_ERROR = "suite-error"  # the suite's own code broke
-KIND_KNOWN = "known"  # a failure whose violations are all in the baseline
+# pytest's own words for a test report's outcome (`pytest_report_teststatus`), in the order its terminal line
+# lists them; the run's counts are kept in these words, so every report says what the terminal says.
+CATEGORIES = ("failed", "passed", "skipped", "deselected", "xfailed", "xpassed", "warnings", "error")
 
 
 @dataclass(frozen=True)
-class ClauseResult:
-    clause: str
-    title: str
-    reference: str
-    verdict: str  # pass | fail | known | not judged
-    judged: int
-    failed: int
-    examples: list[dict[str, Any]]
-    violation_keys: list[str]
+class TestCounts:
+    """How many tests were collected and ran, and how many reports fell in each of pytest's categories."""
 
+    __test__ = False
 
-@dataclass(frozen=True)
-class TestFailure:
-    test: str
-    kind: str
-    message: str
+    collected: int = 0
+    ran: int = 0
+    categories: tuple[tuple[str, int], ...] = ()
+
+    def count(self, category: str) -> int:
+        return dict(self.categories).get(category, 0)
+
+    @property
+    def line(self) -> str:
+        """As pytest's terminal summary line writes them: "2 failed, 30 passed, 1 skipped"."""
+        counted = dict(self.categories)
+        order = [name for name in CATEGORIES if counted.get(name)] + [c for c in counted if c not in CATEGORIES]
+        words = {"error": "errors"}
+        parts = [f"{counted[name]} {words.get(name, name) if counted[name] != 1 else name}" for name in order]
+        return ", ".join(parts) or "no tests ran"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"collected": self.collected, "ran": self.ran, **dict(self.categories), "line": self.line}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TestCounts:
+        categories = tuple((k, int(v)) for k, v in data.items() if k not in ("collected", "ran", "line"))
+        return cls(collected=int(data.get("collected", 0)), ran=int(data.get("ran", 0)), categories=categories)
 
 
 @dataclass
@@ -58,9 +71,7 @@ class Evidence:
     pytest_status: int = 0
     collected: int = 0
     ran: int = 0
-    passed: int = 0
-    skipped: int = 0
-    xfailed: int = 0
+    categories: Counter[str] = field(default_factory=Counter)
     failures: list[TestFailure] = field(default_factory=list)
     subset: bool = False
     # Tests that read known jobs were selected: a run without any 200 then judged nothing they asked for.
@@ -77,22 +88,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Outcome:
-    verdict: str
+    """The run's verdict, its exit code (the process's own) and the one-line reason."""
+
+    verdict: RunVerdict
     exit_code: int
     reason: str
-    clauses: tuple[ClauseResult, ...]
-    tests: dict[str, int]
-    failures: tuple[TestFailure, ...]
-    subset: bool
-    report_errors: tuple[str, ...] = ()
-
-    @property
-    def failing_clauses(self) -> list[ClauseResult]:
-        return [row for row in self.clauses if row.verdict == "fail"]
-
-    @property
-    def judged_clauses(self) -> int:
-        return sum(row.verdict != "not judged" for row in self.clauses)
+    subset: bool = False
 
     @property
     def headline(self) -> str:
@@ -100,27 +101,29 @@ class Outcome:
         scope = " (a subset of the suite ran)" if self.subset else ""
         return f"{self.verdict} (exit {self.exit_code}): {self.reason}{scope}"
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return {
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "exit_code": self.exit_code,
             "reason": self.reason,
             "headline": self.headline,
             "subset": self.subset,
-            "tests": self.tests,
-            "failures": [asdict(f) for f in self.failures],
-            "report_errors": list(self.report_errors),
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(RunVerdict(data["verdict"]), int(data["exit_code"]), data["reason"], bool(data.get("subset")))
 
-def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, int, str]:
+
+def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[RunVerdict, int, str]:
     """The verdict, the exit code and the one-line reason. Violations win over everything but an interrupt;
     then the suite's own errors; then "could not test" and "incomplete"; green only when something was
     judged and nothing stood in the way."""
     e = evidence
-    failing = [row.clause for row in clauses if row.verdict == "fail"]
-    checks = [f for f in e.failures if f.kind == KIND_CHECK]
-    errors = [f for f in e.failures if f.kind == KIND_ERROR]
+    failing = [row.clause for row in clauses if row.verdict is ClauseVerdict.FAIL]
+    judged = sum(row.verdict is not ClauseVerdict.NOT_JUDGED for row in clauses)
+    checks = [f for f in e.failures if f.kind is Kind.CHECK]
+    errors = [f for f in e.failures if f.kind is Kind.ERROR]
     if e.pytest_status == EXIT_INTERRUPTED:
         return INTERRUPTED, EXIT_INTERRUPTED, "the run was interrupted; what ran is reported"
     if e.pytest_status == EXIT_USAGE:
@@ -132,10 +135,7 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
     if failing or checks:
         parts = []
         if failing:
-            parts.append(
-                f"{len(failing)} of {sum(r.verdict != 'not judged' for r in clauses)} judged clauses violated "
-                f"({', '.join(failing)})"
-            )
+            parts.append(f"{len(failing)} of {judged} judged clauses violated ({', '.join(failing)})")
         if checks:
             parts.append(f"{len(checks)} test(s) failed other checks (first: {checks[0].test})")
         return VIOLATIONS, EXIT_VIOLATIONS, "; ".join(parts)
@@ -174,8 +174,7 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
                 "(pass --job-id with ids of this key's account)"
             ),
         )
-    known = [row.clause for row in clauses if row.verdict == "known"]
-    judged = sum(row.verdict != "not judged" for row in clauses)
+    known = [row.clause for row in clauses if row.verdict is ClauseVerdict.KNOWN]
     if known:
         return CONFORMANT, EXIT_OK, f"no new violation; known in the baseline: {', '.join(known)}"
     return CONFORMANT, EXIT_OK, f"all {judged} judged clauses pass"
@@ -183,21 +182,10 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[str, 
 
 def build(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> Outcome:
     verdict, code, reason = decide(evidence, clauses)
-    e = evidence
-    return Outcome(
-        verdict=verdict,
-        exit_code=code,
-        reason=reason,
-        clauses=clauses,
-        tests={
-            "collected": e.collected,
-            "ran": e.ran,
-            "passed": e.passed,
-            "failed": len([f for f in e.failures if f.kind != KIND_KNOWN]),
-            "known": e.xfailed,
-            "skipped": e.skipped,
-        },
-        failures=tuple(e.failures),
-        subset=e.subset,
-        report_errors=tuple(e.report_errors),
+    return Outcome(verdict=verdict, exit_code=code, reason=reason, subset=evidence.subset)
+
+
+def test_counts(evidence: Evidence) -> TestCounts:
+    return TestCounts(
+        collected=evidence.collected, ran=evidence.ran, categories=tuple(evidence.categories.items())
     )

@@ -19,13 +19,11 @@ import pytest
 from spidra_contract.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
 
 if TYPE_CHECKING:
-    from spidra_contract.run import Run
     from spidra_contract.session import ContractSession
 
 PACKAGE = "spidra_contract"
 PLUGIN_NAME = "spidra_contract.plugin"
 ACTIVATE_INI = "spidra_contract"
-RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()
 SESSION_KEY: pytest.StashKey[ContractSession] = pytest.StashKey()
 
 
@@ -130,22 +128,13 @@ def activation(config: pytest.Config, namespace: argparse.Namespace | None = Non
     return "conftest" if _listed_by_conftest(config.pluginmanager) else ""
 
 
-def get_run(config: pytest.Config) -> Run:
-    return config.stash[RUN_KEY]
-
-
-def is_worker(config: pytest.Config) -> bool:
-    """An xdist worker (the controller writes the reports)."""
-    return hasattr(config, "workerinput")
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help or config.option.version or not activation(config):
         return
     from spidra_contract import session as suite
     from spidra_contract.baseline import Baseline, BaselineError
-    from spidra_contract.run import Run
+    from spidra_contract.run import RUN_KEY, Run
     from spidra_contract.spec import SpecError, load_contract
 
     for name, text in suite.MARKERS.items():
@@ -155,7 +144,7 @@ def pytest_configure(config: pytest.Config) -> None:
         settings = resolve(config.getoption, config.getini, Path(str(config.rootpath)))
         contract = load_contract(settings.spec)
         baseline = Baseline.load(settings.baseline) if settings.baseline else None
-        if not is_worker(config) and not config.option.collectonly:
+        if not suite.is_worker(config) and not config.option.collectonly:
             check_report_dir(settings.report_dir)
     except (OptionError, SpecError, BaselineError) as exc:
         raise pytest.UsageError(f"spidra-contract: {exc}") from None

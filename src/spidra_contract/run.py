@@ -1,4 +1,5 @@
-"""One run of the suite: its settings, contract, target, traffic and ledger, shared by every layer."""
+"""One run of the suite: its settings, target, traffic and ledger, and its lifecycle (the embedded mock, the
+guarded session, the lifecycle watch, the schema built in the background). Judging is `judge.Judge`'s."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from spidra_contract import clauses as clause_defs
+import pytest
+
 from spidra_contract.baseline import Baseline
-from spidra_contract.clauses import Violation
 from spidra_contract.client import Gate, GuardedSession, Traffic, reply_of
 from spidra_contract.exchange import Redactor, Reply
-from spidra_contract.ledger import ContractViolation, Ledger
+from spidra_contract.judge import Judge
+from spidra_contract.ledger import Ledger
 from spidra_contract.lifecycle import Watch
 from spidra_contract.mock.app import MockState, make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
@@ -77,6 +79,16 @@ class Run:
         for secret in settings.url_secrets:
             self.redactor.add(secret, "[REDACTED]")
         self.gate = Gate(rate=settings.rate_limit, max_requests=settings.max_requests, run_deadline=settings.deadline)
+        # Judging is its own (the contract, the ledger, the seed, the baseline); the run hands it how to read an
+        # exchange again.
+        self.judging = Judge(
+            contract=self.contract,
+            ledger=self.ledger,
+            seed=self.seed,
+            baseline=self.baseline,
+            reread=lambda reply: self.session().reread(reply),
+            spare=self.gate.spare,
+        )
 
     @property
     def api_key(self) -> str:
@@ -133,10 +145,19 @@ class Run:
         return self._schema.result()
 
     def _build_schema(self, future: Future[Any]) -> None:
-        from spidra_contract.generation import build_schema
+        from spidra_contract.generation import SchemaInputs, build_schema  # schemathesis: only when asked
 
         try:
-            future.set_result(build_schema(self, self.start()))
+            target = self.start()
+            inputs = SchemaInputs(
+                base_url=target.base_url,
+                headers=target.auth(),
+                job_ids=target.job_ids,
+                profile=self.settings.profile,
+                timeout=self.settings.timeout,
+                allow_unsafe=target.is_mock or self.settings.allow_unsafe,
+            )
+            future.set_result(build_schema(self.contract, inputs))
         except BaseException as exc:  # the fixture that asks raises it, as if it had built the schema itself
             future.set_exception(exc)
 
@@ -208,48 +229,6 @@ class Run:
             traffic=self.traffic,
         )
 
-    # --- verdicts ---------------------------------------------------------------------------------
 
-    def judge(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> list[Violation]:
-        """Apply the named clauses to one reply, record the verdicts; the violations (empty if none)."""
-        verdicts = clause_defs.evaluate(reply, self.contract, names)
-        if reply.status == 200 and isinstance(reply.body, dict) and "status" in reply.body:
-            self.ledger.observe_status(reply.body["status"])
-        return self.ledger.record(test, reply, verdicts, self.seed)
-
-    def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[Violation]:
-        verdicts = {name: clause_defs.CLAUSES[name].check(before, after, self.contract) for name in names}
-        return self.ledger.record(test, after, verdicts, self.seed)
-
-    def violation(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> ContractViolation:
-        """The failure: its violations as data, its message for people."""
-        return ContractViolation(self.explain(found, reply, before), found, self.redactor.text(reply.request_line))
-
-    def explain(self, found: list[Violation], reply: Reply, before: Reply | None = None) -> str:
-        """The failure message: clauses broken, the request, the evidence and how to reproduce it."""
-        parts = [
-            *map(str, found),
-            f"  request:   {reply.request_line}",
-            f"  response:  {reply.status} {reply.header('content-type')}",
-            f"  body:      {reply.excerpt}",
-        ]
-        if before is not None:
-            parts.append(f"  earlier:   {before.status} {before.excerpt}")
-        if reply.header("location"):
-            parts.append(f"  location:  {reply.header('location')} (not followed)")
-        if reply.problem:
-            parts.append(f"  problem:   {reply.problem}")
-        parts += [f"  reproduce: {reply.curl()}", f"  seed:      {self.seed}"]
-        return self.redactor.text("\n".join(parts))
-
-    def expect(self, test: str, reply: Reply, names: tuple[str, ...] = clause_defs.EVERY_REPLY) -> None:
-        __tracebackhide__ = True
-        found = self.judge(test, reply, names)
-        if found:
-            raise self.violation(found, reply)
-
-    def expect_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> None:
-        __tracebackhide__ = True
-        found = self.judge_pair(test, before, after, names)
-        if found:
-            raise self.violation(found, after, before)
+# Where the pytest plugin keeps the run of a pytest process (its fixtures read it there).
+RUN_KEY: pytest.StashKey[Run] = pytest.StashKey()

@@ -14,18 +14,23 @@ from typing import Any
 
 import pytest
 
-from spidra_contract import outcome as outcomes
+from spidra_contract import render
 from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
 from spidra_contract.exchange import encodable
-from spidra_contract.ledger import contract_violations, violation_key, violations_in
-from spidra_contract.outcome import Evidence, Outcome, TestFailure
-from spidra_contract.plugin import is_worker
+from spidra_contract.judge import judgements_in
+from spidra_contract.judgement import Kind, TestFailure
+from spidra_contract.model import Report, TestResult
+from spidra_contract.outcome import Evidence
 from spidra_contract.run import Run
 
 PROBE_TIMEOUT = 15.0
 LONG_INTEGER_DIGITS = 100_000
-FAILURE_PROPERTY = "spidra_failure"
-BRIEF_PROPERTY = "spidra_brief"
+MESSAGE_CHARS = 300
+# A failed test's record travels on its pytest report as plain data (an attribute of the report, which xdist
+# carries from a worker to the controller as it carries every other): `TestFailure.to_dict()`, and the one line
+# the terminal shows for it.
+FAILURE_ATTRIBUTE = "spidra_failure"
+BRIEF_ATTRIBUTE = "spidra_brief"
 
 # Layers of the suite, for `-m`.
 MARKERS = {
@@ -58,6 +63,11 @@ def register(config: pytest.Config, run: Run) -> ContractSession:
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
     return session
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """An xdist worker (the controller writes the reports)."""
+    return hasattr(config, "workerinput")
 
 
 def cache_dir() -> Path:
@@ -112,18 +122,13 @@ class ContractSession:
         self.run = run
         self.worker = is_worker(config)
         self.unreachable = ""
-        self.outcome: Outcome | None = None
-        self.summary: dict[str, Any] | None = None  # summary.json's content: what every report renders
+        self.report: Report | None = None  # the report model, built once: what every report renders
         self.evidence = Evidence()
+        self.results: list[TestResult] = []
         self.deselected = 0
         _load_hypothesis_profile(config, run)
-        _describe_in_metadata(config, run)
-        if not self.worker and not config.option.collectonly:
-            if not config.option.xmlpath:
-                config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
-            if hasattr(config.option, "htmlpath") and not config.option.htmlpath:
-                config.option.htmlpath = str(run.settings.report_dir / "report.html")
-                config.option.self_contained_html = True
+        if not self.worker and not config.option.collectonly and not config.option.xmlpath:
+            config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
 
     @property
     def reporting(self) -> bool:
@@ -272,6 +277,7 @@ class ContractSession:
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)
+        self.evidence.categories["deselected"] += len(items)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         testpaths = [str(Path(self.config.rootpath, p)) for p in self.config.getini("testpaths")]
@@ -288,59 +294,67 @@ class ContractSession:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-        """Classify each failure (a clause's violation, another check's failure, or the suite's own error),
-        show a violation as its evidence, not a traceback; a failure whose violations are all in the baseline
-        is reported as known (xfail); no report carries a secret."""
+        """Classify each failure (a clause's violation, another check's failure, or the suite's own error) into a
+        `TestFailure` record carried on the report; show a violation as its evidence, not a traceback; a failure
+        whose violations are all in the baseline is reported as known (xfail); no report carries a secret."""
         report: pytest.TestReport = yield
         run = self.run
         if report.failed and call.excinfo is not None:
             exc = call.excinfo.value
-            found = violations_in(exc)
-            if found:
-                kind = outcomes.KIND_VIOLATION
-                failures = contract_violations(exc)
-                report.longrepr = "\n\n".join(str(v) for v in failures) or str(exc)
-                briefs = list(dict.fromkeys(failure.brief for failure in failures))
-                brief = "; ".join(briefs[:3]) + (f"; and {len(briefs) - 3} more" if len(briefs) > 3 else "")
-                report.user_properties.append((BRIEF_PROPERTY, run.redactor.text(brief)))
-                keys = {violation_key(v) for v in found}
-                if run.baseline is not None and run.baseline.covers(keys):
-                    kind = outcomes.KIND_KNOWN
-                    reason = f"known in baseline {run.baseline.path.name}: {', '.join(sorted(keys))}"
+            judgements = tuple(judgements_in(exc))
+            if judgements:
+                kind = Kind.VIOLATION
+                report.longrepr = render.failure_text(judgements)
+                setattr(report, BRIEF_ATTRIBUTE, run.redactor.text(render.brief(judgements)))
+                if all(judgement.kind is Kind.KNOWN for judgement in judgements):
+                    kind = Kind.KNOWN
+                    keys = sorted({key for judgement in judgements for key in judgement.keys})
+                    name = run.baseline.path.name if run.baseline else "baseline"
+                    reason = f"known in baseline {name}: {', '.join(keys)}"
                     report.outcome = "skipped"
                     report.wasxfail = reason
                     # A skip's longrepr is (path, line, reason): what every reporter expects of a skipped report
                     # (schemathesis files its subtest reports under "skipped" on pytest 8).
                     report.longrepr = (str(item.path), (item.location[1] or 0) + 1, reason)
-            elif isinstance(exc, AssertionError) and call.when == "call":
-                kind = outcomes.KIND_CHECK
+                message = render.brief(judgements)
             else:
-                kind = outcomes.KIND_ERROR
-            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
-            report.user_properties.append((FAILURE_PROPERTY, f"{kind}|{run.redactor.text(first)}"))
+                kind = Kind.CHECK if isinstance(exc, AssertionError) and call.when == "call" else Kind.ERROR
+                text = str(exc).strip()
+                message = text.splitlines()[0] if text else type(exc).__name__
+            failure = TestFailure(
+                test=report.nodeid,
+                kind=kind,
+                message=run.redactor.text(message[:MESSAGE_CHARS]) or call.when,
+                judgements=judgements,
+            )
+            setattr(report, FAILURE_ATTRIBUTE, encodable(failure.to_dict()))
         _redact_report(report, run)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Count each report in pytest's own words (the terminal's), keep each failure's record."""
         if self.worker:
             return
         e = self.evidence
+        category = self.config.hook.pytest_report_teststatus(report=report, config=self.config)[0]
+        if category:
+            e.categories[category] += 1
+            self.results.append(_result(report, category))
         if hasattr(report, "wasxfail"):
             if report.when == "call" or report.skipped:
-                e.xfailed += 1
                 e.ran += 1
             return
         if report.failed:
-            recorded = str(dict(report.user_properties).get(FAILURE_PROPERTY, f"{outcomes.KIND_ERROR}|"))
-            kind, _, message = recorded.partition("|")
-            if report.when != "call" and kind == outcomes.KIND_CHECK:
-                kind = outcomes.KIND_ERROR
-            e.failures.append(TestFailure(report.nodeid, kind, message or report.when))
+            recorded = getattr(report, FAILURE_ATTRIBUTE, None)
+            if recorded:
+                failure = TestFailure.from_dict(recorded)
+            else:
+                failure = TestFailure(report.nodeid, Kind.ERROR, report.when)
+            if report.when != "call" and failure.kind is Kind.CHECK:
+                failure = TestFailure(failure.test, Kind.ERROR, failure.message, failure.judgements)
+            e.failures.append(failure)
             e.ran += report.when == "call"
-        elif report.skipped:
-            e.skipped += 1
-        elif report.when == "call":
-            e.passed += 1
+        elif report.when == "call" and report.passed:
             e.ran += 1
 
     @pytest.hookimpl(tryfirst=True)
@@ -363,34 +377,24 @@ class ContractSession:
         e.network_errors = list(run.traffic.network_errors)
         e.refused = list(run.traffic.refused)
         e.ok_replies = run.ledger.ok_replies
-        self.outcome, self.summary = reports.write_all(run, e, reports.clause_results(run))
-        session.exitstatus = self.outcome.exit_code
+        self.report = reports.write_all(run, e, tuple(self.results))
+        session.exitstatus = self.report.outcome.exit_code
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-        if self.outcome is None:
+        if self.report is None:
             return
         from spidra_contract import reports
 
-        color = {0: "green", 1: "red"}.get(self.outcome.exit_code, "yellow")
-        for line in reports.terminal_lines(self.run, self.outcome):
+        outcome = self.report.outcome
+        color = {0: "green", 1: "red"}.get(outcome.exit_code, "yellow")
+        for line in reports.terminal_lines(self.run, self.report):
             terminalreporter.write_line(line)
-        terminalreporter.write_sep("=", f"spidra-contract: {self.outcome.headline}", **{color: True, "bold": True})
+        headline = str(encodable(self.run.redactor.text(outcome.headline)))
+        terminalreporter.write_sep("=", f"spidra-contract: {headline}", **{color: True, "bold": True})
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         """The mock's thread and the schema build end before the process does (see `Run.close`)."""
         self.run.close()
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_report_title(self, report: Any) -> None:
-        report.title = "Spidra crawl-status contract report"
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        if self.summary is None:
-            return
-        from spidra_contract import reports
-
-        prefix.append(self.run.redactor.text(reports.matrix_html(self.summary)))
 
 
 class SettledHeap:
@@ -427,7 +431,7 @@ class BriefFailures:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> Any:
         for report in terminalreporter.stats.get("failed", []):
-            brief = dict(getattr(report, "user_properties", ())).get(BRIEF_PROPERTY)
+            brief = getattr(report, BRIEF_ATTRIBUTE, None)
             if brief:
                 report.longrepr = f"{brief} (evidence, reproduction: its clause block below)"
         return (yield)
@@ -472,22 +476,20 @@ class XdistBridge:
 # --- helpers -----------------------------------------------------------------------------------------
 
 
-def _describe_in_metadata(config: pytest.Config, run: Run) -> None:
-    """The HTML report's environment table: what was tested, how, and with which seed."""
-    try:
-        from pytest_metadata.plugin import metadata_key
-    except ImportError:
-        return
-    metadata = config.stash.get(metadata_key, None)
-    if metadata is None:
-        return
-    settings = run.settings
-    metadata["Target"] = settings.shown_base_url or "embedded mock"
-    metadata["Profile"] = settings.profile.name
-    metadata["Seed"] = run.seed
-    metadata["Known job ids"] = str(len(run.job_ids))
-    if settings.mock_switches:
-        metadata["Mock switches"] = ", ".join(settings.mock_switches)
+def _result(report: pytest.TestReport, category: str) -> TestResult:
+    """One row of the page's test table: the test, pytest's word for it, its time, and why (a failure's or a
+    skip's first line)."""
+    why = ""
+    recorded = getattr(report, FAILURE_ATTRIBUTE, None)
+    if recorded:
+        why = str(recorded.get("message", ""))
+    elif isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        why = str(report.longrepr[2])
+    elif report.failed and report.longrepr is not None:
+        lines = str(report.longrepr).strip().splitlines()
+        why = lines[-1] if lines else ""
+    phase = "" if report.when == "call" else f" ({report.when})"
+    return TestResult(report.nodeid + phase, category, round(report.duration, 3), why[:MESSAGE_CHARS])
 
 
 def _redact_report(report: pytest.TestReport, run: Run) -> None:

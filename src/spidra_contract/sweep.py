@@ -10,8 +10,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spidra_contract.clauses import Violation
 from spidra_contract.client import SuiteRefusal
+from spidra_contract.judgement import Judgement
 
 SWEEP_CONCURRENCY = 8
 
@@ -41,7 +41,7 @@ class SweepStats:
     seconds: float = 0.0
     statuses: Counter[int] = field(default_factory=Counter)
     clause_failures: Counter[str] = field(default_factory=Counter)
-    first_violations: list[Violation] = field(default_factory=list)
+    first_judgements: list[Judgement] = field(default_factory=list)
     stopped: str = ""
 
     @property
@@ -62,30 +62,30 @@ class SweepStats:
         return text
 
 
-CheckOne = Callable[[str], tuple[int, list[Violation]]]
+CheckOne = Callable[[str], tuple[int, list[Judgement]]]
 
 
 def sweep(ids: Iterable[str], check: CheckOne, concurrency: int = SWEEP_CONCURRENCY) -> SweepStats:
-    """Run `check(job_id) -> (http status, violations)` over `ids`, at most `concurrency` at a time and
+    """Run `check(job_id) -> (http status, judgements)` over `ids`, at most `concurrency` at a time and
     never more than twice that many queued, so a file of any length is swept in constant memory."""
     stats = SweepStats()
     started = time.perf_counter()
 
-    def collect(future: Future[tuple[int, list[Violation]]]) -> None:
+    def collect(future: Future[tuple[int, list[Judgement]]]) -> None:
         try:
-            status, violations = future.result()
+            status, judgements = future.result()
         except SuiteRefusal as exc:
             stats.stopped = stats.stopped or str(exc)
             return
         stats.ids += 1
         stats.statuses[status] += 1
-        for violation in violations:
-            stats.clause_failures[violation.clause] += 1
-            if len(stats.first_violations) < 5:
-                stats.first_violations.append(violation)
+        for judgement in judgements:
+            stats.clause_failures[judgement.clause] += 1
+            if len(stats.first_judgements) < 5:
+                stats.first_judgements.append(judgement)
 
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sweep") as pool:
-        pending: set[Future[tuple[int, list[Violation]]]] = set()
+        pending: set[Future[tuple[int, list[Judgement]]]] = set()
         for job_id in ids:
             if stats.stopped:
                 break

@@ -1,0 +1,214 @@
+"""Judging: the contract's clauses applied to replies, each verdict recorded in the ledger as typed judgements,
+each violation read again to see whether it reproduces, and a test's failure raised as those judgements.
+
+The one place that knows the contract, the ledger, the redactor, the seed and the baseline; the run's lifecycle
+(mock, sessions, watch) is `run.Run`'s, and it hands this object how to re-read an exchange.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from spidra_contract import clauses
+from spidra_contract.baseline import Baseline
+from spidra_contract.client import SuiteRefusal
+from spidra_contract.exchange import Reply
+from spidra_contract.judgement import (
+    ClauseResult,
+    ClauseVerdict,
+    Judgement,
+    Kind,
+    Reproduction,
+    Verdict,
+    Violation,
+)
+from spidra_contract.ledger import Ledger
+from spidra_contract.spec import Contract
+
+# A violating read is read this many more times (GET or HEAD only), for its first judgements per clause.
+REREADS = 2
+
+
+class ContractViolation(AssertionError):
+    """A test's failure: the judgements that broke clauses, as data. Its text is drawn by `render` when
+    something (pytest, schemathesis) asks for it; nothing reads it back."""
+
+    def __init__(self, judgements: Iterable[Judgement]) -> None:
+        self.judgements = tuple(judgements)
+        super().__init__(self.judgements)
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [violation for judgement in self.judgements for violation in judgement.violations]
+
+    def __str__(self) -> str:
+        from spidra_contract import render
+
+        return render.failure_text(self.judgements)
+
+
+def contract_violations(exc: BaseException | None) -> list[ContractViolation]:
+    """Our failures inside an exception: ours directly, or wrapped by schemathesis (a failure group of
+    custom failures whose `exception` is ours) or by hypothesis (exception groups)."""
+    if exc is None:
+        return []
+    if isinstance(exc, ContractViolation):
+        return [exc]
+    found: list[ContractViolation] = []
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found += contract_violations(inner)
+    wrapped = getattr(exc, "exception", None)
+    if isinstance(wrapped, BaseException) and wrapped is not exc:
+        found += contract_violations(wrapped)
+    return found
+
+
+def judgements_in(exc: BaseException | None) -> list[Judgement]:
+    return [judgement for failure in contract_violations(exc) for judgement in failure.judgements]
+
+
+Rejudge = Callable[[Reply], dict[str, Verdict]]
+
+
+@dataclass
+class Judge:
+    contract: Contract
+    ledger: Ledger
+    seed: str
+    baseline: Baseline | None = None
+    # How to ask a reply's request again (the run's guarded session), and whether the run can spare the reads.
+    reread: Callable[[Reply], Reply | None] | None = None
+    spare: Callable[[int], str] | None = None
+
+    def is_known(self, keys: Iterable[str]) -> bool:
+        """Every violation named is already in the baseline: the one place that decides "known"."""
+        return self.baseline is not None and self.baseline.covers(set(keys))
+
+    # --- judging ----------------------------------------------------------------------------------------
+
+    def judge(self, test: str, reply: Reply, names: tuple[str, ...] = clauses.EVERY_REPLY) -> list[Judgement]:
+        """Apply the named single-reply clauses to `reply`; record the verdicts; the judgements (one a clause
+        broken, none if it passed)."""
+        verdicts = clauses.evaluate(reply, self.contract, names)
+        if reply.status == 200 and isinstance(reply.body, dict) and "status" in reply.body:
+            self.ledger.observe_status(reply.body["status"])
+
+        def rejudge(again: Reply) -> dict[str, Verdict]:
+            return clauses.evaluate(again, self.contract, names)
+
+        return self._conclude(test, reply, verdicts, rejudge)
+
+    def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[Judgement]:
+        """The clauses that compare two reads (`before`, then `after`); a re-read reads `after` again."""
+
+        def rejudge(again: Reply) -> dict[str, Verdict]:
+            return {name: clauses.CLAUSES[name].check(before, again, self.contract) for name in names}
+
+        return self._conclude(test, after, rejudge(after), rejudge, before)
+
+    def expect(self, test: str, reply: Reply, names: tuple[str, ...] = clauses.EVERY_REPLY) -> None:
+        __tracebackhide__ = True
+        self.fail_on(self.judge(test, reply, names))
+
+    def expect_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> None:
+        __tracebackhide__ = True
+        self.fail_on(self.judge_pair(test, before, after, names))
+
+    @staticmethod
+    def fail_on(judgements: list[Judgement]) -> None:
+        """Raise the test's failure when any clause was broken."""
+        __tracebackhide__ = True
+        if judgements:
+            raise ContractViolation(judgements)
+
+    def _conclude(
+        self,
+        test: str,
+        reply: Reply,
+        verdicts: dict[str, Verdict],
+        rejudge: Rejudge,
+        before: Reply | None = None,
+    ) -> list[Judgement]:
+        broken = {name: verdict for name, verdict in verdicts.items() if verdict}
+        reproduction = self._reproduce(reply, tuple(broken), rejudge) if broken else {}
+        exchange, earlier = reply.record(), before.record() if before is not None else None
+        judgements = []
+        for name, verdict in broken.items():
+            found = tuple(verdict or ())
+            judgements.append(
+                Judgement(
+                    clause=name,
+                    test=test,
+                    violations=found,
+                    exchange=exchange,
+                    seed=self.seed,
+                    earlier=earlier,
+                    kind=Kind.KNOWN if self.is_known(v.key for v in found) else Kind.VIOLATION,
+                    reproduction=reproduction[name],
+                )
+            )
+        self.ledger.record(reply, verdicts, judgements)
+        return judgements
+
+    def _reproduce(self, reply: Reply, names: tuple[str, ...], rejudge: Rejudge) -> dict[str, Reproduction]:
+        """Read the request again (up to `REREADS` times) and judge each answer by the clauses it broke: how many
+        of the reads broke each. Only for judgements kept as evidence, only reads, only what the run can spare."""
+
+        def unread(note: str) -> dict[str, Reproduction]:
+            return {name: Reproduction(note=note) for name in names}
+
+        if not any(self.ledger.wants_example(name) for name in names):
+            return unread("beyond the evidence kept for this clause")
+        if reply.method not in ("GET", "HEAD"):
+            return unread(f"{reply.method} is not sent again: only reads are")
+        if self.reread is None:
+            return unread("no session to read it again with")
+        refused = self.spare(REREADS) if self.spare is not None else ""
+        if refused:
+            return unread(refused)
+        reads, violating, note = 1, dict.fromkeys(names, 1), ""
+        for _ in range(REREADS):
+            try:
+                again = self.reread(reply)
+            except SuiteRefusal as exc:
+                note = f"read again {reads - 1} time(s), then: {exc}"
+                break
+            if again is None:
+                note = "the request is no longer remembered"
+                break
+            reads += 1
+            verdicts = rejudge(again)
+            for name in names:
+                violating[name] += bool(verdicts.get(name))
+        return {name: Reproduction(reads=reads, violating=violating[name], note=note) for name in names}
+
+    # --- the run's clause table -------------------------------------------------------------------------
+
+    def clause_results(self) -> tuple[ClauseResult, ...]:
+        """One result per clause: its verdict, how many replies it judged, failures and their first judgements."""
+        rows = []
+        with self.ledger.lock:
+            tallies = dict(self.ledger.tallies)
+        for name, spec in clauses.CLAUSES.items():
+            tally = tallies.get(name)
+            if tally is None or tally.judged == 0:
+                verdict = ClauseVerdict.NOT_JUDGED
+            elif tally.failed == 0:
+                verdict = ClauseVerdict.PASS
+            else:
+                verdict = ClauseVerdict.KNOWN if self.is_known(tally.keys) else ClauseVerdict.FAIL
+            rows.append(
+                ClauseResult(
+                    clause=name,
+                    title=spec.title,
+                    reference=spec.reference,
+                    verdict=verdict,
+                    judged=tally.judged if tally else 0,
+                    failed=tally.failed if tally else 0,
+                    examples=tuple(tally.examples) if tally else (),
+                    violation_keys=tuple(sorted(tally.keys)) if tally else (),
+                )
+            )
+        return tuple(rows)

@@ -1,0 +1,298 @@
+"""The renderers: they draw the report model (`model.Report`) and the judgement records as text for people and
+for CI, and decide nothing. report.html is drawn from a Jinja2 template (`templates/report.html.j2`)."""
+
+from __future__ import annotations
+
+import html as html_lib
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from spidra_contract.doors import open_to_stranger
+from spidra_contract.exchange import printable
+from spidra_contract.judgement import ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
+from spidra_contract.model import Report
+
+# --- one violation, one judgement ----------------------------------------------------------------------------
+
+
+def violation_line(violation: Violation) -> str:
+    """`[clause] message at /pointer (expected X, got Y)`."""
+    where = f" at {violation.pointer}" if violation.pointer and violation.place.value == "body" else ""
+    if violation.place.value == "header" and violation.pointer:
+        where = f" in header {violation.pointer}"
+    schema = f" (schema: {violation.rule})" if violation.rule else ""
+    return f"[{violation.clause}] {violation.message}{where}{schema}"
+
+
+def _exchange_lines(exchange: ExchangeRecord, earlier: ExchangeRecord | None) -> list[str]:
+    lines = [
+        f"  request:   {exchange.request}",
+        f"  response:  {exchange.status} {exchange.content_type}",
+        f"  body:      {exchange.excerpt}",
+    ]
+    if exchange.context:
+        lines.append(f"  who:       {exchange.context}")
+    if earlier is not None:
+        lines.append(f"  earlier:   {earlier.status} {earlier.excerpt}")
+    if exchange.location:
+        lines.append(f"  location:  {exchange.location} (not followed)")
+    if exchange.problem:
+        lines.append(f"  problem:   {exchange.problem}")
+    return lines
+
+
+def failure_text(judgements: Iterable[Judgement]) -> str:
+    """A test's failure as pytest shows it: per exchange, the clauses it broke, the evidence, whether it
+    reproduces, and how to reproduce it."""
+    blocks: dict[str, list[Judgement]] = {}
+    for judgement in judgements:
+        blocks.setdefault(judgement.exchange.id or judgement.exchange.request, []).append(judgement)
+    parts = []
+    for group in blocks.values():
+        first = group[0]
+        lines = [violation_line(v) for judgement in group for v in judgement.violations]
+        lines += _exchange_lines(first.exchange, first.earlier)
+        lines.append("  reproduces: " + "; ".join(f"{j.clause} {j.reproduction.label}" for j in group))
+        lines += [f"  reproduce: {first.exchange.curl}", f"  seed:      {first.seed}"]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def brief(judgements: Iterable[Judgement]) -> str:
+    """One line for a failed test: which clauses, how often, on which requests."""
+    counts: dict[str, int] = {}
+    requests: list[str] = []
+    for judgement in judgements:
+        counts[judgement.clause] = counts.get(judgement.clause, 0) + 1
+        if judgement.exchange.request not in requests:
+            requests.append(judgement.exchange.request)
+    clauses = ", ".join(f"{clause} x{count}" if count > 1 else clause for clause, count in counts.items())
+    shown = "; ".join(requests[:3]) + (f"; and {len(requests) - 3} more" if len(requests) > 3 else "")
+    return f"{clauses} on {shown}" if shown else clauses
+
+
+# --- the terminal --------------------------------------------------------------------------------------------
+
+
+def terminal_lines(report: Report) -> list[str]:
+    """One block per violated clause (count, first evidence, reproduction, seed), then what stood in the way."""
+    lines = [
+        f"spidra-contract: {report.verdicts} verdicts over {len(report.clauses)} clauses, "
+        f"{len(report.failing_clauses)} violated; {report.requests.get('sent', 0)} requests sent; "
+        f"tests: {report.tests.line}"
+    ]
+    for row in report.failing_clauses:
+        lines.append(f"VIOLATED {row.clause} ({row.failed} of {row.judged} replies): {row.title}")
+        if row.examples:
+            example = row.examples[0]
+            lines += [
+                f"  {violation_line(example.violations[0])}",
+                f"  request:   {example.exchange.request} -> {example.exchange.status}",
+                f"  reproduces: {example.reproduction.label}",
+                f"  reproduce: {example.exchange.curl}",
+                f"  seed:      {example.seed}",
+            ]
+    if report.failing_clauses and report.reproduce_mock:
+        lines.append(f"the same mock: {report.reproduce_mock}")
+    for failure in report.other_failures:
+        lines.append(f"FAILED {failure.test} ({failure.kind}): {failure.message}")
+    for error in report.report_errors:
+        lines.append(f"REPORT NOT WRITTEN {error}")
+    if report.spec_defects:
+        # One short line: the whole of each defect (where, why, the fix) is in every report.
+        where = ", ".join(str(d["pointer"]).rsplit("/", 1)[-1] for d in report.spec_defects)
+        lines.append(f"spec: {len(report.spec_defects)} defect(s) in {report.spec_name} ({where}): see summary.md")
+    rate_limited = report.requests.get("rate_limited") or []
+    if rate_limited:
+        lines.append(f"the target answered 429 {len(rate_limited)} time(s); Retry-After honoured")
+    if report.requests.get("stopped"):
+        lines.append(f"requests stopped: {report.requests['stopped']}")
+    lines.append(f"reports: {report.report_dir}")
+    return lines
+
+
+# --- summary.md ----------------------------------------------------------------------------------------------
+
+
+def md(text: Any) -> str:
+    """Text from the API or the run, safe inside a Markdown table cell: no HTML, no cell breaks."""
+    escaped = html_lib.escape(str(text), quote=False).replace("|", "\\|").replace("`", "'")
+    return " ".join(escaped.split())
+
+
+MD_ICON = {
+    ClauseVerdict.PASS: "✅ pass",
+    ClauseVerdict.FAIL: "❌ fail",
+    ClauseVerdict.KNOWN: "⚠️ known",
+    ClauseVerdict.NOT_JUDGED: "➖ not judged",
+}
+
+
+def markdown(report: Report) -> str:
+    lines = [
+        f"## Spidra crawl-status contract: {report.outcome.verdict} (exit {report.outcome.exit_code})",
+        "",
+        md(report.outcome.reason) + (" · a subset of the suite ran" if report.outcome.subset else ""),
+        "",
+        f"Target: {md(report.target.get('base_url'))} ({report.target.get('kind')}) · profile "
+        f"{md(report.profile)} · seed {md(report.seed)} · {report.requests.get('sent', 0)} requests · "
+        f"{report.duration_s} s · tests: {report.tests.line}",
+        "",
+        "| clause | verdict | judged | failed | evidence | reproduces |",
+        "|---|---|---:|---:|---|---|",
+    ]
+    for row in report.clauses:
+        evidence = reproduces = ""
+        if row.examples:
+            example = row.examples[0]
+            evidence = md(
+                f"{example.exchange.request} → {example.exchange.status}: {violation_line(example.violations[0])}"[:300]
+            )
+            reproduces = md(example.reproduction.label)
+        lines.append(
+            f"| `{row.clause}` {md(row.title)} | {MD_ICON[row.verdict]} | {row.judged} | {row.failed} | "
+            f"{evidence} | {reproduces} |"
+        )
+    if report.statuses_not_observed:
+        lines += ["", f"Statuses never observed among known jobs: {', '.join(report.statuses_not_observed)}"]
+    if report.drift or report.spec_defects:
+        lines += [
+            "",
+            "### Drift: what the API does that the spec does not say",
+            "",
+            "| kind | what | seen | suggested change to openapi.yaml |",
+            "|---|---|---:|---|",
+        ]
+        lines += [f"| {md(e.kind)} | {md(e.what)} | {e.count} | {md(e.suggestion)} |" for e in report.drift]
+        lines += [
+            f"| spec defect | {md(d['pointer'])} nullable in 3.1 | - | {md(d['suggestion'])} |"
+            for d in report.spec_defects
+        ]
+    if report.baseline:
+        base = report.baseline
+        lines += [
+            "",
+            f"### Against baseline `{base['path']}`",
+            "",
+            f"- new (fail the run): {md(', '.join(base['new']) or 'none')}",
+            f"- known: {md(', '.join(base['known']) or 'none')}",
+            f"- fixed since the baseline: {md(', '.join(base['fixed']) or 'none')}",
+        ]
+    matrix = report.access_matrix
+    if matrix:
+        lines += [
+            "",
+            "### Access matrix: the status each caller got at each door (a 2xx outside the owner's column is open)",
+            "",
+            "| axis | door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
+            "|---|---|" + "---:|" * len(matrix["callers"]),
+        ]
+        for door in matrix["rows"]:
+            cells = [
+                f"**{status} open**" if open_to_stranger(caller, status) else str(status)
+                for caller, status in door["cells"].items()
+            ]
+            lines.append(f"| {md(door['axis'])} | {md(door['door'])} | " + " | ".join(cells) + " |")
+    if report.lifecycle:
+        lines += ["", "### Jobs over time", ""]
+        lines += [
+            f"- {md(job)}: {md(entry['statuses'])}{'' if entry['finished'] else ' (not finished in the budget)'}"
+            for job, entry in report.lifecycle.items()
+        ]
+    if report.findings:
+        lines += ["", "### Findings", ""]
+        lines += [f"- **{md(f.kind)}**: {md(f.message)}" for f in report.findings]
+    if report.notes:
+        lines += ["", "### Notes", ""]
+        lines += [f"- {md(note)}" for note in report.notes]
+    if report.failures:
+        lines += ["", "### Failed tests", ""]
+        lines += [f"- {md(f.test)} ({f.kind}): {md(f.message)}" for f in report.failures[:20]]
+    return "\n".join(lines) + "\n"
+
+
+# --- junit.xml -----------------------------------------------------------------------------------------------
+
+
+def junit(report: Report) -> str:
+    """JUnit XML with one test case per clause for this target, for CI test views (the tests themselves are in
+    junit-tests.xml). Its failures are the violated clauses; the verdict is a property, not a case."""
+    target = "embedded mock" if report.target.get("kind") == "embedded mock" else str(report.target.get("base_url"))
+    rows = report.clauses
+    stopped = report.outcome.exit_code not in (0, 1)
+    suite = ET.Element(
+        "testsuite",
+        name="spidra-crawl-status-contract",
+        tests=str(len(rows) + stopped),
+        failures=str(len(report.failing_clauses)),
+        errors=str(int(stopped)),
+        skipped=str(sum(row.verdict in (ClauseVerdict.NOT_JUDGED, ClauseVerdict.KNOWN) for row in rows)),
+        time=str(report.duration_s),
+    )
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("verdict", report.outcome.verdict.value),
+        ("exit_code", str(report.outcome.exit_code)),
+        ("reason", report.outcome.reason),
+        ("headline", report.outcome.headline),
+        ("tests", report.tests.line),
+    ):
+        ET.SubElement(properties, "property", name=name, value=value)
+    if stopped:
+        # The run did not judge what it meant to (unreachable, incomplete, the suite's own error): one case in
+        # error, so a CI view that reads only this file does not show green.
+        case = ET.SubElement(suite, "testcase", classname=f"contract[{target}]", name="run")
+        ET.SubElement(case, "error", message=report.outcome.headline[:500]).text = report.outcome.headline
+    for row in rows:
+        case = ET.SubElement(suite, "testcase", classname=f"contract[{target}]", name=row.clause)
+        ET.SubElement(case, "system-out").text = f"{row.title} ({row.reference}); judged {row.judged} replies"
+        if row.verdict is ClauseVerdict.FAIL:
+            first = violation_line(row.examples[0].violations[0]) if row.examples else row.title
+            failure = ET.SubElement(case, "failure", message=first[:500])
+            failure.text = "\n\n".join(failure_text([example]) for example in row.examples)
+        elif row.verdict is ClauseVerdict.KNOWN:
+            ET.SubElement(case, "skipped", message="known violation (in the baseline)")
+        elif row.verdict is ClauseVerdict.NOT_JUDGED:
+            ET.SubElement(case, "skipped", message="no reply this clause applies to was seen")
+    for element in suite.iter():
+        # Violation messages quote what the server sent; XML 1.0 cannot hold control characters.
+        element.text = printable(element.text) if element.text else element.text
+        for name, value in element.attrib.items():
+            element.set(name, printable(value))
+    ET.indent(suite)
+    return str(ET.tostring(suite, encoding="unicode", xml_declaration=True))
+
+
+# --- report.html ---------------------------------------------------------------------------------------------
+
+
+@cache
+def _environment() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("spidra_contract", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def html(report: Report) -> str:
+    """report.html: the verdict banner, then the compliance matrix (each clause linking to its evidence), then
+    the evidence, the access matrix, drift, the jobs over time, findings and every test."""
+    template = _environment().get_template("report.html.j2")
+    return str(
+        template.render(
+            report=report,
+            ClauseVerdict=ClauseVerdict,
+            Kind=Kind,
+            violation_line=violation_line,
+            failure_text=failure_text,
+            open_to_stranger=open_to_stranger,
+            printable=printable,
+        )
+    )
