@@ -186,6 +186,4 @@ def build(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> Outcome:
 
 
 def test_counts(evidence: Evidence) -> TestCounts:
-    return TestCounts(
-        collected=evidence.collected, ran=evidence.ran, categories=tuple(evidence.categories.items())
-    )
+    return TestCounts(collected=evidence.collected, ran=evidence.ran, categories=tuple(evidence.categories.items()))
