@@ -69,6 +69,18 @@ def judgements_in(exc: BaseException | None) -> list[Judgement]:
     return [judgement for failure in contract_violations(exc) for judgement in failure.judgements]
 
 
+def classify(exc: BaseException, when: str) -> tuple[Kind, tuple[Judgement, ...]]:
+    """What a test's failure is: a clause's violation (its judgements; known when every one of them is), an
+    assertion of a check or of the test itself (in its call only), or the suite's own error."""
+    judgements = tuple(judgements_in(exc))
+    if judgements:
+        known = all(judgement.kind is Kind.KNOWN for judgement in judgements)
+        return (Kind.KNOWN if known else Kind.VIOLATION), judgements
+    if isinstance(exc, AssertionError) and when == "call":
+        return Kind.CHECK, ()
+    return Kind.ERROR, ()
+
+
 Rejudge = Callable[[Reply], dict[str, Verdict]]
 
 

@@ -17,7 +17,7 @@ import pytest
 from spidra_contract import render
 from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
 from spidra_contract.exchange import encodable
-from spidra_contract.judge import judgements_in
+from spidra_contract.judge import classify
 from spidra_contract.judgement import Kind, TestFailure
 from spidra_contract.model import Report, TestResult
 from spidra_contract.outcome import Evidence
@@ -301,26 +301,23 @@ class ContractSession:
         run = self.run
         if report.failed and call.excinfo is not None:
             exc = call.excinfo.value
-            judgements = tuple(judgements_in(exc))
+            kind, judgements = classify(exc, call.when)
             if judgements:
-                kind = Kind.VIOLATION
                 report.longrepr = render.failure_text(judgements)
                 setattr(report, BRIEF_ATTRIBUTE, run.redactor.text(render.brief(judgements)))
-                if all(judgement.kind is Kind.KNOWN for judgement in judgements):
-                    kind = Kind.KNOWN
-                    keys = sorted({key for judgement in judgements for key in judgement.keys})
-                    name = run.baseline.path.name if run.baseline else "baseline"
-                    reason = f"known in baseline {name}: {', '.join(keys)}"
-                    report.outcome = "skipped"
-                    report.wasxfail = reason
-                    # A skip's longrepr is (path, line, reason): what every reporter expects of a skipped report
-                    # (schemathesis files its subtest reports under "skipped" on pytest 8).
-                    report.longrepr = (str(item.path), (item.location[1] or 0) + 1, reason)
                 message = render.brief(judgements)
             else:
-                kind = Kind.CHECK if isinstance(exc, AssertionError) and call.when == "call" else Kind.ERROR
                 text = str(exc).strip()
                 message = text.splitlines()[0] if text else type(exc).__name__
+            if kind is Kind.KNOWN:
+                keys = sorted({key for judgement in judgements for key in judgement.keys})
+                name = run.baseline.path.name if run.baseline else "baseline"
+                reason = f"known in baseline {name}: {', '.join(keys)}"
+                report.outcome = "skipped"
+                report.wasxfail = reason
+                # A skip's longrepr is (path, line, reason): what every reporter expects of a skipped report
+                # (schemathesis files its subtest reports under "skipped" on pytest 8).
+                report.longrepr = (str(item.path), (item.location[1] or 0) + 1, reason)
             failure = TestFailure(
                 test=report.nodeid,
                 kind=kind,
