@@ -271,3 +271,92 @@ def test_a_mock_runs_reproduction_brings_the_same_mock_back_so_the_curl_line_wor
         process.wait(timeout=10)
     assert reply.status_code == example["status"]
     assert reply.json()["result"][0]["data"].startswith("# ")  # the same fault, the same evidence
+
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+
+
+def test_report_html_renders_in_a_real_browser_with_the_verdict_banner_on_top(broken_run, tmp_path):
+    """Headless Chromium (Debian's `chromium`) opens report.html: its DOM has the verdict banner first, and the
+    top of the screenshot is the banner's failing colour."""
+    import shutil
+    import subprocess
+
+    from selftests.conftest import banner_of
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no Chromium here (apt-get install chromium) to render report.html in")
+    result, _ = broken_run
+    page = result.artifact("report.html")
+    flags = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90, check=False
+    ).stdout
+    summary = json.loads(result.artifact("summary.json").read_text())
+    assert banner_of(dom) == summary["headline"], "the page Chromium built opens with the verdict"
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [*flags, "--window-size=1280,400", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True,
+        timeout=90,
+        check=False,
+    )
+    width, height, pixels = read_png(shot.read_bytes())
+    assert (width, height) == (1280, 400)
+    top = [pixels[y][x] for y in range(0, 200) for x in range(0, width, 4)]
+    failing = sum(pixel[:3] == (0xFF, 0xEB, 0xE9) for pixel in top) / len(top)
+    assert failing > 0.15, f"the banner's colour covers {failing:.0%} of the page's top"
+
+
+def read_png(data: bytes) -> tuple[int, int, list[list[tuple[int, ...]]]]:
+    """The pixels of an 8-bit RGB or RGBA PNG (what Chromium writes), rows of tuples: enough to look at one."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    position, chunks, header = 8, b"", b""
+    while position < len(data):
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        kind, body = data[position + 4 : position + 8], data[position + 8 : position + 8 + length]
+        position += 12 + length
+        if kind == b"IHDR":
+            header = body
+        elif kind == b"IDAT":
+            chunks += body
+    width, height, depth, color = struct.unpack(">IIBB", header[:10])
+    assert depth == 8
+    assert color in (2, 6)
+    channels = 3 if color == 2 else 4
+    raw, stride = zlib.decompress(chunks), width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + up) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                guess = left + up - corner
+                pa, pb, pc = abs(guess - left), abs(guess - up), abs(guess - corner)
+                line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
+        rows.append([tuple(line[x : x + channels]) for x in range(0, stride, channels)])
+        previous = line
+    return width, height, rows
