@@ -163,6 +163,27 @@ def test_only_reads_are_sent_again(contract):
     assert source.asked == 0
 
 
+def test_a_slow_read_is_not_read_again(contract):
+    import dataclasses
+
+    source = Rereads("bogus", "bogus")
+    judge = Judge(contract, Ledger(), seed="1", reread=source)
+    slow = dataclasses.replace(reply("bogus"), elapsed_ms=4200.0)
+    assert (
+        judge.judge("t", slow, ("status-enum",))[0].reproduction.label
+        == "not re-read (the read took 4.2 s; not spent again)"
+    )
+    assert source.asked == 0
+
+
+def test_re_reads_stop_once_they_have_taken_their_time(contract):
+    source = Rereads("bogus", "bogus")
+    judge = Judge(contract, Ledger(), seed="1", reread=source, _reread_ms=10_001.0)
+    label = judge.judge("t", reply("bogus"), ("status-enum",))[0].reproduction.label
+    assert label == "not re-read (the run's re-reads have taken their 10 s)"
+    assert source.asked == 0
+
+
 def test_only_the_judgements_kept_as_evidence_are_read_again(contract):
     source = Rereads(*["bogus"] * 100)
     judge = Judge(contract, Ledger(), seed="1", reread=source)

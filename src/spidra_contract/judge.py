@@ -26,8 +26,13 @@ from spidra_contract.judgement import (
 from spidra_contract.ledger import Ledger
 from spidra_contract.spec import Contract
 
-# A violating read is read this many more times (GET or HEAD only), for its first judgements per clause.
+# A violating read is read this many more times (GET or HEAD only), for its first judgements per clause, unless
+# the read itself took longer than this (a dripping or stalling target: reading it again would only spend the
+# run's time on what is already known).
 REREADS = 2
+REREAD_SLOWER_THAN_MS = 500.0
+# ... nor once the run's re-reads have taken this long in all.
+REREAD_SECONDS = 10.0
 
 
 class ContractViolation(AssertionError):
@@ -93,6 +98,7 @@ class Judge:
     # How to ask a reply's request again (the run's guarded session), and whether the run can spare the reads.
     reread: Callable[[Reply], Reply | None] | None = None
     spare: Callable[[int], str] | None = None
+    _reread_ms: float = 0.0  # what re-reading has cost the run so far (this process)
 
     def is_known(self, keys: Iterable[str]) -> bool:
         """Every violation named is already in the baseline: the one place that decides "known"."""
@@ -177,6 +183,10 @@ class Judge:
             return unread(f"{reply.method} is not sent again: only reads are")
         if self.reread is None:
             return unread("no session to read it again with")
+        if reply.elapsed_ms > REREAD_SLOWER_THAN_MS:
+            return unread(f"the read took {reply.elapsed_ms / 1000:.1f} s; not spent again")
+        if self._reread_ms > REREAD_SECONDS * 1000:
+            return unread(f"the run's re-reads have taken their {REREAD_SECONDS:g} s")
         refused = self.spare(REREADS) if self.spare is not None else ""
         if refused:
             return unread(refused)
@@ -191,6 +201,7 @@ class Judge:
                 note = "the request is no longer remembered"
                 break
             reads += 1
+            self._reread_ms += again.elapsed_ms
             verdicts = rejudge(again)
             for name in names:
                 violating[name] += bool(verdicts.get(name))

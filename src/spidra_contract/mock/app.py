@@ -542,7 +542,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 # The `slow` variant: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail well past
 # hypothesis' default deadline). The `rate-limited` variant: every RATE_LIMITED_EVERY-th request gets 429.
-SLOW_S = 0.04
+SLOW_S = 0.015
 SLOW_TAIL_EVERY = 100
 SLOW_TAIL_S = 1.5
 RATE_LIMITED_EVERY = 60
