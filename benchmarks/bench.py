@@ -313,8 +313,8 @@ def bare_loop(base_url: str, ids: list[str]) -> float:
 def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tuple[float, int, float]:
     """The suite's corpus sweep, in this process: ids per second, 200s seen, and (traced in a separate pass,
     since tracing slows every allocation) peak memory in MiB."""
-    from spidra_contract.clauses import Violation
     from spidra_contract.client import reply_of
+    from spidra_contract.judgement import Judgement
     from spidra_contract.run import Run
     from spidra_contract.settings import resolve
     from spidra_contract.spec import load_contract
@@ -332,9 +332,9 @@ def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tup
     target = run.start()
     api = run.session()
 
-    def check(job_id: str) -> tuple[int, list[Violation]]:
+    def check(job_id: str) -> tuple[int, list[Judgement]]:
         reply = reply_of(api.get(target.url(job_id), headers=target.auth()))
-        return reply.status, run.judge("sweep", reply)
+        return reply.status, run.judging.judge("sweep", reply)
 
     if trace_memory:
         tracemalloc.start()

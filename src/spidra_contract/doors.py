@@ -36,6 +36,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from urllib.parse import quote, urlsplit
 
 from spidra_contract.exchange import Reply
@@ -80,7 +81,7 @@ def near_miss_keys(owner_key: str) -> dict[str, str]:
 class Member:
     """One member of one axis: how it changes a request, and where it comes from."""
 
-    axis: str
+    axis: Axis
     name: str
     source: str
     # method axis: the method on the wire (GET or HEAD), headers and query that claim another one
@@ -98,8 +99,19 @@ class Member:
     via: str = ""
 
 
-FRONT = "front"
-METHOD, PATH, ID, CHANNEL, ROUTING = "method", "path", "id", "channel", "routing"
+class Axis(StrEnum):
+    """What a door varies from the front door (a combination of them is named by joining them with "+")."""
+
+    FRONT = "front"
+    METHOD = "method"
+    PATH = "path"
+    ID = "id"
+    CHANNEL = "channel"
+    ROUTING = "routing"
+
+
+FRONT = Axis.FRONT
+METHOD, PATH, ID, CHANNEL, ROUTING = Axis.METHOD, Axis.PATH, Axis.ID, Axis.CHANNEL, Axis.ROUTING
 AXES = (METHOD, PATH, ID, CHANNEL, ROUTING)
 
 _WSTG_METHODS = "OWASP WSTG-CONF-06 (HTTP method overriding); Symfony/Laravel/Rails `_method`"

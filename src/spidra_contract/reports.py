@@ -109,14 +109,14 @@ def access_matrix(access: dict[str, dict[str, int | str]], axes: dict[str, str])
     cells: the status each got ("-" not asked). A 2xx anywhere but the owner's column is an open door."""
     if not access:
         return None
-    order = [FRONT, *AXES]
+    order: list[str] = [FRONT, *AXES]
     asked = {caller for cells in access.values() for caller in cells}
     callers = [caller for caller in (*CALLERS, EMPTY_KEY, *NEAR_MISS) if caller in asked]
     callers += sorted(asked - set(callers))
 
     def rank(item: tuple[int, str]) -> tuple[int, int]:
         index, door = item
-        axis = axes.get(door, FRONT)
+        axis = str(axes.get(door, FRONT))
         return (order.index(axis) if axis in order else len(order), index)
 
     rows = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from spidra_contract.mock import catalogue
@@ -69,13 +69,17 @@ PROFILES = {
 }
 
 
+# How an option's value is read: mypy refuses a comparison with any other word.
+OptionKind = Literal["str", "int", "float", "list", "flag"]
+
+
 @dataclass(frozen=True)
 class Option:
     flag: str
     env: str
     help: str
     default: Any = None
-    kind: str = "str"  # str | int | float | list | flag
+    kind: OptionKind = "str"
     choices: tuple[str, ...] = ()
     is_path: bool = False  # a file or folder, relative to where the user runs the suite
 
