@@ -13,6 +13,17 @@ from spidra_contract.mock.server import MockServer
 from spidra_contract.runner import SuiteResult
 
 ROOT = Path(__file__).resolve().parent.parent
+# What every run leaves in its report folder.
+ARTIFACTS = (
+    "junit.xml",
+    "junit-tests.xml",
+    "report.html",
+    "summary.json",
+    "summary.md",
+    "cassette.har",
+    "openapi.suggested.yaml",
+    "openapi.patch",
+)
 pytest_plugins = ["pytester"]
 
 

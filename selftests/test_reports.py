@@ -7,10 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from selftests.conftest import assert_reports_agree, live_args, run_suite
+from selftests.conftest import ARTIFACTS, assert_reports_agree, live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
-ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/test_cross_account.py")
 
 

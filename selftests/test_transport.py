@@ -10,14 +10,13 @@ import time
 
 import pytest
 
-from selftests.conftest import ROOT, assert_reports_agree, live_args, run_suite
+from selftests.conftest import ARTIFACTS, ROOT, assert_reports_agree, live_args, run_suite
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY
 from spidra_contract.mock.server import MockServer
 from spidra_contract.transport import Stuck, Transport
 
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py")
-ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
 
 
 @pytest.mark.parametrize("switch", ["drip-head", "continue-flood", "endless-chunk-size", "endless-trailers"])

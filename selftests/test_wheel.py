@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from selftests.conftest import ROOT, assert_reports_agree, live_args
-
-ARTIFACTS = ("junit.xml", "junit-tests.xml", "report.html", "summary.json", "summary.md", "cassette.har")
+from selftests.conftest import ARTIFACTS, ROOT, assert_reports_agree, live_args
 
 
 @pytest.fixture(scope="module")

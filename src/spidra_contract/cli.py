@@ -314,6 +314,45 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
     sys.exit(1 if violated else 0)
 
 
+@main.command("spec-patch")
+@click.argument("summary", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--spec",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="the OpenAPI document the run judged (default: ./openapi.yaml if there is one, else the suite's)",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="where to write openapi.suggested.yaml and openapi.patch (default: beside the summary)",
+)
+def spec_patch(summary: Path, spec: Path | None, out: Path | None) -> None:
+    """Write openapi.suggested.yaml and openapi.patch from a run's summary.json, offline: the spec describing what
+    the run observed (never hiding a violation), checked to be valid OpenAPI."""
+    from spidra_contract import specpatch
+
+    spec = spec or (Path("openapi.yaml") if Path("openapi.yaml").is_file() else SUITE / "openapi.yaml")
+    try:
+        patch = specpatch.from_summary(summary, spec)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.UsageError(f"{summary} is not a summary.json written by this suite ({exc})") from None
+    folder = out or summary.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    specpatch.write(folder, patch)
+    problem = specpatch.validate(patch.suggested)
+    click.echo(f"{folder / specpatch.PATCH_NAME}: {len(patch.changes)} change(s) to {spec}")
+    for change in patch.changes:
+        click.echo(f"  + {change.what}")
+    for item in patch.refused:
+        click.echo(f"  not written (would hide a violation): {item.what}")
+    click.echo(
+        f"{folder / specpatch.SUGGESTED_NAME}: " + (f"NOT valid OpenAPI: {problem}" if problem else "valid OpenAPI")
+    )
+    sys.exit(1 if problem else 0)
+
+
 @main.group("baseline")
 def baseline_group() -> None:
     """Keep a nightly baseline: the violations already known, so only new ones fail a run."""

@@ -17,6 +17,9 @@ EXAMPLES_PER_CLAUSE = 5
 TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
 # The JSON Schema keywords whose failure means "a value of another type" (drift), not a value out of range.
 TYPE_KEYWORDS = frozenset({"type", "anyOf", "oneOf"})
+# Response headers a drift entry keeps (with every RateLimit-* and X-RateLimit-* one): what a spec documents.
+NOTABLE_HEADERS = frozenset({"retry-after", "www-authenticate", "content-type"})
+MAX_UNDESCRIBED = 32  # fields the spec does not describe, a body (a hostile body may send thousands)
 CASSETTE_LIMIT = 1000
 # Each kept body is an excerpt at most this long, so the cassette stays bounded whatever the target sends.
 CASSETTE_BODY_CHARS = 64 * 1024
@@ -108,7 +111,7 @@ class Ledger:
         with self.lock:
             self.notes.append(text)
 
-    def _drift(self, key: str, kind: str, what: str, reply: Reply, suggestion: str) -> None:
+    def _drift(self, key: str, kind: str, what: str, reply: Reply, suggestion: str, detail: dict[str, Any]) -> None:
         entry = self.drift.get(key)
         if entry is None:
             self.drift[key] = {
@@ -117,14 +120,21 @@ class Ledger:
                 "count": 1,
                 "example": reply.record().to_dict(),
                 "suggestion": suggestion,
+                "detail": detail,
             }
         else:
             entry["count"] += 1
 
     def _learn_drift(self, reply: Reply, contract: Contract) -> None:
-        if reply.status not in contract.documented_statuses:
+        if reply.status and reply.status not in contract.documented_statuses and _undescribed_answer(reply):
+            headers = {name: value for name, value in reply.headers.items() if name.lower() in NOTABLE_HEADERS}
+            headers |= {
+                name: value
+                for name, value in reply.headers.items()
+                if name.lower().startswith(("ratelimit", "x-ratelimit"))
+            }
             self._drift(
-                f"status-code:{reply.status}",
+                f"status-code:{reply.method}:{reply.status}",
                 "undocumented status code",
                 f"{reply.method} answered {reply.status}",
                 reply,
@@ -132,8 +142,21 @@ class Ledger:
                 "body if it carries one)"
                 if reply.method == "GET"
                 else f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer",
+                {"method": reply.method, "status": reply.status, "headers": headers},
             )
             return
+        body = reply.body if reply.method == "GET" else None
+        if isinstance(body, dict):
+            schema = contract.response_schema(reply.status)
+            for path, seen in undescribed_fields(body, schema, schema):
+                self._drift(
+                    f"field:{reply.status}:{path}:{seen}",
+                    "field the spec does not describe",
+                    f"{path} ({seen}) in {reply.status} bodies",
+                    reply,
+                    f"describe {path} as an optional {seen} property of the {reply.status} body",
+                    {"status": reply.status, "path": path, "type": seen},
+                )
 
     def _learn_drift_from(self, reply: Reply, violation: Violation) -> None:
         """A status value outside the enum, or a field of another type, is drift as well as a violation."""
@@ -145,16 +168,18 @@ class Ledger:
                 f"status {status!r}",
                 reply,
                 f"add '{status}' to the status enum in openapi.yaml",
+                {"value": status},
             )
         elif violation.clause in TYPED_CLAUSES and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
             path = field_path(violation.pointer)
-            seen = _json_type(_resolve(reply.body, violation.pointer))
+            seen = json_type(_resolve(reply.body, violation.pointer))
             self._drift(
                 f"type:{path}:{seen}",
                 "field type differs from the spec",
                 f"{path} is {seen}",
                 reply,
                 f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)",
+                {"status": reply.status, "path": path, "type": seen},
             )
 
     # --- merging and reading ----------------------------------------------------------------------
@@ -232,7 +257,7 @@ def _resolve(document: Any, pointer: str) -> Any:
     return node
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -246,6 +271,48 @@ def _json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+def _undescribed_answer(reply: Reply) -> bool:
+    """An answer the spec should describe: any undocumented status to GET; to HEAD, any but 405 (a server may
+    refuse HEAD); to a method the spec does not document, only a success (405, 404 or 403 is the right answer)."""
+    if reply.method == "GET":
+        return True
+    if reply.method == "HEAD":
+        return reply.status != 405
+    return 200 <= reply.status < 300
+
+
+def undescribed_fields(body: Any, schema: dict[str, Any] | None, root: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The fields of `body` its schema does not name (`properties`), as (path with items folded, JSON type):
+    walked where the schema describes objects and arrays, `$ref`s resolved against `root`."""
+    found: list[tuple[str, str]] = []
+
+    def resolve(node: Any) -> Any:
+        seen = 0
+        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 8:
+            target: Any = root or {}
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target.get(part, {}) if isinstance(target, dict) else {}
+            node, seen = target, seen + 1
+        return node
+
+    def walk(value: Any, node: Any, path: str) -> None:
+        node = resolve(node)
+        if not isinstance(node, dict) or len(found) >= MAX_UNDESCRIBED:
+            return
+        if isinstance(value, dict) and isinstance(node.get("properties"), dict):
+            for key, item in value.items():
+                if key in node["properties"]:
+                    walk(item, node["properties"][key], f"{path}/{key}")
+                elif len(found) < MAX_UNDESCRIBED:
+                    found.append((f"{path}/{key}", json_type(item)))
+        elif isinstance(value, list) and isinstance(node.get("items"), dict):
+            for item in value[:50]:
+                walk(item, node["items"], f"{path}/*")
+
+    walk(body, schema, "")
+    return list(dict.fromkeys(found))
 
 
 def _kept_headers(headers: dict[str, str], notes: list[str]) -> list[dict[str, str]]:

@@ -26,6 +26,9 @@ class Drift:
     count: int
     suggestion: str
     example: dict[str, Any] = field(default_factory=dict)
+    # The same facts as fields, for a spec patch: `status`, `method`, `headers` (an undocumented status code);
+    # `value` (a status value outside the enum); `status`, `path`, `type` (a type or field the spec misses).
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -35,6 +38,7 @@ class Drift:
             "count": self.count,
             "suggestion": self.suggestion,
             "example": self.example,
+            "detail": self.detail,
         }
 
     @classmethod
@@ -46,6 +50,7 @@ class Drift:
             count=int(data["count"]),
             suggestion=data["suggestion"],
             example=data.get("example") or {},
+            detail=data.get("detail") or {},
         )
 
 

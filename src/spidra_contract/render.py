@@ -13,6 +13,7 @@ from spidra_contract.doors import open_to_stranger
 from spidra_contract.exchange import printable
 from spidra_contract.judgement import ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
 from spidra_contract.model import Report
+from spidra_contract.specpatch import SpecPatch
 
 # --- one violation, one judgement ----------------------------------------------------------------------------
 
@@ -281,13 +282,43 @@ def _environment() -> Any:
     )
 
 
-def html(report: Report) -> str:
+def patch_markdown(patch: SpecPatch) -> str:
+    """summary.md's part on the spec patch: what it changes, what it refuses, the diff itself (folded)."""
+    lines = ["", "### Spec patch: the spec describing what was observed", ""]
+    if patch.empty:
+        lines.append(f"Nothing to describe: {md(patch.spec_name)} already says what was observed.")
+    else:
+        lines.append(
+            f"`openapi.patch` ({len(patch.changes)} change(s); `git apply openapi.patch` or `patch -p1 < "
+            f"openapi.patch` beside {md(patch.spec_name)}) and `openapi.suggested.yaml`:"
+        )
+        lines += [""] + [f"- {md(change.what)} (`{md(change.where)}`)" for change in patch.changes[:30]]
+    if patch.refused:
+        lines += ["", "Not written, each would hide a violation:", ""]
+        lines += [f"- {md(item.what)}: {md(item.why)}" for item in patch.refused]
+    if not patch.empty:
+        fence = "````" if "```" in patch.diff else "```"
+        lines += [
+            "",
+            "<details><summary>openapi.patch</summary>",
+            "",
+            f"{fence}diff",
+            patch.diff.rstrip("\n"),
+            fence,
+            "",
+            "</details>",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def html(report: Report, patch: SpecPatch | None = None) -> str:
     """report.html: the verdict banner, then the compliance matrix (each clause linking to its evidence), then
-    the evidence, the access matrix, drift, the jobs over time, findings and every test."""
+    the evidence, the access matrix, drift (and the spec patch), the jobs over time, findings and every test."""
     template = _environment().get_template("report.html.j2")
     return str(
         template.render(
             report=report,
+            patch=patch,
             ClauseVerdict=ClauseVerdict,
             Kind=Kind,
             violation_line=violation_line,

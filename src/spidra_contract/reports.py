@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from spidra_contract import __version__, render
+from spidra_contract import __version__, render, specpatch
 from spidra_contract import outcome as outcomes
 from spidra_contract.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS
 from spidra_contract.exchange import encodable
@@ -155,13 +155,17 @@ def write_all(run: Run, evidence: Evidence, results: tuple[TestResult, ...] = ()
     while True:
         report = build_report(run, evidence, results)
         summary = encodable(report.to_dict())
-        markdown = render.markdown(report)
+        made = _spec_patch(run, report)
+        patch = made if isinstance(made, specpatch.SpecPatch) else None
+        markdown = render.markdown(report) + (render.patch_markdown(patch) if patch is not None else "")
         writers: dict[str, Callable[[], str]] = {
             "summary.json": partial(json.dumps, summary, indent=2, ensure_ascii=False),
             "summary.md": partial(str, markdown),
-            "report.html": partial(render.html, report),
+            "report.html": partial(render.html, report, patch),
             "junit.xml": partial(render.junit, report),
             "cassette.har": lambda: json.dumps(cassette(run), ensure_ascii=False),
+            specpatch.SUGGESTED_NAME: partial(_patch_text, made, True),
+            specpatch.PATCH_NAME: partial(_patch_text, made, False),
         }
         new = []
         for name, draw in writers.items():
@@ -179,6 +183,20 @@ def write_all(run: Run, evidence: Evidence, results: tuple[TestResult, ...] = ()
         with open(step_summary, "a", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(run.redactor.text(markdown))
     return report
+
+
+def _spec_patch(run: Run, report: Report) -> specpatch.SpecPatch | Exception:
+    """The spec patch of this run, or what stopped it (named as the two files it would have written)."""
+    try:
+        return specpatch.suggest(run.settings.spec.read_text(encoding="utf-8"), run.settings.spec.name, report)
+    except Exception as exc:
+        return exc
+
+
+def _patch_text(made: specpatch.SpecPatch | Exception, suggested: bool) -> str:
+    if isinstance(made, Exception):
+        raise made
+    return made.suggested if suggested else made.diff
 
 
 def mock_reproduction(run: Run) -> str:

@@ -1,0 +1,378 @@
+"""Drift as a patch: `openapi.suggested.yaml` and `openapi.patch` (a unified diff against the spec judged), saying
+in the spec's own YAML what the run observed and the spec leaves undescribed.
+
+The document is edited in place through a round-trip YAML library (ruamel.yaml), so its order, quoting,
+comments and block scalars stay as they are; only the lines that describe something new change.
+
+A patch only *describes*: it widens a type where another type was observed, adds an observed enum value,
+documents an observed 4xx response (its body schema and its rate-limit headers), names fields the spec did not
+describe, and spells `nullable` the 3.1 way. It never makes a violation conformant: a change that would (a 5xx,
+2xx or 3xx documented as an answer to a read, a required field made optional, a bound relaxed) is not written
+but listed as "would hide a violation", and every clause the suite holds beyond the schema (who may read a job,
+403 for a bad key, the job's semantics and lifecycle) is untouched by any spec.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spidra_contract.judgement import Violation
+from spidra_contract.model import Drift, Report
+from spidra_contract.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH
+
+# Clauses whose failures may be drift the spec can describe (an observed type, enum value or status code); every
+# other clause's failure is a violation no spec change may hide.
+DESCRIBABLE = frozenset({"documented-status", "status-enum", "progress", "result-shape", "nullable-error"})
+SUGGESTED_NAME = "openapi.suggested.yaml"
+PATCH_NAME = "openapi.patch"
+# What a documented response may say about its headers: the ones clients act on.
+DOCUMENTED_HEADERS = (
+    "retry-after",
+    "ratelimit",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "ratelimit-policy",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "www-authenticate",
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change the patch makes: where (a JSON pointer into the spec) and what it says."""
+
+    where: str
+    what: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"where": self.where, "what": self.what}
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A change drift would suggest but the patch does not make: it would hide a violation."""
+
+    what: str
+    why: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"what": self.what, "why": self.why}
+
+
+@dataclass(frozen=True)
+class SpecPatch:
+    spec_name: str
+    original: str
+    suggested: str
+    changes: tuple[Change, ...]
+    refused: tuple[Refused, ...]
+
+    @property
+    def diff(self) -> str:
+        """A unified diff `git apply` and `patch -p1` apply in the spec's folder (empty when nothing changed)."""
+        lines = difflib.unified_diff(
+            self.original.splitlines(keepends=True),
+            self.suggested.splitlines(keepends=True),
+            fromfile=f"a/{self.spec_name}",
+            tofile=f"b/{self.spec_name}",
+        )
+        return "".join(lines)
+
+    @property
+    def empty(self) -> bool:
+        return self.original == self.suggested
+
+
+def _yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round trip: order, quotes, comments and block scalars kept
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-fold a line the author wrote
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.representer.add_representer(
+        type(None), lambda representer, _: representer.represent_scalar("tag:yaml.org,2002:null", "null")
+    )
+    return yaml
+
+
+def _flow(items: list[Any]) -> Any:
+    """A short list in flow style (`[string, "null"]`), as a 3.1 type array is written."""
+    from ruamel.yaml.comments import CommentedSeq
+
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def _node(document: Any, pointer: str) -> Any:
+    node = document
+    for raw in pointer.removeprefix("#").strip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+OPERATION = f"#/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}"
+
+
+def _resolve(document: Any, node: Any) -> tuple[Any, str]:
+    """A schema node with its `$ref` followed (into the document's components), and the pointer it lives at."""
+    where = ""
+    for _ in range(8):
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
+            where = node["$ref"]
+            node = _node(document, where)
+        else:
+            break
+    return node, where
+
+
+def _schema_at(document: Any, status: int, path: str) -> tuple[Any, str]:
+    """The schema node describing the body field at `path` (items folded as `*`) of a `status` response, and its
+    pointer; (None, "") when the spec has no such node."""
+    base = f"{OPERATION}/responses/{status}/content/{_escape(JSON_MEDIA_TYPE)}/schema"
+    node, where = _resolve(document, _node(document, base))
+    where = where or base
+    for part in [p for p in path.split("/") if p]:
+        if not isinstance(node, dict):
+            return None, ""
+        if part == "*":
+            node, where = node.get("items"), f"{where}/items"
+        else:
+            props = node.get("properties")
+            if not isinstance(props, dict) or part not in props:
+                return None, ""
+            node, where = props[part], f"{where}/properties/{_escape(part)}"
+        resolved, moved = _resolve(document, node)
+        node, where = resolved, moved or where
+    return node, where
+
+
+def _types(node: dict[str, Any]) -> list[str]:
+    value = node.get("type")
+    return list(value) if isinstance(value, list) else [value] if isinstance(value, str) else []
+
+
+def _widen(node: Any, seen: str) -> bool:
+    """Add `seen` to the node's type (3.1 type arrays); False when the node says nothing of types."""
+    if not isinstance(node, dict) or "type" not in node:
+        return False
+    types = _types(node)
+    if seen in types or (seen == "integer" and "number" in types):
+        return True
+    widened = [*types, seen]
+    node["type"] = _flow([t for t in widened if t != "null"] + (["null"] if "null" in widened else []))
+    return True
+
+
+def _schema_of(value: Any, depth: int = 0) -> dict[str, Any]:
+    """A schema describing one observed JSON value: its type, and for objects their fields' (no `required`:
+    what was seen once is not promised)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    node = CommentedMap()
+    if value is None:
+        node["type"] = "null"
+    elif isinstance(value, bool):
+        node["type"] = "boolean"
+    elif isinstance(value, int):
+        node["type"] = "integer"
+    elif isinstance(value, float):
+        node["type"] = "number"
+    elif isinstance(value, str):
+        node["type"] = "string"
+    elif isinstance(value, list):
+        node["type"] = "array"
+        if value and depth < 4:
+            node["items"] = _schema_of(value[0], depth + 1)
+    else:
+        node["type"] = "object"
+        if value and depth < 4:
+            node["properties"] = CommentedMap((str(k), _schema_of(v, depth + 1)) for k, v in value.items())
+    return node
+
+
+def _error_response(document: Any, body: Any) -> bool:
+    """Whether `body` is an ErrorResponse as the spec's components describe it."""
+    from jsonschema import Draft202012Validator
+
+    schema = _node(document, "#/components/schemas/ErrorResponse")
+    if schema is None or not isinstance(body, dict):
+        return False
+    plain = json.loads(json.dumps(schema))
+    return not list(Draft202012Validator(plain).iter_errors(body))
+
+
+def suggest(spec_text: str, spec_name: str, report: Report) -> SpecPatch:
+    """The spec as it would describe what the run observed (see the module's docstring)."""
+    from ruamel.yaml.comments import CommentedMap
+
+    yaml = _yaml()
+    document = yaml.load(spec_text)
+    changes: list[Change] = []
+    refused: list[Refused] = []
+
+    for defect in report.spec_defects:
+        node = _node(document, str(defect["pointer"]))
+        if isinstance(node, dict) and node.get("nullable") is True and "type" in node:
+            types = _types(node)
+            del node["nullable"]
+            node["type"] = _flow([*types, "null"] if "null" not in types else types)  # in place: its key stays
+            changes.append(Change(str(defect["pointer"]), f"`nullable: true` as the 3.1 type {[*types, 'null']}"))
+
+    responses = _node(document, f"{OPERATION}/responses")
+    for drift in report.drift:
+        _apply(document, responses, drift, changes, refused, CommentedMap)
+    for row in report.failing_clauses:
+        if not all(_describable(v, j.exchange.status) for j in row.examples for v in j.violations):
+            refused.append(
+                Refused(
+                    f"change the spec so that `{row.clause}` passes",
+                    f"{row.failed} repl(ies) broke a rule of the contract ({row.title}): a violation, not a gap in "
+                    "the description",
+                )
+            )
+
+    out = io.StringIO()
+    yaml.dump(document, out)
+    suggested = out.getvalue() if changes else spec_text
+    return SpecPatch(spec_name, spec_text, suggested, tuple(changes), tuple(refused))
+
+
+def _apply(
+    document: Any,
+    responses: Any,
+    drift: Drift,
+    changes: list[Change],
+    refused: list[Refused],
+    mapping: Any,
+) -> None:
+    detail = drift.detail
+    if drift.kind == "undocumented status code" and detail:
+        status, method = int(detail.get("status", 0)), str(detail.get("method", "GET"))
+        if method != "GET":
+            return  # another method's answer: the spec documents GET only
+        if not 400 <= status < 500:
+            refused.append(
+                Refused(
+                    f"document {status} as an answer to GET /crawl/{{jobId}}",
+                    "a read answered with a server error, a redirect or another success is a violation of "
+                    "`documented-status` (and of `hostile-id` for a bad id), not a behaviour to document",
+                )
+            )
+            return
+        if not isinstance(responses, dict) or str(status) in {str(key) for key in responses}:
+            return
+        response = mapping()
+        response["description"] = "Observed by the contract suite (not yet described: say when it is sent)"
+        headers = {
+            name: value
+            for name, value in (detail.get("headers") or {}).items()
+            if name.lower() in DOCUMENTED_HEADERS or name.lower().startswith(("ratelimit", "x-ratelimit"))
+        }
+        if headers:
+            described = mapping()
+            for name in headers:
+                header = mapping()
+                header["schema"] = mapping(type="integer" if str(headers[name]).strip().isdigit() else "string")
+                described[name] = header
+            response["headers"] = described
+        body = _parse(drift.example.get("excerpt", ""))
+        content_type = str(drift.example.get("content_type", "")).split(";")[0].strip().lower()
+        if body is not None and content_type == JSON_MEDIA_TYPE:
+            media = mapping()
+            media["schema"] = (
+                mapping([("$ref", "#/components/schemas/ErrorResponse")])
+                if _error_response(document, body)
+                else _schema_of(body)
+            )
+            response["content"] = mapping([(JSON_MEDIA_TYPE, media)])
+        responses[str(status)] = response
+        changes.append(Change(f"{OPERATION}/responses/{status}", f"document the observed {status} response"))
+    elif drift.kind == "status value outside the enum":
+        value = detail.get("value")
+        if not isinstance(value, str) or not value or not value.isprintable():
+            refused.append(Refused(f"add {value!r} to the status enum", "not a printable string: a fault"))
+            return
+        node, where = _schema_at(document, 200, "/status")
+        if isinstance(node, dict) and isinstance(node.get("enum"), list) and value not in node["enum"]:
+            node["enum"].append(value)
+            changes.append(Change(f"{where}/enum", f"add the observed status value {value!r}"))
+    elif drift.kind == "field type differs from the spec":
+        path, seen, status = str(detail.get("path", "")), str(detail.get("type", "")), int(detail.get("status", 200))
+        node, where = _schema_at(document, status, path)
+        if seen and _widen(node, seen):
+            changes.append(Change(f"{where}/type", f"allow {seen} at {path} (observed)"))
+    elif drift.kind == "field the spec does not describe":
+        path, seen, status = str(detail.get("path", "")), str(detail.get("type", "")), int(detail.get("status", 200))
+        parent_path, _, name = path.rpartition("/")
+        node, where = _schema_at(document, status, parent_path)
+        if not isinstance(node, dict) or not name:
+            return
+        properties = node.get("properties")
+        if properties is None:
+            node["properties"] = properties = mapping()
+        if not isinstance(properties, dict):
+            return
+        if name in properties:
+            _widen(properties[name], seen)
+            return
+        properties[name] = mapping(type=seen)
+        changes.append(Change(f"{where}/properties/{_escape(name)}", f"describe {path} ({seen}, optional)"))
+
+
+def _describable(violation: Violation, status: int) -> bool:
+    """Whether a violation is the spec's silence rather than a broken rule: another type or enum value observed
+    where the schema names one, or a 4xx status the spec does not list."""
+    if violation.clause == "documented-status":
+        return 400 <= status < 500
+    if violation.clause not in DESCRIBABLE:
+        return False
+    return violation.rule.rsplit("/", 1)[-1] in ("type", "anyOf", "oneOf", "enum")
+
+
+def _parse(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def validate(text: str) -> str:
+    """'' when `text` is a valid OpenAPI 3.1 document, else the first problem."""
+    import yaml as pyyaml
+    from openapi_spec_validator import validate as validate_spec
+
+    try:
+        validate_spec(pyyaml.safe_load(text))
+    except Exception as exc:  # the validator's own error types vary by version
+        return str(exc).splitlines()[0][:300]
+    return ""
+
+
+def write(directory: Path, patch: SpecPatch) -> None:
+    (directory / SUGGESTED_NAME).write_text(patch.suggested, encoding="utf-8")
+    (directory / PATCH_NAME).write_text(patch.diff, encoding="utf-8")
+
+
+def from_summary(summary_path: Path, spec_path: Path) -> SpecPatch:
+    report = Report.from_dict(json.loads(summary_path.read_text(encoding="utf-8")))
+    return suggest(spec_path.read_text(encoding="utf-8"), spec_path.name, report)
