@@ -39,6 +39,37 @@ if [ -n "${ACTION_EXTRA_ARGS:-}" ]; then
     mapfile -d '' -t extra < <(python -c "${split}" "${ACTION_EXTRA_ARGS}")
 fi
 
+if [ -n "${ACTION_CANDIDATE_URL:-}" ]; then
+    # Pre-release: production (base-url) and the candidate side by side; the keys stay in the environment.
+    compare=("--base-url=${ACTION_BASE_URL:?candidate-url needs base-url (production)}"
+        "--candidate-url=${ACTION_CANDIDATE_URL}" "--report-dir=${report_dir}")
+    for job_id in ${job_ids//,/ }; do
+        compare+=("--job-id=${job_id}")
+    done
+    candidate_ids="${ACTION_CANDIDATE_JOB_IDS:-}"
+    for job_id in ${candidate_ids//,/ }; do
+        compare+=("--candidate-job-id=${job_id}")
+    done
+    same=()
+    rest=()
+    for word in "${extra[@]}"; do
+        if [ "${word}" = "--same-accounts" ]; then same=("--same-accounts"); else rest+=("${word}"); fi
+    done
+    spidra-contract compare "${compare[@]}" "${same[@]}" -- "--profile=${ACTION_PROFILE:-ci}" "${rest[@]}"
+    code=$?
+    headline="$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["headline"])' \
+        "${report_dir}/comparison.json" 2>/dev/null || echo "no comparison")"
+    if [ -n "${GITHUB_STEP_SUMMARY:-}" ] && [ -f "${report_dir}/comparison.md" ]; then
+        cat "${report_dir}/comparison.md" >> "${GITHUB_STEP_SUMMARY}"
+    fi
+    if [ -n "${GITHUB_OUTPUT:-}" ]; then
+        echo "exit-code=${code}" >> "${GITHUB_OUTPUT}"
+        echo "verdict=${headline}" >> "${GITHUB_OUTPUT}"
+    fi
+    echo "spidra-contract compare: ${headline} (exit ${code})"
+    exit "${code}"
+fi
+
 spidra-contract run "${args[@]}" -- "${extra[@]}"
 code=$?
 

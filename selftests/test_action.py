@@ -114,3 +114,20 @@ def test_the_actions_script_runs_by_hand_without_inputs_and_keeps_quoted_extra_a
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["subset"] is True
     assert summary["tests"]["ran"] > 9  # auth alone has 9 tests; unknown adds its own
+
+
+def test_the_action_with_a_candidate_url_compares_it_with_production(served_mock, tmp_path):
+    """candidate-url: production (base-url) and the candidate side by side (here the same served mock)."""
+    server, state = served_mock
+    result, outputs = action(
+        tmp_path,
+        server,
+        state,
+        candidate_url=server.base_url,
+        extra_args='--same-accounts --rate-limit 0 -q -m "job_body"',
+        report_dir="out",
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert outputs["exit-code"] == "0"
+    assert outputs["verdict"].startswith("no breaking difference")
+    assert (tmp_path / "out" / "comparison.html").is_file()

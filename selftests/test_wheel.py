@@ -112,3 +112,49 @@ def test_the_wheel_knows_its_version_and_scores_a_fault_from_any_folder(wheel_py
     faults = spidra_contract(wheel_python, tmp_path, "faults", "--only", "no-auth")
     assert faults.returncode == 0, faults.stdout + faults.stderr
     assert "caught" in faults.stdout
+
+
+def test_the_wheel_compares_two_served_mocks_from_an_empty_folder(wheel_python, tmp_path):
+    """`compare` with the installed package alone: production and a candidate that dropped optional fields."""
+    from spidra_contract.mock.app import make_state
+    from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+    from spidra_contract.mock.server import MockServer
+
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    production = MockServer(make_state((), time_scale=2.5)).start()
+    candidate = MockServer(make_state(("sparse-items",), time_scale=2.5)).start()
+    try:
+        ids = [f"--job-id={job_id}" for job_id in make_state((), time_scale=2.5).job_ids("alpha")]
+        result = spidra_contract(
+            wheel_python,
+            folder,
+            "compare",
+            f"--base-url={production.base_url}",
+            f"--candidate-url={candidate.base_url}",
+            f"--api-key={ALPHA_KEY}",
+            f"--candidate-api-key={ALPHA_KEY}",
+            f"--other-api-key={BETA_KEY}",
+            f"--candidate-other-api-key={BETA_KEY}",
+            *ids,
+            *(f"--candidate-job-id={i.split('=', 1)[1]}" for i in ids),
+            "--",
+            "-m",
+            "job_body",
+            "--rate-limit",
+            "0",
+        )
+    finally:
+        production.stop()
+        candidate.stop()
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "field /result/*/title removed" in result.stdout
+    assert sorted(p.name for p in (folder / "reports").iterdir()) == [
+        "candidate",
+        "candidate.log",
+        "comparison.html",
+        "comparison.json",
+        "comparison.md",
+        "production",
+        "production.log",
+    ]

@@ -353,6 +353,107 @@ def spec_patch(summary: Path, spec: Path | None, out: Path | None) -> None:
     sys.exit(1 if problem else 0)
 
 
+@main.command("diff")
+@click.argument("production", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("candidate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="also write comparison.md, comparison.html and comparison.json here",
+)
+def diff_command(production: Path, candidate: Path, report_dir: Path | None) -> None:
+    """Every behavioural difference between two runs' summary.json (production first), offline: breaking,
+    non-breaking or noise. Exit 1 on anything breaking."""
+    from spidra_contract import compare
+
+    try:
+        comparison = compare.compare_reports(compare.load(production), compare.load(candidate))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise click.UsageError(f"not two summary.json files written by this suite ({exc})") from None
+    if report_dir is not None:
+        compare.write(report_dir, comparison)
+    click.echo(compare.markdown(comparison, limit=60).rstrip())
+    sys.exit(1 if comparison.breaking else 0)
+
+
+@main.command("compare", context_settings={"ignore_unknown_options": True})
+@click.option("--base-url", envvar="SPIDRA_BASE_URL", required=True, help="production [env SPIDRA_BASE_URL]")
+@click.option("--candidate-url", envvar="SPIDRA_CANDIDATE_URL", required=True, help="the release candidate")
+@click.option("--api-key", envvar="SPIDRA_API_KEY", default=None, help="production's key [env SPIDRA_API_KEY]")
+@click.option("--candidate-api-key", envvar="SPIDRA_CANDIDATE_API_KEY", default=None)
+@click.option("--other-api-key", envvar="SPIDRA_OTHER_API_KEY", default=None)
+@click.option("--candidate-other-api-key", envvar="SPIDRA_CANDIDATE_OTHER_API_KEY", default=None)
+@click.option("--job-id", "job_ids", multiple=True, help="a job of production's account (repeatable)")
+@click.option("--candidate-job-id", "candidate_job_ids", multiple=True, help="a job of the candidate's account")
+@click.option(
+    "--same-accounts",
+    is_flag=True,
+    help="the candidate shares production's accounts: its missing keys and ids are production's",
+)
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"))
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def compare_command(
+    base_url: str,
+    candidate_url: str,
+    api_key: str | None,
+    candidate_api_key: str | None,
+    other_api_key: str | None,
+    candidate_other_api_key: str | None,
+    job_ids: tuple[str, ...],
+    candidate_job_ids: tuple[str, ...],
+    same_accounts: bool,
+    report_dir: Path,
+    extra: tuple[str, ...],
+) -> None:
+    """Run the suite against production and the candidate at once (read-only, each within its own budget and
+    rate limit), then compare: exit 0 no breaking difference and no new violation, 1 otherwise; 4, 6, 7 as the
+    suite's own, naming the side. Further arguments go to both runs (e.g. --profile dev)."""
+    import os
+
+    from spidra_contract import compare
+
+    job_ids = job_ids or tuple(os.environ.get("SPIDRA_JOB_IDS", "").replace(",", " ").split())
+    candidate_job_ids = candidate_job_ids or tuple(
+        os.environ.get("SPIDRA_CANDIDATE_JOB_IDS", "").replace(",", " ").split()
+    )
+    if same_accounts:
+        candidate_api_key = candidate_api_key or api_key
+        candidate_other_api_key = candidate_other_api_key or other_api_key
+        candidate_job_ids = candidate_job_ids or job_ids
+    if not api_key or not candidate_api_key:
+        side, flag = ("production", "--api-key") if not api_key else ("candidate", "--candidate-api-key")
+        click.echo(f"spidra-contract compare: the {side} side needs {flag} (or --same-accounts)", err=True)
+        sys.exit(4)
+    sides = (
+        compare.Side("production", base_url, api_key, other_api_key, job_ids),
+        compare.Side("candidate", candidate_url, candidate_api_key, candidate_other_api_key, candidate_job_ids),
+    )
+    report_dir = report_dir.absolute()
+    codes = compare.run_both(sides, report_dir, extra)
+    for side in compare.SIDES:
+        if codes[side] not in (0, 1):
+            log = report_dir / f"{side}.log"
+            headline = _headline(report_dir / side / "summary.json") or f"see {log}"
+            click.echo(f"spidra-contract compare: the {side} run ended with exit {codes[side]}: {headline}", err=True)
+            sys.exit(codes[side])
+    comparison = compare.compare_reports(
+        compare.load(report_dir / "production" / "summary.json"),
+        compare.load(report_dir / "candidate" / "summary.json"),
+    )
+    compare.write(report_dir, comparison)
+    click.echo(compare.markdown(comparison, limit=60).rstrip())
+    click.echo(f"reports: {report_dir / compare.REPORT_HTML} (each side's in {report_dir}/production, /candidate)")
+    sys.exit(1 if comparison.breaking else 0)
+
+
+def _headline(summary: Path) -> str:
+    try:
+        return str(json.loads(summary.read_text(encoding="utf-8"))["headline"])
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 @main.group("baseline")
 def baseline_group() -> None:
     """Keep a nightly baseline: the violations already known, so only new ones fail a run."""

@@ -279,16 +279,23 @@ class Traffic:
     # watch, "start" for the probe), so a run shows where its requests go.
     by_layer: dict[str, int] = field(default_factory=dict)
     layer: str = "start"
+    # The test sending requests (its node id): the probe class of the behavioural fingerprint starts from it.
+    probe: str = "start"
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
-    def in_layer(self, layer: str) -> None:
+    def in_layer(self, layer: str, probe: str = "") -> None:
         """Count this thread's requests under `layer`, whatever test runs meanwhile (the background watch)."""
         self._local.layer = layer
+        self._local.probe = probe or layer
 
     @property
     def current_layer(self) -> str:
         return getattr(self._local, "layer", None) or self.layer
+
+    @property
+    def current_probe(self) -> str:
+        return getattr(self._local, "probe", None) or self.probe
 
     def count(self, method: str) -> None:
         layer = self.current_layer
@@ -474,7 +481,9 @@ class GuardedSession(requests.Session):
             time.sleep(wait)
         return left
 
-    def send_raw(self, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]]) -> requests.Response:
+    def send_raw(
+        self, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]], context: str = ""
+    ) -> requests.Response:
         """Send `url` exactly as written, with `headers` exactly as listed (a name may repeat). requests
         normalises every URL it prepares (it decodes `%2e` to `.` and urllib3 then drops `../` segments), so a
         probe such as `/crawl/%2e%2e/{id}` would never reach the server as meant. Same guards, limits and
@@ -488,6 +497,7 @@ class GuardedSession(requests.Session):
         named = {name.lower() for name, _ in listed}
         defaults = [(name, value) for name, value in prepared.headers.items() if name.lower() not in named]
         prepared.spidra_raw_headers = [*defaults, *listed]  # type: ignore[attr-defined]
+        prepared.spidra_context = context  # type: ignore[attr-defined]  # who asked, through which door
         return self.send(prepared)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -576,8 +586,8 @@ class GuardedSession(requests.Session):
         if asked is None:
             return None
         method, url, headers = asked
-        again = reply_of(self.send_raw(method, url, headers))
-        return dataclasses.replace(again, context=reply.context, rewritten=reply.rewritten)
+        again = reply_of(self.send_raw(method, url, headers, context=reply.context))
+        return dataclasses.replace(again, rewritten=reply.rewritten)
 
     def _response(
         self, request: requests.PreparedRequest, received: Received, seconds: float, exchange_id: str
@@ -603,6 +613,9 @@ class GuardedSession(requests.Session):
         reply = reply_from_response(
             response, self.redactor, seconds * 1000, problem=body.problem, exchange_id=exchange_id
         )
+        context = getattr(request, "spidra_context", "")
+        if context:
+            reply = dataclasses.replace(reply, context=context)
         response.spidra_reply = reply  # type: ignore[attr-defined]
         request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
         return response

@@ -117,10 +117,9 @@ class Knock:
 
     def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
         method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
-        reply = reply_of(self.api.send_raw(method, url, headers))
-        return dataclasses.replace(
-            reply, context=f"door {door.name} (axis {door.axis}), caller: {caller}", rewritten=bool(door.routing.via)
-        )
+        context = f"door {door.name} (axis {door.axis}), caller: {caller}"
+        reply = reply_of(self.api.send_raw(method, url, headers, context=context))
+        return dataclasses.replace(reply, rewritten=bool(door.routing.via))
 
 
 @pytest.fixture(scope="session")

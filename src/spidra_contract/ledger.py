@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from spidra_contract import fingerprint
 from spidra_contract.exchange import Reply
 from spidra_contract.judgement import Judgement, Verdict, Violation, field_path
 from spidra_contract.spec import Contract
@@ -47,6 +48,8 @@ class Ledger:
     door_axes: dict[str, str] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
+    # The behavioural fingerprint: per probe class, what came back (`fingerprint.observe`).
+    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
     ok_replies: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -76,9 +79,12 @@ class Ledger:
                 if len(tally.examples) < EXAMPLES_PER_CLAUSE:
                     tally.examples.append(judgement)
 
-    def exchange(self, reply: Reply, contract: Contract) -> None:
-        """Keep one exchange for the cassette, and learn what it shows about drift from the spec."""
+    def exchange(self, reply: Reply, contract: Contract, probe: str = "") -> None:
+        """Keep one exchange for the cassette, add it to its probe class' fingerprint, and learn what it shows
+        about drift from the spec."""
         with self.lock:
+            if probe:
+                fingerprint.observe(self.fingerprints.setdefault(probe, fingerprint.new_stats()), reply)
             if len(self.exchanges) < CASSETTE_LIMIT:
                 self.exchanges.append(_har_entry(reply))
             else:
@@ -210,6 +216,11 @@ class Ledger:
             self.exchanges.extend(incoming[:room])
             self.exchanges_dropped += data.get("exchanges_dropped", 0) + max(0, len(incoming) - room)
             self.ok_replies += data.get("ok_replies", 0)
+            for probe, stats in data.get("fingerprints", {}).items():
+                if probe in self.fingerprints:
+                    fingerprint.merge(self.fingerprints[probe], stats)
+                else:
+                    self.fingerprints[probe] = stats
 
     def to_dict(self) -> dict[str, Any]:
         with self.lock:
@@ -233,6 +244,7 @@ class Ledger:
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,
+                "fingerprints": self.fingerprints,
             }
 
     @property

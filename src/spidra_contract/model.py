@@ -118,6 +118,8 @@ class Report:
     baseline: dict[str, Any] | None = None
     spec_name: str = "openapi.yaml"
     report_dir: str = ""
+    # The behavioural fingerprint: per probe class, what came back (`fingerprint.summary`); `diff.py` compares two.
+    fingerprint: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # --- what renderers ask -----------------------------------------------------------------------------
 
@@ -174,6 +176,7 @@ class Report:
             "baseline": self.baseline,
             "spec_name": self.spec_name,
             "report_dir": self.report_dir,
+            "fingerprint": self.fingerprint,
         }
 
     @classmethod
@@ -206,4 +209,5 @@ class Report:
             baseline=data.get("baseline"),
             spec_name=data.get("spec_name", "openapi.yaml"),
             report_dir=data.get("report_dir", ""),
+            fingerprint=data.get("fingerprint") or {},
         )

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from spidra_contract import __version__, render, specpatch
+from spidra_contract import __version__, fingerprint, render, specpatch
 from spidra_contract import outcome as outcomes
 from spidra_contract.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS
 from spidra_contract.exchange import encodable
@@ -45,6 +45,7 @@ def build_report(run: Run, evidence: Evidence, results: tuple[TestResult, ...] =
         findings = tuple(Finding.from_dict(finding) for finding in ledger.findings)
         notes, timelines = tuple(ledger.notes), dict(ledger.timelines)
         access = access_matrix(ledger.access, ledger.door_axes)
+        prints = {probe: fingerprint.summary(stats) for probe, stats in sorted(ledger.fingerprints.items())}
     gate = run.gate.state()
     return Report(
         outcome=outcome,
@@ -100,6 +101,7 @@ def build_report(run: Run, evidence: Evidence, results: tuple[TestResult, ...] =
         baseline=run.baseline.compare(ledger.violation_keys) if run.baseline else None,
         spec_name=settings.spec.name,
         report_dir=str(settings.report_dir),
+        fingerprint=prints,
     )
 
 

@@ -16,6 +16,7 @@ import pytest
 from spidra_contract.baseline import Baseline
 from spidra_contract.client import Gate, GuardedSession, Traffic, reply_of
 from spidra_contract.exchange import Redactor, Reply
+from spidra_contract.fingerprint import probe_class
 from spidra_contract.judge import Judge
 from spidra_contract.ledger import Ledger
 from spidra_contract.lifecycle import Watch
@@ -69,6 +70,7 @@ class Run:
     _session: GuardedSession | None = None
     _watch: Watch | None = None
     _schema: Future[Any] | None = None
+    _known_ids: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -169,7 +171,7 @@ class Run:
             profile = self.settings.profile
 
             def read(job_id: str) -> Reply:
-                self.traffic.in_layer("lifecycle")  # a watch thread, whatever test runs meanwhile
+                self.traffic.in_layer("lifecycle", "lifecycle watch")  # a watch thread, whatever test runs
                 return reply_of(session.get(target.url(job_id), headers=target.auth()))
 
             self._watch = Watch(
@@ -217,6 +219,12 @@ class Run:
             return self.target.base_url
         return self.settings.base_url or ""
 
+    def _on_exchange(self, reply: Reply) -> None:
+        known = self._known_ids
+        if known is None:
+            known = self._known_ids = frozenset(self.job_ids)
+        self.ledger.exchange(reply, self.contract, probe_class(self.traffic.current_probe, reply, known))
+
     def new_session(self) -> GuardedSession:
         return GuardedSession(
             redactor=self.redactor,
@@ -225,7 +233,7 @@ class Run:
             timeout=self.settings.timeout,
             max_body=self.settings.max_body,
             allow_unsafe=self.settings.allow_unsafe or self.settings.is_mock,
-            on_exchange=lambda reply: self.ledger.exchange(reply, self.contract),
+            on_exchange=self._on_exchange,
             traffic=self.traffic,
         )
 

@@ -274,6 +274,7 @@ class ContractSession:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         """Requests from here on count for this test's layer."""
         self.run.traffic.layer = next((name for name in MARKERS if item.get_closest_marker(name)), "other")
+        self.run.traffic.probe = item.nodeid
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         self.deselected += len(items)

@@ -10,9 +10,11 @@ import asyncio
 import collections
 import json
 import posixpath
+import random
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +87,10 @@ def _json(state: MockState, status: int, body: Any, headers: dict[str, str] | No
         body = {**body, "progress": {**progress, "message": f"{progress.get('message') or ''} \ud800"}}
     if status == 200 and isinstance(progress, dict) and state.on("surrogate-status"):
         body = {**body, "status": "completed\udc00"}
+    if state.on("noisy"):
+        # What differs between two reads of one deployment: key order, request ids.
+        body = _shuffled(body)
+        headers = {**(headers or {}), "X-Request-Id": str(uuid.uuid4())}
     if state.on("pretty") and isinstance(body, dict):
         body = dict(reversed(list(body.items())))
         text = json.dumps(body, indent=2, ensure_ascii=False)
@@ -102,6 +108,16 @@ def _json(state: MockState, status: int, body: Any, headers: dict[str, str] | No
     if status == 200 and state.on("invalid-json"):
         text = text[: max(1, len(text) // 2)]
     return Response(text.encode("utf-8"), status_code=status, headers=headers, media_type=media_type)
+
+
+def _shuffled(node: Any) -> Any:
+    if isinstance(node, dict):
+        items = [(key, _shuffled(value)) for key, value in node.items()]
+        random.shuffle(items)
+        return dict(items)
+    if isinstance(node, list):
+        return [_shuffled(item) for item in node]
+    return node
 
 
 def error(state: MockState, status: int, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -335,6 +335,7 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("charset", "conformant", "Content-Type: application/json; charset=utf-8"),
     Switch("omit-nulls", "conformant", "null and optional fields are omitted instead of sent"),
     Switch("pretty", "conformant", "pretty-printed JSON bodies with reversed key order"),
+    Switch("noisy", "conformant", "keys in a new random order and a new X-Request-Id every reply (noise to a diff)"),
     Switch("other-messages", "conformant", "other (non-empty) error messages"),
     Switch("zero-pages", "conformant", "a completed crawl with zero pages: result []"),
     Switch("non-ascii", "conformant", "non-ASCII titles, messages and data everywhere"),

@@ -1,0 +1,238 @@
+"""The candidate against production: every behavioural difference classified (breaking, non-breaking, noise),
+offline on two summaries (`diff`) and live on two served mocks (`compare`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from spidra_contract.diff import Severity, compare_class, diff
+from spidra_contract.judgement import ClauseResult, ClauseVerdict, RunVerdict
+from spidra_contract.mock.app import make_state
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+from spidra_contract.mock.server import MockServer
+from spidra_contract.model import Report
+from spidra_contract.outcome import Outcome, TestCounts
+
+DOOR = "tests/test_doors.py::t | GET | door /crawl/./{id} (dot segment) (axis path), caller: "
+
+
+def stats(reads=4, statuses=None, fields=None, values=None, headers=None, latency=(5.0, 8.0), media=None):
+    return {
+        "reads": reads,
+        "statuses": statuses or {"200": reads},
+        "media_types": media or {"application/json": reads},
+        "fields": fields if fields is not None else {"/": {"object": reads}, "/status": {"string": reads}},
+        "values": values or {},
+        "headers": headers or {},
+        "latency_ms": {"samples": reads * 3, "p50": latency[0], "p95": latency[1]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("probe", "production", "candidate", "expected"),
+    [
+        pytest.param("p", stats(), stats(), [], id="identical"),
+        pytest.param(
+            "p",
+            stats(statuses={"404": 4}),
+            stats(statuses={"500": 4}),
+            [("breaking", "status changed")],
+            id="status-changed",
+        ),
+        pytest.param(
+            DOOR + "no key",
+            stats(statuses={"403": 4}),
+            stats(statuses={"200": 4}),
+            [("breaking", "a door opened")],
+            id="door-opened",
+        ),
+        pytest.param(
+            DOOR + "no key",
+            stats(statuses={"200": 4}),
+            stats(statuses={"403": 4}),
+            [("non-breaking", "a door closed")],
+            id="door-closed",
+        ),
+        pytest.param(
+            DOOR + "owner",
+            stats(statuses={"200": 4}),
+            stats(statuses={"403": 4}),
+            [("breaking", "status changed")],
+            id="the-owner-locked-out",
+        ),
+        pytest.param(
+            "p",
+            stats(statuses={"200": 2, "404": 2}),
+            stats(statuses={"200": 4}),
+            [("noise", "statuses vary")],
+            id="statuses-vary-within-a-side",
+        ),
+        pytest.param(
+            "p",
+            stats(fields={"/": {"object": 4}, "/title": {"string": 4}}),
+            stats(fields={"/": {"object": 4}}),
+            [("breaking", "field /title removed")],
+            id="field-removed",
+        ),
+        pytest.param(
+            "p",
+            stats(fields={"/": {"object": 4}, "/error": {"null": 2}}),
+            stats(fields={"/": {"object": 4}}),
+            [("noise", "field /error removed")],
+            id="optional-field-absent",
+        ),
+        pytest.param(
+            "p",
+            stats(fields={"/": {"object": 4}}),
+            stats(fields={"/": {"object": 4}, "/depth": {"integer": 4}}),
+            [("non-breaking", "field /depth added")],
+            id="field-added",
+        ),
+        pytest.param(
+            "p",
+            stats(fields={"/data": {"object": 4}}),
+            stats(fields={"/data": {"string": 4}}),
+            [("breaking", "type of /data changed")],
+            id="type-changed",
+        ),
+        pytest.param(
+            "p",
+            stats(values={"/result/*/status": {"success": 4}}),
+            stats(values={"/result/*/status": {"ok": 4}}),
+            [("breaking", "no longer seen"), ("non-breaking", "new value")],
+            id="enum-value-renamed",
+        ),
+        pytest.param(
+            "p",
+            stats(headers={"cache-control": {"no-store": 4}}),
+            stats(),
+            [("breaking", "header cache-control removed")],
+            id="header-removed",
+        ),
+        pytest.param(
+            "p",
+            stats(latency=(5.0, 9.0)),
+            stats(latency=(90.0, 200.0)),
+            [("breaking", "slower")],
+            id="everything-slower",
+        ),
+        pytest.param("p", stats(latency=(5.0, 9.0)), stats(latency=(6.0, 300.0)), [], id="one-slow-read-is-noise"),
+    ],
+)
+def test_each_kind_of_difference_is_classified(probe, production, candidate, expected):
+    found = [(d.severity.value, d.what) for d in compare_class(probe, production, candidate)]
+    assert len(found) == len(expected), found
+    for (severity, what), (want_severity, want_what) in zip(found, expected, strict=True):
+        assert severity == want_severity
+        assert want_what in what
+
+
+def report(*rows: ClauseResult, fingerprint=None) -> Report:
+    return Report(Outcome(RunVerdict.CONFORMANT, 0, "r"), TestCounts(), rows, fingerprint=fingerprint or {})
+
+
+def row(verdict: ClauseVerdict, keys=()) -> ClauseResult:
+    return ClauseResult("door-locked", "t", "r", verdict, 5, 1 if verdict is ClauseVerdict.FAIL else 0, (), keys)
+
+
+def test_a_clause_that_passed_and_fails_now_is_breaking_and_the_reverse_is_not():
+    assert [d.severity for d in diff(report(row(ClauseVerdict.PASS)), report(row(ClauseVerdict.FAIL)))] == [
+        Severity.BREAKING
+    ]
+    assert [d.severity for d in diff(report(row(ClauseVerdict.FAIL)), report(row(ClauseVerdict.PASS)))] == [
+        Severity.NON_BREAKING
+    ]
+    more = diff(report(row(ClauseVerdict.FAIL, ("a",))), report(row(ClauseVerdict.FAIL, ("a", "b"))))
+    assert [(d.severity, "new violation" in d.what) for d in more] == [(Severity.BREAKING, True)]
+
+
+def test_a_probe_only_one_side_asked_is_noise():
+    found = diff(report(fingerprint={"p": stats()}), report(fingerprint={}))
+    assert [(d.severity, d.what) for d in found] == [(Severity.NOISE, "asked on the production only")]
+
+
+# One layer each fault shows in, and the doors: fast, yet a full comparison of those classes.
+LAYERS = ("--", "-m", "job_body or unknown or doors", "--rate-limit", "0")
+
+
+@pytest.mark.parametrize(
+    ("candidate", "exit_code", "says"),
+    [
+        pytest.param((), 0, "0 breaking, 0 non-breaking, 0 noise", id="identical"),
+        pytest.param(("noisy",), 0, "0 breaking, 0 non-breaking", id="noisy-key-order-and-request-ids"),
+        pytest.param(("extra-fields",), 0, "field /result/*/depth added", id="added-field"),
+        pytest.param(("sparse-items",), 1, "field /result/*/title removed", id="removed-field"),
+        pytest.param(("unknown-500",), 1, "status changed", id="changed-status"),
+        pytest.param(("apikey-any-account",), 1, "a door opened", id="opened-door"),
+    ],
+)
+def test_compare_runs_both_sides_and_names_each_difference(candidate, exit_code, says, tmp_path):
+    production = MockServer(make_state((), time_scale=2.5)).start()
+    other = MockServer(make_state(candidate, time_scale=2.5)).start()
+    try:
+        ids = [f"--job-id={job_id}" for job_id in make_state((), time_scale=2.5).job_ids("alpha")]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spidra_contract.cli",
+                "compare",
+                "--base-url",
+                production.base_url,
+                "--candidate-url",
+                other.base_url,
+                "--same-accounts",
+                f"--report-dir={tmp_path}",
+                *ids,
+                *LAYERS,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+    finally:
+        production.stop()
+        other.stop()
+    assert result.returncode == exit_code, result.stdout[-3000:] + result.stderr[-2000:]
+    assert says in result.stdout
+    for name in (
+        "comparison.html",
+        "comparison.md",
+        "comparison.json",
+        "production/summary.json",
+        "candidate/summary.json",
+    ):
+        assert (tmp_path / name).is_file(), name
+    text = "".join(path.read_text(errors="replace") for path in tmp_path.rglob("*") if path.is_file())
+    assert ALPHA_KEY not in text
+    assert BETA_KEY not in text
+    saved = json.loads((tmp_path / "comparison.json").read_text())
+    assert bool(saved["counts"]["breaking"]) == bool(exit_code)
+
+
+def test_compare_without_the_candidates_key_is_a_usage_error_naming_the_side(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spidra_contract.cli",
+            "compare",
+            "--base-url",
+            "http://127.0.0.1:9/api",
+            "--candidate-url",
+            "http://127.0.0.1:9/api",
+            f"--report-dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        env={"SPIDRA_API_KEY": ALPHA_KEY, "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert result.returncode == 4
+    assert "the candidate side needs --candidate-api-key" in result.stderr
