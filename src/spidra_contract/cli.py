@@ -454,6 +454,31 @@ def _headline(summary: Path) -> str:
         return ""
 
 
+@main.command("history")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the page here (default: FOLDER/history.html)",
+)
+@click.option("--last", type=int, default=None, help="print what changed over the last N runs instead of a page")
+def history_command(folder: Path, output: Path | None, last: int | None) -> None:
+    """The nights of a --history folder: one self-contained page of trends, or (--last N) a few lines for a log."""
+    from spidra_contract import history
+
+    nights = history.load(folder)
+    if last is not None:
+        for line in history.terminal_lines(nights, max(1, last)):
+            click.echo(line)
+        return
+    target = output or folder / history.PAGE
+    target.write_text(history.page(nights), encoding="utf-8", errors="backslashreplace")
+    steps = history.analyse(nights).steps
+    click.echo(f"{target}: {len(nights)} run(s), {len(steps)} step(s) marked")
+
+
 @main.group("baseline")
 def baseline_group() -> None:
     """Keep a nightly baseline: the violations already known, so only new ones fail a run."""

@@ -123,6 +123,7 @@ class ContractSession:
         self.worker = is_worker(config)
         self.unreachable = ""
         self.report: Report | None = None  # the report model, built once: what every report renders
+        self.history_error = ""
         self.evidence = Evidence()
         self.results: list[TestResult] = []
         self.deselected = 0
@@ -377,6 +378,21 @@ class ContractSession:
         e.ok_replies = run.ledger.ok_replies
         self.report = reports.write_all(run, e, tuple(self.results))
         session.exitstatus = self.report.outcome.exit_code
+        if run.settings.history is not None:
+            self._add_to_history(run.settings.history)
+
+    def _add_to_history(self, folder: Path) -> None:
+        """The run's summary and page go to the history (a folder that cannot take them is a warning, not a
+        changed verdict: the run's own reports are written)."""
+        from spidra_contract import history
+
+        assert self.report is not None
+        settings = self.run.settings
+        summary = encodable(self.report.to_dict())
+        try:
+            history.record(folder, summary, settings.report_dir / "report.html", settings.history_window)
+        except OSError as exc:
+            self.history_error = f"spidra-contract: --history {folder}: not recorded: {exc.strerror or exc}"
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self.report is None:
@@ -387,6 +403,8 @@ class ContractSession:
         color = {0: "green", 1: "red"}.get(outcome.exit_code, "yellow")
         for line in reports.terminal_lines(self.run, self.report):
             terminalreporter.write_line(line)
+        if self.history_error:
+            terminalreporter.write_line(self.history_error, yellow=True)
         headline = str(encodable(self.run.redactor.text(outcome.headline)))
         terminalreporter.write_sep("=", f"spidra-contract: {headline}", **{color: True, "bold": True})
 

@@ -179,6 +179,19 @@ OPTIONS = (
         kind="list",
     ),
     Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)", is_path=True),
+    Option(
+        "--history",
+        "SPIDRA_HISTORY",
+        "a folder this run adds its summary and report to (`spidra-contract history DIR` draws the trends)",
+        is_path=True,
+    ),
+    Option(
+        "--history-window",
+        "SPIDRA_HISTORY_WINDOW",
+        "how many runs the --history folder keeps (default 90; older ones are removed)",
+        default=90,
+        kind="int",
+    ),
 )
 
 DEFAULT_LIVE_RATE = 10.0
@@ -205,6 +218,8 @@ class Settings:
     baseline: Path | None
     mock_switches: tuple[str, ...]
     spec: Path
+    history: Path | None = None
+    history_window: int = 90
 
     @property
     def is_mock(self) -> bool:
@@ -310,6 +325,8 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
         raise OptionError(f"{said['timeout']} must be positive")
     if values["max_body"] < 1024:
         raise OptionError(f"{said['max_body']} must be at least 1024 bytes, got {values['max_body']}")
+    if values["history_window"] < 1:
+        raise OptionError(f"{said['history_window']} must be at least 1, got {values['history_window']}")
     report_dir = Path(values["report_dir"])
     if not report_dir.is_absolute():
         report_dir = rootdir / report_dir
@@ -332,6 +349,8 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
         baseline=baseline,
         mock_switches=switches,
         spec=spec,
+        history=Path(values["history"]) if values["history"] else None,
+        history_window=values["history_window"],
     )
 
 
