@@ -70,16 +70,21 @@ class Analysis:
 def record(directory: Path, summary: dict[str, Any], page: Path | None = None, window: int = WINDOW) -> Path:
     """Add a run's summary (and its page) to the history, atomically (written aside, then renamed, so two runs
     ending together each add their own whole file), then keep only the newest `window` runs."""
+    import fcntl
+
     directory.mkdir(parents=True, exist_ok=True)
     started = re.sub(r"[^0-9T]", "", str(summary.get("started", ""))) or "0"
     name = f"{started}-{uuid.uuid4().hex[:8]}"
     target = directory / f"{name}.json"
-    _atomic(target, json.dumps(summary, ensure_ascii=False).encode("utf-8", "backslashreplace"))
     if page is not None and page.is_file():
-        _atomic(directory / f"{name}.html", page.read_bytes())
-    for old in sorted(directory.glob("*.json"))[: max(0, len(list(directory.glob("*.json"))) - window)]:
-        old.unlink(missing_ok=True)
-        old.with_suffix(".html").unlink(missing_ok=True)
+        _atomic(directory / f"{name}.html", page.read_bytes())  # the page first: a summary never links nowhere
+    _atomic(target, json.dumps(summary, ensure_ascii=False).encode("utf-8", "backslashreplace"))
+    with (directory / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one pruner at a time: the window holds whoever ends last
+        kept = sorted(directory.glob("*.json"))
+        for old in kept[: max(0, len(kept) - window)]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".html").unlink(missing_ok=True)
     return target
 
 
@@ -212,6 +217,7 @@ def _failing_since(nights: list[Night], clause: str) -> int:
 
 
 def _style() -> Any:
+    _pygal()
     from pygal.style import Style
 
     return Style(
@@ -225,8 +231,19 @@ def _style() -> Any:
     )
 
 
-def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[float | None]], **options: Any) -> str:
+def _pygal() -> Any:
+    """pygal, without the import hook it adds for its map plugins (a finder with no `find_spec`, which makes every
+    later import of the process warn): the suite draws no maps, and a process that draws a history goes on."""
+    import sys
+
     import pygal
+
+    sys.meta_path[:] = [finder for finder in sys.meta_path if type(finder).__name__ != "PluginImportFixer"]
+    return pygal
+
+
+def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[float | None]], **options: Any) -> str:
+    pygal = _pygal()
 
     chart = getattr(pygal, kind)(
         style=_style(),
