@@ -49,6 +49,23 @@ def encodable(node: Any) -> Any:
     return node
 
 
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
 def printable(text: str) -> str:
     """`text` with control characters, lone surrogates and non-characters written as escapes (``\\x00``)."""
     return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from spidra_contract.exchange import Reply
+from spidra_contract.exchange import Reply, json_type
 
 # Headers whose values a client acts on (caching, security, CORS, authentication): compared by value.
 VALUE_HEADERS = frozenset(
@@ -56,20 +56,6 @@ def probe_class(probe: str, reply: Reply, known_ids: frozenset[str]) -> str:
     return " | ".join(parts)
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
 def skeleton(body: Any) -> tuple[dict[str, str], dict[str, str]]:
     """The body's field paths (items folded as `*`) with their JSON types, and the values of enum-like fields."""
     fields: dict[str, set[str]] = {}
@@ -78,7 +64,7 @@ def skeleton(body: Any) -> tuple[dict[str, str], dict[str, str]]:
     def walk(node: Any, path: str) -> None:
         if len(fields) >= MAX_PATHS:
             return
-        fields.setdefault(path or "/", set()).add(_json_type(node))
+        fields.setdefault(path or "/", set()).add(json_type(node))
         if isinstance(node, dict):
             for key, item in node.items():
                 child = f"{path}/{key}"

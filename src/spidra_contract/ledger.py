@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spidra_contract import fingerprint
-from spidra_contract.exchange import Reply
+from spidra_contract.exchange import Reply, json_type
 from spidra_contract.judgement import Judgement, Verdict, Violation, field_path
 from spidra_contract.spec import Contract
 
@@ -267,22 +267,6 @@ def _resolve(document: Any, pointer: str) -> Any:
         else:
             return node
     return node
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def _undescribed_answer(reply: Reply) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spidra_contract.exchange import json_type
 from spidra_contract.judgement import Violation
 from spidra_contract.model import Drift, Report
 from spidra_contract.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH
@@ -188,25 +189,11 @@ def _schema_of(value: Any, depth: int = 0) -> dict[str, Any]:
     what was seen once is not promised)."""
     from ruamel.yaml.comments import CommentedMap
 
-    node = CommentedMap()
-    if value is None:
-        node["type"] = "null"
-    elif isinstance(value, bool):
-        node["type"] = "boolean"
-    elif isinstance(value, int):
-        node["type"] = "integer"
-    elif isinstance(value, float):
-        node["type"] = "number"
-    elif isinstance(value, str):
-        node["type"] = "string"
-    elif isinstance(value, list):
-        node["type"] = "array"
-        if value and depth < 4:
-            node["items"] = _schema_of(value[0], depth + 1)
-    else:
-        node["type"] = "object"
-        if value and depth < 4:
-            node["properties"] = CommentedMap((str(k), _schema_of(v, depth + 1)) for k, v in value.items())
+    node = CommentedMap(type=json_type(value))
+    if isinstance(value, list) and value and depth < 4:
+        node["items"] = _schema_of(value[0], depth + 1)
+    elif isinstance(value, dict) and value and depth < 4:
+        node["properties"] = CommentedMap((str(k), _schema_of(v, depth + 1)) for k, v in value.items())
     return node
 
 
