@@ -117,14 +117,14 @@ def _group(probe: str) -> str:
     return head.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py").removeprefix("test_")
 
 
-def latency_by_group(report: Report) -> dict[str, float]:
-    """p95 per probe group: the slowest p95 of its classes that were read at least 3 times."""
+def latency_by_group(report: Report, quantile: str = "p95") -> dict[str, float]:
+    """A latency quantile per probe group: the slowest of its classes that were read at least 3 times."""
     groups: dict[str, float] = {}
     for probe, stats in report.fingerprint.items():
         latency = stats.get("latency_ms", {})
         if latency.get("samples", 0) >= 3:
             group = _group(probe)
-            groups[group] = max(groups.get(group, 0.0), float(latency.get("p95", 0.0)))
+            groups[group] = max(groups.get(group, 0.0), float(latency.get(quantile, 0.0)))
     return groups
 
 
@@ -297,6 +297,17 @@ def page(nights: list[Night]) -> str:
         if any(value is not None for value in jumps):
             marks["step: latency jump"] = jumps
         charts.append(_chart("Line", "Latency p95 by probe group (ms)", labels, marks, dots_size=2))
+        groups = sorted(analysis.latency)
+        p50 = [latency_by_group(night.report, "p50") for night in nights]
+        charts.append(
+            _chart(
+                "Line",
+                "Latency p50 by probe group (ms)",
+                labels,
+                {group: [values.get(group) for values in p50] for group in groups},
+                dots_size=2,
+            )
+        )
         charts.append(
             _chart(
                 "Line",
