@@ -188,7 +188,7 @@ def bench_suite(workdir: Path, runs: int) -> tuple[list[tuple[str, ...]], list[t
             ),
             (
                 "fixed cost: the suite with no test selected (python, pytest and every installed plugin, collection,"
-                " the mock, six reports)",
+                " the mock, eight reports)",
                 f"{floor_median:.1f}",
                 "0",
                 "",

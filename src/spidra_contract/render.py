@@ -273,12 +273,21 @@ def junit(report: Report) -> str:
 def _environment() -> Any:
     import jinja2
 
+    from spidra_contract.settings import cache_dir
+
+    folder = cache_dir() / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        compiled: Any = jinja2.FileSystemBytecodeCache(str(folder))  # compiled once, not every run
+    except OSError:
+        compiled = None
     return jinja2.Environment(
         loader=jinja2.PackageLoader("spidra_contract", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=compiled,
     )
 
 

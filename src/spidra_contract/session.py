@@ -22,6 +22,7 @@ from spidra_contract.judgement import Kind, TestFailure
 from spidra_contract.model import Report, TestResult
 from spidra_contract.outcome import Evidence
 from spidra_contract.run import Run
+from spidra_contract.settings import cache_dir
 
 PROBE_TIMEOUT = 15.0
 LONG_INTEGER_DIGITS = 100_000
@@ -68,15 +69,6 @@ def register(config: pytest.Config, run: Run) -> ContractSession:
 def is_worker(config: pytest.Config) -> bool:
     """An xdist worker (the controller writes the reports)."""
     return hasattr(config, "workerinput")
-
-
-def cache_dir() -> Path:
-    """Where the suite keeps what it learns between runs (hypothesis' examples and constants): the user's
-    cache folder, never the folder the suite runs in."""
-    import os
-
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "spidra-contract"
 
 
 def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:

@@ -236,6 +236,13 @@ class Settings:
         return tuple(value for value in (parts.password,) if value)
 
 
+def cache_dir() -> Path:
+    """Where the suite keeps what it learns between runs (hypothesis' examples and constants): the user's
+    cache folder, never the folder the suite runs in."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "spidra-contract"
+
+
 def strip_credentials(url: str) -> str:
     parts = urlsplit(url)
     if "@" not in parts.netloc:
