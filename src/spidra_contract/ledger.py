@@ -12,7 +12,7 @@ from typing import Any
 from spidra_contract import fingerprint
 from spidra_contract.exchange import Reply, json_type
 from spidra_contract.judgement import Judgement, Verdict, Violation, field_path
-from spidra_contract.spec import Contract
+from spidra_contract.spec import Contract, at_pointer, follow_ref
 
 EXAMPLES_PER_CLAUSE = 5
 TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
@@ -178,7 +178,7 @@ class Ledger:
             )
         elif violation.clause in TYPED_CLAUSES and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
             path = field_path(violation.pointer)
-            seen = json_type(_resolve(reply.body, violation.pointer))
+            seen = json_type(at_pointer(reply.body, violation.pointer))
             self._drift(
                 f"type:{path}:{seen}",
                 "field type differs from the spec",
@@ -257,18 +257,6 @@ class Ledger:
             return set().union(*(t.keys for t in self.tallies.values()))
 
 
-def _resolve(document: Any, pointer: str) -> Any:
-    node = document
-    for part in [p for p in pointer.split("/") if p]:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return node
-    return node
-
-
 def _undescribed_answer(reply: Reply) -> bool:
     """An answer the spec should describe: any undocumented status to GET; to HEAD, any but 405 (a server may
     refuse HEAD); to a method the spec does not document, only a success (405, 404 or 403 is the right answer)."""
@@ -284,17 +272,8 @@ def undescribed_fields(body: Any, schema: dict[str, Any] | None, root: dict[str,
     walked where the schema describes objects and arrays, `$ref`s resolved against `root`."""
     found: list[tuple[str, str]] = []
 
-    def resolve(node: Any) -> Any:
-        seen = 0
-        while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 8:
-            target: Any = root or {}
-            for part in node["$ref"].removeprefix("#/").split("/"):
-                target = target.get(part, {}) if isinstance(target, dict) else {}
-            node, seen = target, seen + 1
-        return node
-
     def walk(value: Any, node: Any, path: str) -> None:
-        node = resolve(node)
+        node = follow_ref(root, node)[0]
         if not isinstance(node, dict) or len(found) >= MAX_UNDESCRIBED:
             return
         if isinstance(value, dict) and isinstance(node.get("properties"), dict):

@@ -31,6 +31,32 @@ class SpecDefect:
         return {"pointer": self.pointer, "problem": self.problem, "suggestion": self.suggestion}
 
 
+def at_pointer(document: Any, pointer: str) -> Any:
+    """The node a JSON pointer names (RFC 6901: `~1` is `/`, `~0` is `~`; a leading `#` allowed), or None."""
+    node = document
+    for raw in [part for part in pointer.removeprefix("#").split("/") if part]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def follow_ref(root: Any, node: Any) -> tuple[Any, str]:
+    """A schema node with its local `$ref`s followed (at most 8), and the pointer it was found at ("" when it had
+    no `$ref`)."""
+    where = ""
+    for _ in range(8):
+        if not (isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/")):
+            break
+        where = node["$ref"]
+        node = at_pointer(root, where)
+    return node, where
+
+
 def _pointer(parts: list[str]) -> str:
     return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 

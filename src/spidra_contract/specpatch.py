@@ -24,7 +24,7 @@ from typing import Any
 from spidra_contract.exchange import json_type
 from spidra_contract.judgement import Violation
 from spidra_contract.model import Drift, Report
-from spidra_contract.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH
+from spidra_contract.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH, at_pointer, follow_ref
 
 # Clauses whose failures may be drift the spec can describe (an observed type, enum value or status code); every
 # other clause's failure is a violation no spec change may hide.
@@ -114,19 +114,6 @@ def _flow(items: list[Any]) -> Any:
     return seq
 
 
-def _node(document: Any, pointer: str) -> Any:
-    node = document
-    for raw in pointer.removeprefix("#").strip("/").split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, list):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
-
-
 def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
@@ -134,23 +121,11 @@ def _escape(part: str) -> str:
 OPERATION = f"#/paths/{_escape(OPERATION_PATH)}/{OPERATION_METHOD}"
 
 
-def _resolve(document: Any, node: Any) -> tuple[Any, str]:
-    """A schema node with its `$ref` followed (into the document's components), and the pointer it lives at."""
-    where = ""
-    for _ in range(8):
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-            where = node["$ref"]
-            node = _node(document, where)
-        else:
-            break
-    return node, where
-
-
 def _schema_at(document: Any, status: int, path: str) -> tuple[Any, str]:
     """The schema node describing the body field at `path` (items folded as `*`) of a `status` response, and its
     pointer; (None, "") when the spec has no such node."""
     base = f"{OPERATION}/responses/{status}/content/{_escape(JSON_MEDIA_TYPE)}/schema"
-    node, where = _resolve(document, _node(document, base))
+    node, where = follow_ref(document, at_pointer(document, base))
     where = where or base
     for part in [p for p in path.split("/") if p]:
         if not isinstance(node, dict):
@@ -162,7 +137,7 @@ def _schema_at(document: Any, status: int, path: str) -> tuple[Any, str]:
             if not isinstance(props, dict) or part not in props:
                 return None, ""
             node, where = props[part], f"{where}/properties/{_escape(part)}"
-        resolved, moved = _resolve(document, node)
+        resolved, moved = follow_ref(document, node)
         node, where = resolved, moved or where
     return node, where
 
@@ -201,7 +176,7 @@ def _error_response(document: Any, body: Any) -> bool:
     """Whether `body` is an ErrorResponse as the spec's components describe it."""
     from jsonschema import Draft202012Validator
 
-    schema = _node(document, "#/components/schemas/ErrorResponse")
+    schema = at_pointer(document, "#/components/schemas/ErrorResponse")
     if schema is None or not isinstance(body, dict):
         return False
     plain = json.loads(json.dumps(schema))
@@ -218,14 +193,14 @@ def suggest(spec_text: str, spec_name: str, report: Report) -> SpecPatch:
     refused: list[Refused] = []
 
     for defect in report.spec_defects:
-        node = _node(document, str(defect["pointer"]))
+        node = at_pointer(document, str(defect["pointer"]))
         if isinstance(node, dict) and node.get("nullable") is True and "type" in node:
             types = _types(node)
             del node["nullable"]
             node["type"] = _flow([*types, "null"] if "null" not in types else types)  # in place: its key stays
             changes.append(Change(str(defect["pointer"]), f"`nullable: true` as the 3.1 type {[*types, 'null']}"))
 
-    responses = _node(document, f"{OPERATION}/responses")
+    responses = at_pointer(document, f"{OPERATION}/responses")
     for drift in report.drift:
         _apply(document, responses, drift, changes, refused, CommentedMap)
     for row in report.failing_clauses:
