@@ -322,18 +322,18 @@ def _strings(node: Any) -> list[str]:
     'responses.403 "Not authorized" + security: ApiKeyAuth',
 )
 def auth_required(reply: Reply, contract: Contract) -> Verdict:
-    if reply.status == 403:
-        return []
     hint = " (401 is what the SDKs expect; the spec documents 403)" if reply.status == 401 else ""
-    return [
-        Violation(
-            "auth-required",
-            f"expected 403 for an unauthorized request, got {reply.status}{hint}",
-            place=Place.STATUS,
-            expected="403",
-            observed=str(reply.status),
-        )
-    ]
+    return _expect_status(
+        "auth-required", reply, (403,), f"expected 403 for an unauthorized request, got {reply.status}{hint}"
+    )
+
+
+def _expect_status(name: str, reply: Reply, allowed: tuple[int, ...], message: str) -> Verdict:
+    """A clause that the request alone decides: one of `allowed` statuses, else one violation saying `message`."""
+    if reply.status in allowed:
+        return []
+    expected = " or ".join(map(str, allowed))
+    return [Violation(name, message, place=Place.STATUS, expected=expected, observed=str(reply.status))]
 
 
 @clause(
@@ -343,17 +343,9 @@ def auth_required(reply: Reply, contract: Contract) -> Verdict:
     'responses.404 "Job not found" (responses.403 "Not authorized")',
 )
 def unknown_job(reply: Reply, contract: Contract) -> Verdict:
-    if reply.status in (403, 404):
-        return []
-    return [
-        Violation(
-            "unknown-job",
-            f"expected 404 (or 403) for an id that names no job, got {reply.status}",
-            place=Place.STATUS,
-            expected="404 or 403",
-            observed=str(reply.status),
-        )
-    ]
+    return _expect_status(
+        "unknown-job", reply, (404, 403), f"expected 404 (or 403) for an id that names no job, got {reply.status}"
+    )
 
 
 @clause(
@@ -362,17 +354,8 @@ def unknown_job(reply: Reply, contract: Contract) -> Verdict:
     'responses.403 "Not authorized" / 404',
 )
 def foreign_job(reply: Reply, contract: Contract) -> Verdict:
-    if reply.status in (403, 404):
-        return []
-    return [
-        Violation(
-            "foreign-job",
-            f"another account's key got {reply.status} for this job (expected 403 or 404)",
-            place=Place.STATUS,
-            expected="403 or 404",
-            observed=str(reply.status),
-        )
-    ]
+    message = f"another account's key got {reply.status} for this job (expected 403 or 404)"
+    return _expect_status("foreign-job", reply, (403, 404), message)
 
 
 @clause(
@@ -425,17 +408,8 @@ def _job_id_of(reply: Reply) -> str:
     "responses.404 + robustness",
 )
 def hostile_id(reply: Reply, contract: Contract) -> Verdict:
-    if reply.status in (403, 404):
-        return []
-    return [
-        Violation(
-            "hostile-id",
-            f"hostile id answered {reply.status} (expected 403 or 404)",
-            place=Place.STATUS,
-            expected="403 or 404",
-            observed=str(reply.status),
-        )
-    ]
+    message = f"hostile id answered {reply.status} (expected 403 or 404)"
+    return _expect_status("hostile-id", reply, (403, 404), message)
 
 
 # --- the job over time ---------------------------------------------------------------------------------
