@@ -236,3 +236,37 @@ def test_compare_without_the_candidates_key_is_a_usage_error_naming_the_side(tmp
     )
     assert result.returncode == 4
     assert "the candidate side needs --candidate-api-key" in result.stderr
+
+
+def test_a_side_that_cannot_be_reached_ends_the_comparison_with_its_exit_code_naming_the_side(tmp_path):
+    production = MockServer(make_state((), time_scale=2.5)).start()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spidra_contract.cli",
+                "compare",
+                "--base-url",
+                production.base_url,
+                "--candidate-url",
+                "http://127.0.0.1:9/api",
+                "--same-accounts",
+                f"--report-dir={tmp_path}",
+                "--",
+                "-m",
+                "unknown",
+                "--rate-limit",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"SPIDRA_API_KEY": ALPHA_KEY, "PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+    finally:
+        production.stop()
+    assert result.returncode == 6, result.stdout + result.stderr
+    assert "the candidate run ended with exit 6: could not test" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
