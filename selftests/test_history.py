@@ -98,7 +98,15 @@ def test_the_history_page_draws_its_plots_in_a_real_browser(nights, tmp_path):
     dom = run.stdout
     assert dom.count("<svg") >= 3, "the plots are drawn"
     assert dom.count('class="dot') + dom.count('class="line') > 30, "with data"
-    assert "&#9650;" in text or "▲" in dom  # the night error-response started failing, marked on the heat map
+    # The heat map, as the browser built it: error-response's row marks night 21, and only it.
+    row = re.search(r'<th class="clause">error-response</th>(.*?)</tr>', dom, re.S)
+    assert row is not None
+    cells = re.findall(r'<td class="([^"]*)"', row.group(1))
+    assert len(cells) == 30
+    assert [night for night, classes in enumerate(cells, start=1) if "step" in classes.split()] == [21]
+    assert [night for night, classes in enumerate(cells, start=1) if "fail" in classes.split()] == list(range(21, 31))
+    # The latency step is a series of its own on the p95 plot, one dot.
+    assert "step: latency jump" in dom
     assert "CONSOLE" not in run.stderr, run.stderr[-2000:]
     for night in history.load(nights):
         assert night.page
