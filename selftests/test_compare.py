@@ -20,8 +20,12 @@ from spidra_contract.outcome import Outcome, TestCounts
 DOOR = "tests/test_doors.py::t | GET | door /crawl/./{id} (dot segment) (axis path), caller: "
 
 
-def stats(reads=4, statuses=None, fields=None, values=None, headers=None, latency=(5.0, 8.0), media=None):
+def stats(
+    reads=4, statuses=None, fields=None, values=None, headers=None, latency=(5.0, 8.0), media=None, stranger=False
+):
     return {
+        "test": "tests/test_x.py::t",
+        "stranger": stranger,
         "reads": reads,
         "statuses": statuses or {"200": reads},
         "media_types": media or {"application/json": reads},
@@ -45,15 +49,15 @@ def stats(reads=4, statuses=None, fields=None, values=None, headers=None, latenc
         ),
         pytest.param(
             DOOR + "no key",
-            stats(statuses={"403": 4}),
-            stats(statuses={"200": 4}),
+            stats(statuses={"403": 4}, stranger=True),
+            stats(statuses={"200": 4}, stranger=True),
             [("breaking", "a door opened")],
             id="door-opened",
         ),
         pytest.param(
             DOOR + "no key",
-            stats(statuses={"200": 4}),
-            stats(statuses={"403": 4}),
+            stats(statuses={"200": 4}, stranger=True),
+            stats(statuses={"403": 4}, stranger=True),
             [("non-breaking", "a door closed")],
             id="door-closed",
         ),

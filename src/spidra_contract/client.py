@@ -482,7 +482,12 @@ class GuardedSession(requests.Session):
         return left
 
     def send_raw(
-        self, method: str, url: str, headers: dict[str, str] | list[tuple[str, str]], context: str = ""
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str] | list[tuple[str, str]],
+        context: str = "",
+        stranger: bool = False,
     ) -> requests.Response:
         """Send `url` exactly as written, with `headers` exactly as listed (a name may repeat). requests
         normalises every URL it prepares (it decodes `%2e` to `.` and urllib3 then drops `../` segments), so a
@@ -498,6 +503,7 @@ class GuardedSession(requests.Session):
         defaults = [(name, value) for name, value in prepared.headers.items() if name.lower() not in named]
         prepared.spidra_raw_headers = [*defaults, *listed]  # type: ignore[attr-defined]
         prepared.spidra_context = context  # type: ignore[attr-defined]  # who asked, through which door
+        prepared.spidra_stranger = stranger  # type: ignore[attr-defined]
         return self.send(prepared)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -586,7 +592,7 @@ class GuardedSession(requests.Session):
         if asked is None:
             return None
         method, url, headers = asked
-        again = reply_of(self.send_raw(method, url, headers, context=reply.context))
+        again = reply_of(self.send_raw(method, url, headers, context=reply.context, stranger=reply.stranger))
         return dataclasses.replace(again, rewritten=reply.rewritten)
 
     def _response(
@@ -613,9 +619,9 @@ class GuardedSession(requests.Session):
         reply = reply_from_response(
             response, self.redactor, seconds * 1000, problem=body.problem, exchange_id=exchange_id
         )
-        context = getattr(request, "spidra_context", "")
-        if context:
-            reply = dataclasses.replace(reply, context=context)
+        context, stranger = getattr(request, "spidra_context", ""), getattr(request, "spidra_stranger", False)
+        if context or stranger:
+            reply = dataclasses.replace(reply, context=context, stranger=stranger)
         response.spidra_reply = reply  # type: ignore[attr-defined]
         request.spidra_reply = reply  # type: ignore[attr-defined]  # what schemathesis' checks see
         return response

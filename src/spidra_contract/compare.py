@@ -124,9 +124,9 @@ def markdown(comparison: Comparison, limit: int = 200) -> str:
 
 
 def html(comparison: Comparison) -> str:
-    from spidra_contract.render import _environment
+    from spidra_contract.render import environment
 
-    template = _environment().get_template("comparison.html.j2")
+    template = environment().get_template("comparison.html.j2")
     return str(template.render(comparison=comparison, Severity=Severity))
 
 

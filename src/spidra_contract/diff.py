@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from spidra_contract.doors import OWNER
 from spidra_contract.judgement import ClauseVerdict
 from spidra_contract.model import Report
 
@@ -36,11 +35,14 @@ class Difference:
     what: str
     production: str
     candidate: str
+    # What differs: clause, probe, status, media type, field, type, value, header or latency.
+    aspect: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {
             "probe": self.probe,
             "severity": self.severity.value,
+            "aspect": self.aspect,
             "what": self.what,
             "production": self.production,
             "candidate": self.candidate,
@@ -48,27 +50,29 @@ class Difference:
 
     @classmethod
     def from_dict(cls, data: dict[str, str]) -> Difference:
-        return cls(data["probe"], Severity(data["severity"]), data["what"], data["production"], data["candidate"])
+        return cls(
+            data["probe"],
+            Severity(data["severity"]),
+            data["what"],
+            data["production"],
+            data["candidate"],
+            data.get("aspect", ""),
+        )
 
 
 def _shown(counts: dict[str, int], reads: int) -> str:
     return ", ".join(f"{key} ({count}/{reads})" if count != reads else key for key, count in counts.items()) or "-"
 
 
-def _stranger(probe: str) -> bool:
-    """A door knocked on by someone who is not the job's owner (an owner asking for an unknown id is the owner)."""
-    if "door " not in probe or "caller: " not in probe:
-        return False
-    caller = probe.rsplit("caller: ", 1)[1]
-    return caller != OWNER and not caller.startswith(f"{OWNER}, ")
-
-
 def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Difference]:
     found: list[Difference] = []
     ra, rb = a["reads"], b["reads"]
 
-    def add(severity: Severity, what: str, left: str, right: str) -> None:
-        found.append(Difference(probe, severity, what, left, right))
+    def add(severity: Severity, aspect: str, what: str, left: str, right: str) -> None:
+        found.append(Difference(probe, severity, what, left, right, aspect))
+
+    # A door knocked on with a key that is not the job owner's (the fingerprint says so, by the key sent).
+    stranger = bool(a.get("stranger") or b.get("stranger"))
 
     # Statuses.
     sa, sb = a["statuses"], b["statuses"]
@@ -77,20 +81,26 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         opened = [s for s in set(sb) - set(sa) if s.startswith("2")]
         closed = [s for s in set(sa) - set(sb) if s.startswith("2")]
         stable = any(sb[s] == rb for s in set(sb) - set(sa)) or any(sa[s] == ra for s in set(sa) - set(sb))
-        if _stranger(probe) and opened:
-            add(Severity.BREAKING, "a door opened: a caller who may not read the job gets a 2xx", left, right)
-        elif _stranger(probe) and closed and not opened:
-            add(Severity.NON_BREAKING, "a door closed", left, right)
+        if stranger and opened:
+            add(Severity.BREAKING, "status", "a door opened: a caller who may not read the job gets a 2xx", left, right)
+        elif stranger and closed and not opened:
+            add(Severity.NON_BREAKING, "status", "a door closed", left, right)
         elif stable:
-            add(Severity.BREAKING, "status changed", left, right)
+            add(Severity.BREAKING, "status", "status changed", left, right)
         else:
-            add(Severity.NOISE, "statuses vary within a side", left, right)
+            add(Severity.NOISE, "status", "statuses vary within a side", left, right)
         if found[-1].severity is not Severity.NOISE:
             return found  # another answer altogether: its body, type and headers differ as a consequence
     ma, mb = a["media_types"], b["media_types"]
     if set(ma) != set(mb):
         stable = any(mb[m] == rb for m in set(mb) - set(ma))
-        add(Severity.BREAKING if stable else Severity.NOISE, "media type changed", _shown(ma, ra), _shown(mb, rb))
+        add(
+            Severity.BREAKING if stable else Severity.NOISE,
+            "media type",
+            "media type changed",
+            _shown(ma, ra),
+            _shown(mb, rb),
+        )
 
     # Fields and their types.
     fa, fb = a["fields"], b["fields"]
@@ -99,13 +109,14 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         seen_a, seen_b = sum(ta.values()), sum(tb.values())
         if not tb:
             severity = Severity.BREAKING if seen_a == ra else Severity.NOISE
-            add(severity, f"field {path} removed", _shown(ta, ra), "absent")
+            add(severity, "field", f"field {path} removed", _shown(ta, ra), "absent")
         elif not ta:
-            add(Severity.NON_BREAKING, f"field {path} added", "absent", _shown(tb, rb))
+            add(Severity.NON_BREAKING, "field", f"field {path} added", "absent", _shown(tb, rb))
         elif set(ta) != set(tb):
             stable = all(tb[t] == seen_b for t in set(tb) - set(ta)) and bool(set(tb) - set(ta))
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
+                "type",
                 f"type of {path} changed",
                 _shown(ta, ra),
                 _shown(tb, rb),
@@ -120,12 +131,19 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
             stable = any(va[path][value] == ra for value in gone)
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
+                "value",
                 f"value(s) of {path} no longer seen",
                 ", ".join(sorted(gone)),
                 ", ".join(sorted(vb[path])),
             )
         if new:
-            add(Severity.NON_BREAKING, f"new value(s) of {path}", ", ".join(sorted(va[path])), ", ".join(sorted(new)))
+            add(
+                Severity.NON_BREAKING,
+                "value",
+                f"new value(s) of {path}",
+                ", ".join(sorted(va[path])),
+                ", ".join(sorted(new)),
+            )
 
     # Notable headers.
     ha, hb = a["headers"], b["headers"]
@@ -133,13 +151,20 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         left, right = ha.get(name, {}), hb.get(name, {})
         if not right:
             stable = sum(left.values()) == ra
-            add(Severity.BREAKING if stable else Severity.NOISE, f"header {name} removed", _shown(left, ra), "absent")
+            add(
+                Severity.BREAKING if stable else Severity.NOISE,
+                "header",
+                f"header {name} removed",
+                _shown(left, ra),
+                "absent",
+            )
         elif not left:
-            add(Severity.NON_BREAKING, f"header {name} added", "absent", _shown(right, rb))
+            add(Severity.NON_BREAKING, "header", f"header {name} added", "absent", _shown(right, rb))
         elif set(left) != set(right):
             stable = any(count == rb for value, count in right.items() if value not in left)
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
+                "header",
                 f"header {name} changed",
                 _shown(left, ra),
                 _shown(right, rb),
@@ -152,9 +177,9 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
     if la["samples"] >= MIN_SAMPLES and lb["samples"] >= MIN_SAMPLES:
         left, right = f"p50 {la['p50']} ms, p95 {la['p95']} ms", f"p50 {lb['p50']} ms, p95 {lb['p95']} ms"
         if _moved(la, lb):
-            add(Severity.BREAKING, f"latency more than {SLOWER:g}x slower (p50 and p95)", left, right)
+            add(Severity.BREAKING, "latency", f"latency more than {SLOWER:g}x slower (p50 and p95)", left, right)
         elif _moved(lb, la):
-            add(Severity.NON_BREAKING, f"latency more than {SLOWER:g}x faster (p50 and p95)", left, right)
+            add(Severity.NON_BREAKING, "latency", f"latency more than {SLOWER:g}x faster (p50 and p95)", left, right)
     return found
 
 
@@ -180,6 +205,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     "a clause that passed now fails",
                     f"{old.verdict.value} ({old.failed} of {old.judged})",
                     f"fail ({row.failed} of {row.judged})",
+                    "clause",
                 )
             )
         elif row.verdict is ClauseVerdict.FAIL and set(row.violation_keys) - set(old.violation_keys):
@@ -191,6 +217,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"new violation(s): {new}",
                     ", ".join(old.violation_keys),
                     ", ".join(row.violation_keys),
+                    "clause",
                 )
             )
         elif old.verdict is ClauseVerdict.FAIL and row.verdict is ClauseVerdict.PASS:
@@ -201,6 +228,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     "a clause that failed now passes",
                     f"fail ({old.failed} of {old.judged})",
                     "pass",
+                    "clause",
                 )
             )
     pa, pb = production.fingerprint, candidate.fingerprint
@@ -218,6 +246,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"asked on the {side} only",
                     shown if probe in pa else "-",
                     shown if probe in pb else "-",
+                    "probe",
                 )
             )
     return found

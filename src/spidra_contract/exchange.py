@@ -290,6 +290,8 @@ class Reply:
     # The request went to another route, a header naming the job's (X-Original-URL over /): a 2xx there is the
     # job only if its body is.
     rewritten: bool = False
+    # A door was knocked on with a key that is not the job owner's (or none): who may not read it asked.
+    stranger: bool = False
     # The exchange's id in the cassette (its HAR entry's `_id`), and how to ask the same again (see
     # `GuardedSession.reread`).
     exchange_id: str = ""

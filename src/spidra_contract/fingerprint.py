@@ -40,10 +40,7 @@ MAX_VALUE_CHARS = 60
 
 def probe_class(probe: str, reply: Reply, known_ids: frozenset[str]) -> str:
     """The class of one exchange (see the module's docstring)."""
-    name = probe
-    for job_id in sorted(known_ids, key=len, reverse=True):
-        name = name.replace(job_id, "{job}")
-    name = re.sub(r"\[\{job\}\]$", "", name)
+    name = test_of(probe, known_ids)
     segment = unquote(urlsplit(reply.url).path.rstrip("/").rsplit("/", 1)[-1])
     parts = [name, reply.method]
     if reply.context:
@@ -82,8 +79,18 @@ def skeleton(body: Any) -> tuple[dict[str, str], dict[str, str]]:
     )
 
 
-def new_stats() -> dict[str, Any]:
+def test_of(probe: str, known_ids: frozenset[str]) -> str:
+    """The test a probe came from, job ids left out (the first part of its class)."""
+    name = probe
+    for job_id in sorted(known_ids, key=len, reverse=True):
+        name = name.replace(job_id, "{job}")
+    return re.sub(r"\[\{job\}\]$", "", name)
+
+
+def new_stats(test: str = "") -> dict[str, Any]:
     return {
+        "test": test,
+        "stranger": False,  # a door knocked on with a key that is not the job owner's
         "reads": 0,
         "statuses": {},
         "media_types": {},
@@ -101,6 +108,7 @@ def _count(counter: dict[str, int], key: str, by: int = 1) -> None:
 def observe(stats: dict[str, Any], reply: Reply) -> None:
     """Add one exchange to its class' stats (counts: how many of the class' reads showed each thing)."""
     stats["reads"] += 1
+    stats["stranger"] = stats.get("stranger", False) or reply.stranger
     _count(stats["statuses"], str(reply.status))
     _count(stats["media_types"], reply.media_type or "-")
     body = reply.body if reply.method == "GET" else None
@@ -129,6 +137,7 @@ def observe(stats: dict[str, Any], reply: Reply) -> None:
 
 def merge(into: dict[str, Any], other: dict[str, Any]) -> None:
     into["reads"] += other["reads"]
+    into["stranger"] = bool(into.get("stranger") or other.get("stranger"))
     for name in ("statuses", "media_types"):
         for key, count in other[name].items():
             _count(into[name], key, count)
@@ -153,6 +162,8 @@ def summary(stats: dict[str, Any]) -> dict[str, Any]:
     """A class' stats as summary.json keeps them: the counts, and latency as percentiles (not its samples)."""
     samples = stats["latency_ms"]
     return {
+        "test": stats.get("test", ""),
+        "stranger": bool(stats.get("stranger")),
         "reads": stats["reads"],
         "statuses": dict(sorted(stats["statuses"].items())),
         "media_types": dict(sorted(stats["media_types"].items())),

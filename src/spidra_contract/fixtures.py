@@ -118,7 +118,8 @@ class Knock:
     def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
         method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
         context = f"door {door.name} (axis {door.axis}), caller: {caller}"
-        reply = reply_of(self.api.send_raw(method, url, headers, context=context))
+        stranger = key != self.target.api_key
+        reply = reply_of(self.api.send_raw(method, url, headers, context=context, stranger=stranger))
         return dataclasses.replace(reply, rewritten=bool(door.routing.via))
 
 

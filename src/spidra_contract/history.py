@@ -48,6 +48,7 @@ class Step:
     night: int
     kind: str
     what: str
+    subject: str = ""  # the clause or the probe group it is about
 
 
 @dataclass
@@ -111,19 +112,19 @@ def load(directory: Path) -> list[Night]:
 # --- reading it ------------------------------------------------------------------------------------------
 
 
-def _group(probe: str) -> str:
-    """A probe class' group for the latency plot: its test module (or the lifecycle watch)."""
-    head = probe.split(" | ", 1)[0]
-    return head.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py").removeprefix("test_")
+def _group(test: str) -> str:
+    """A probe class' group for the latency plot: its test's module (or the lifecycle watch), from pytest's
+    node id."""
+    return test.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py").removeprefix("test_")
 
 
 def latency_by_group(report: Report, quantile: str = "p95") -> dict[str, float]:
     """A latency quantile per probe group: the slowest of its classes that were read at least 3 times."""
     groups: dict[str, float] = {}
-    for probe, stats in report.fingerprint.items():
+    for stats in report.fingerprint.values():
         latency = stats.get("latency_ms", {})
         if latency.get("samples", 0) >= 3:
-            group = _group(probe)
+            group = _group(str(stats.get("test", "")))
             groups[group] = max(groups.get(group, 0.0), float(latency.get(quantile, 0.0)))
     return groups
 
@@ -154,9 +155,9 @@ def analyse(nights: list[Night]) -> Analysis:
         was = {row.clause: row.verdict for row in before.clauses}
         for row in report.clauses:
             if row.verdict is ClauseVerdict.FAIL and was.get(row.clause) is not ClauseVerdict.FAIL:
-                analysis.steps.append(Step(index, "clause", f"{row.clause} fails"))
+                analysis.steps.append(Step(index, "clause", f"{row.clause} fails", row.clause))
             elif was.get(row.clause) is ClauseVerdict.FAIL and row.verdict is ClauseVerdict.PASS:
-                analysis.steps.append(Step(index, "fixed", f"{row.clause} passes again"))
+                analysis.steps.append(Step(index, "fixed", f"{row.clause} passes again", row.clause))
         for group in groups:
             series = analysis.latency[group]
             recent = [value for value in series[max(0, index - RECENT) : index] if value is not None]
@@ -165,7 +166,8 @@ def analyse(nights: list[Night]) -> Analysis:
                 usual = statistics.median(recent)
                 if now > LATENCY_JUMP * usual and now - usual > LATENCY_JUMP_MS:
                     if group not in jumped:
-                        analysis.steps.append(Step(index, "latency", f"{group}: p95 {usual:.0f} ms -> {now:.0f} ms"))
+                        what = f"{group}: p95 {usual:.0f} ms -> {now:.0f} ms"
+                        analysis.steps.append(Step(index, "latency", what, group))
                     jumped.add(group)
                 else:
                     jumped.discard(group)
@@ -173,7 +175,7 @@ def analyse(nights: list[Night]) -> Analysis:
             difference
             for probe in sorted(set(before.fingerprint) & set(report.fingerprint))
             for difference in compare_class(probe, before.fingerprint[probe], report.fingerprint[probe])
-            if difference.severity is Severity.BREAKING and "latency" not in difference.what
+            if difference.severity is Severity.BREAKING and difference.aspect != "latency"
         ]
         if changed:
             first = changed[0]
@@ -268,7 +270,7 @@ def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[floa
 
 
 def page(nights: list[Night]) -> str:
-    from spidra_contract.render import _environment
+    from spidra_contract.render import environment
 
     analysis = analyse(nights)
     labels = [f"{index + 1}" for index in range(len(nights))]
@@ -292,8 +294,7 @@ def page(nights: list[Night]) -> str:
         jumps: list[float | None] = [None] * len(nights)
         for step in analysis.steps:
             if step.kind == "latency":
-                group = step.what.split(":", 1)[0]
-                jumps[step.night] = analysis.latency[group][step.night]
+                jumps[step.night] = analysis.latency[step.subject][step.night]
         if any(value is not None for value in jumps):
             marks["step: latency jump"] = jumps
         charts.append(_chart("Line", "Latency p95 by probe group (ms)", labels, marks, dots_size=2))
@@ -325,5 +326,5 @@ def page(nights: list[Night]) -> str:
     cells = {
         (index, row.clause): row.verdict.value for index, night in enumerate(nights) for row in night.report.clauses
     }
-    template = _environment().get_template("history.html.j2")
+    template = environment().get_template("history.html.j2")
     return str(template.render(nights=nights, analysis=analysis, charts=charts, cells=cells))

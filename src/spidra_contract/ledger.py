@@ -79,12 +79,12 @@ class Ledger:
                 if len(tally.examples) < EXAMPLES_PER_CLAUSE:
                     tally.examples.append(judgement)
 
-    def exchange(self, reply: Reply, contract: Contract, probe: str = "") -> None:
+    def exchange(self, reply: Reply, contract: Contract, probe: str = "", test: str = "") -> None:
         """Keep one exchange for the cassette, add it to its probe class' fingerprint, and learn what it shows
         about drift from the spec."""
         with self.lock:
             if probe:
-                fingerprint.observe(self.fingerprints.setdefault(probe, fingerprint.new_stats()), reply)
+                fingerprint.observe(self.fingerprints.setdefault(probe, fingerprint.new_stats(test)), reply)
             if len(self.exchanges) < CASSETTE_LIMIT:
                 self.exchanges.append(_har_entry(reply))
             else:

@@ -270,7 +270,7 @@ def junit(report: Report) -> str:
 
 
 @cache
-def _environment() -> Any:
+def environment() -> Any:
     import jinja2
 
     from spidra_contract.settings import cache_dir
@@ -323,7 +323,7 @@ def patch_markdown(patch: SpecPatch) -> str:
 def html(report: Report, patch: SpecPatch | None = None) -> str:
     """report.html: the verdict banner, then the compliance matrix (each clause linking to its evidence), then
     the evidence, the access matrix, drift (and the spec patch), the jobs over time, findings and every test."""
-    template = _environment().get_template("report.html.j2")
+    template = environment().get_template("report.html.j2")
     return str(
         template.render(
             report=report,

@@ -16,7 +16,7 @@ import pytest
 from spidra_contract.baseline import Baseline
 from spidra_contract.client import Gate, GuardedSession, Traffic, reply_of
 from spidra_contract.exchange import Redactor, Reply
-from spidra_contract.fingerprint import probe_class
+from spidra_contract.fingerprint import probe_class, test_of
 from spidra_contract.judge import Judge
 from spidra_contract.ledger import Ledger
 from spidra_contract.lifecycle import Watch
@@ -223,7 +223,8 @@ class Run:
         known = self._known_ids
         if known is None:
             known = self._known_ids = frozenset(self.job_ids)
-        self.ledger.exchange(reply, self.contract, probe_class(self.traffic.current_probe, reply, known))
+        probe = self.traffic.current_probe
+        self.ledger.exchange(reply, self.contract, probe_class(probe, reply, known), test_of(probe, known))
 
     def new_session(self) -> GuardedSession:
         return GuardedSession(
