@@ -32,9 +32,9 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from spidra_contract.core.settings import PROFILES  # noqa: E402
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY  # noqa: E402
-from spidra_contract.runner import run_suite  # noqa: E402
-from spidra_contract.settings import PROFILES  # noqa: E402
+from spidra_contract.tools.runner import run_suite  # noqa: E402
 
 
 def free_port() -> int:
@@ -313,12 +313,13 @@ def bare_loop(base_url: str, ids: list[str]) -> float:
 def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tuple[float, int, float]:
     """The suite's corpus sweep, in this process: ids per second, 200s seen, and (traced in a separate pass,
     since tracing slows every allocation) peak memory in MiB."""
-    from spidra_contract.client import reply_of
-    from spidra_contract.judgement import Judgement
-    from spidra_contract.run import Run
-    from spidra_contract.settings import resolve
-    from spidra_contract.spec import load_contract
-    from spidra_contract.sweep import iter_ids, sweep
+    from spidra_contract.core.judgement import Judgement
+    from spidra_contract.core.settings import iter_ids, resolve
+    from spidra_contract.core.spec import load_contract
+    from spidra_contract.http.client import reply_of
+    from spidra_contract.judging.sweep import sweep
+    from spidra_contract.mock.catalogue import CATALOGUE
+    from spidra_contract.plugin.run import Run
 
     given = {
         "spidra_base_url": base_url,
@@ -327,7 +328,7 @@ def sweep_rate(base_url: str, ids_file: Path, trace_memory: bool = False) -> tup
         "spidra_report_dir": tempfile.mkdtemp(),
         "spidra_rate_limit": "0",
     }
-    settings = resolve(lambda dest: given.get(dest), lambda ini: None, ROOT)
+    settings = resolve(lambda dest: given.get(dest), lambda ini: None, ROOT, known_switches=CATALOGUE)
     run = Run(settings=settings, contract=load_contract(settings.spec), seed="bench")
     target = run.start()
     api = run.session()

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from spidra_contract import history
-from spidra_contract.runner import run_suite
+from spidra_contract.tools import history
+from spidra_contract.tools.runner import run_suite
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEDULE = (

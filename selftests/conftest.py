@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from spidra_contract import runner
 from spidra_contract.mock.app import MockState, make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 from spidra_contract.mock.server import MockServer
-from spidra_contract.runner import SuiteResult
+from spidra_contract.tools import runner
+from spidra_contract.tools.runner import SuiteResult
 
 ROOT = Path(__file__).resolve().parent.parent
 # What every run leaves in its report folder.
@@ -25,6 +25,44 @@ ARTIFACTS = (
     "openapi.patch",
 )
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(scope="session")
+def suite_modules_loaded(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One run of the suite in this process before any pytester exists. Pytester gives back every module a run
+    imported; schemathesis and hypothesis import theirs lazily, and a module imported again beside the copy that
+    other modules still hold breaks them (two `SearchStrategy` classes). What this run imports stays loaded; only
+    the suite's own test modules are given back, so each run collects them anew."""
+    import contextlib
+    import io
+    import sys
+
+    report_dir = tmp_path_factory.mktemp("warm-up")
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = pytest.main([*runner.suite_args(), "-q", f"--report-dir={report_dir}"])
+    assert code == 0, output.getvalue()[-3000:]
+    suite = runner.SUITE.resolve()
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None) or ""
+        if path and (Path(path).resolve().is_relative_to(suite) or Path(path).resolve().parent == ROOT / "tests"):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def suite_in_process(suite_modules_loaded: None, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    """The packaged suite run by pytest in this process (pytester), as `runner.run_suite` runs it in a subprocess:
+    the same arguments, none of this process' SPIDRA_* variables; seconds less a run than a new interpreter."""
+    import os
+
+    for name in [name for name in os.environ if name.startswith("SPIDRA_") or name == "GITHUB_STEP_SUMMARY"]:
+        monkeypatch.delenv(name)
+
+    def run(*args: str, report_dir: Path) -> SuiteResult:
+        result = pytester.runpytest_inprocess(*runner.suite_args(), "-q", f"--report-dir={report_dir}", *args)
+        return SuiteResult(int(result.ret), "\n".join(result.outlines + result.errlines), report_dir)
+
+    return run
 
 
 def run_suite(

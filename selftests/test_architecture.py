@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spidra_contract.judgement import ExchangeRecord, Judgement, Kind, Place, Reproduction, TestFailure, Violation
+from spidra_contract.core.judgement import ExchangeRecord, Judgement, Kind, Place, Reproduction, TestFailure, Violation
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "spidra_contract"
 
@@ -45,11 +45,12 @@ def imports_of(tree: ast.AST) -> set[str]:
         def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
             if not node.module or not node.module.startswith("spidra_contract"):
                 return
-            edges.add(node.module)
-            for alias in node.names:  # `from spidra_contract import render` imports the module render
+            for alias in node.names:  # `from spidra_contract.reporting import render` imports the module render
                 name = f"{node.module}.{alias.name}"
                 if (PACKAGE.parent / (name.replace(".", "/") + ".py")).is_file():
                     edges.add(name)
+                else:
+                    edges.add(node.module)
 
     Imports().visit(tree)
     return edges
@@ -89,9 +90,27 @@ def test_the_circle_finder_finds_a_circle_made_of_lazy_imports():
 
 
 def test_the_plugin_module_is_imported_by_no_other_module_of_the_suite():
-    """plugin.py is what pytest loads in every environment; the suite's objects never reach back into it."""
+    """The plugin's entry (`spidra_contract.plugin`) is what pytest loads in every environment; the suite's
+    objects never reach back into it."""
     importers = [module for module, edges in import_graph().items() if "spidra_contract.plugin" in edges]
     assert importers == []
+
+
+def test_the_layers_contract_holds_and_names_every_layer():
+    """import-linter's layers contract (pyproject.toml) holds, and every subpackage of the suite is in it: a new
+    folder outside the contract would be a layer nobody keeps."""
+    import tomllib
+
+    from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
+
+    config = tomllib.loads((PACKAGE.parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(contract["layers"] for contract in contracts if contract["type"] == "layers")
+    folders = {f"spidra_contract.{path.parent.name}" for path in PACKAGE.glob("*/__init__.py")}
+    modules = {f"spidra_contract.{path.stem}" for path in PACKAGE.glob("*.py") if path.stem != "__init__"}
+    assert folders - {"spidra_contract.mock"} | modules <= set(layers)
+    pyproject = str(PACKAGE.parent.parent / "pyproject.toml")
+    assert lint_imports(config_filename=pyproject, no_cache=True, no_logo=True) == EXIT_STATUS_SUCCESS
 
 
 def test_a_violation_has_no_text_form_of_its_own_only_renderers_draw_it():

@@ -5,14 +5,28 @@ from __future__ import annotations
 import pytest
 
 from selftests.conftest import assert_no_secret_in, assert_reports_agree
-from spidra_contract.cli import run_switch
-from spidra_contract.mock.catalogue import FAULTS, VARIANTS
+from spidra_contract.cli import Outcome
+from spidra_contract.mock.catalogue import FAULTS, VARIANTS, Switch
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
 
+def run_switch(suite_in_process, switch: Switch, workdir) -> Outcome:
+    """`spidra-contract faults`' run of one switch (cli.run_switch), in this process: a fault, the layer meant
+    to catch it; a variant, the whole suite."""
+    import json
+    import time
+
+    started = time.monotonic()
+    layers = ("-m", switch.marker_expression) if switch.marker_expression else ()
+    result = suite_in_process("--mock-switch", switch.name, *switch.options, *layers, report_dir=workdir / switch.name)
+    summary = json.loads(result.artifact("summary.json").read_text(encoding="utf-8"))
+    failed = tuple(row["clause"] for row in summary["clauses"] if row["failed"])
+    return Outcome(switch, result.exit_code, failed, time.monotonic() - started, result.output)
+
+
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in FAULTS])
-def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
-    outcome = run_switch(switch, tmp_path, ())
+def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path, suite_in_process):
+    outcome = run_switch(suite_in_process, switch, tmp_path)
     assert outcome.exit_code == switch.expected_exit, (
         f"{switch.name} ended with exit {outcome.exit_code}, expected {switch.expected_exit}:\n{outcome.output_tail}"
     )
@@ -24,8 +38,8 @@ def test_suite_fails_on_fault_naming_its_clause(switch, tmp_path):
 
 
 @pytest.mark.parametrize("switch", [pytest.param(s, id=s.name) for s in VARIANTS])
-def test_suite_passes_conformant_variant(switch, tmp_path):
-    outcome = run_switch(switch, tmp_path, ())
+def test_suite_passes_conformant_variant(switch, tmp_path, suite_in_process):
+    outcome = run_switch(suite_in_process, switch, tmp_path)
     assert outcome.exit_code == 0, f"false alarm on {switch.name}: {outcome.failed_clauses}\n{outcome.output_tail}"
     assert_reports_agree(tmp_path / switch.name, 0, outcome.output)
 

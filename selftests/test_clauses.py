@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from spidra_contract.clauses import CLAUSES, EVERY_REPLY, evaluate
-from spidra_contract.client import retry_after_seconds
-from spidra_contract.exchange import REDACTED, Redactor, Reply
-from spidra_contract.judge import ContractViolation, judgements_in
-from spidra_contract.judgement import ExchangeRecord, Judgement, Violation
-from spidra_contract.spec import load_contract
+from spidra_contract.core.exchange import REDACTED, Redactor, Reply
+from spidra_contract.core.judgement import ExchangeRecord, Judgement, Violation
+from spidra_contract.core.spec import load_contract
+from spidra_contract.http.client import retry_after_seconds
+from spidra_contract.judging.judge import ContractViolation, judgements_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -194,7 +194,7 @@ def test_the_redactors_quick_no_secret_answer_never_changes_what_is_redacted(pie
     key falls across a slice's edge."""
     from unittest import mock
 
-    from spidra_contract import exchange
+    from spidra_contract.core import exchange
 
     with mock.patch.object(exchange, "_FOLD_SLICE", fold_slice):
         redactor = Redactor()
@@ -244,7 +244,7 @@ def test_judgements_travel_on_the_exception_even_when_schemathesis_wraps_them():
 def test_reproduction_line_rebuilds_the_exact_key_variant_from_the_environment(sent):
     import subprocess
 
-    from spidra_contract.exchange import reply_from_parts
+    from spidra_contract.core.exchange import reply_from_parts
 
     key = "sk_live_abcdef123456"
     redactor = Redactor()
@@ -281,10 +281,10 @@ def test_an_excerpt_of_a_binary_body_shows_control_characters_as_escapes():
 def test_clause_junit_stays_well_formed_when_a_violation_quotes_control_characters():
     import xml.etree.ElementTree as ET
 
-    from spidra_contract.judgement import ClauseResult, ClauseVerdict
-    from spidra_contract.model import Report
-    from spidra_contract.outcome import Outcome, RunVerdict, TestCounts
-    from spidra_contract.render import junit
+    from spidra_contract.core.judgement import ClauseResult, ClauseVerdict
+    from spidra_contract.core.model import Report
+    from spidra_contract.core.outcome import Outcome, RunVerdict, TestCounts
+    from spidra_contract.reporting.render import junit
 
     exchange = ExchangeRecord("x-1", "GET /x", 200, "application/json", "\x01\x02", "curl x")
     example = Judgement("json-body", "t", (Violation("json-body", "bad \x00 byte"),), exchange)
@@ -299,7 +299,7 @@ def test_clause_junit_stays_well_formed_when_a_violation_quotes_control_characte
 
 
 def test_an_empty_body_has_nothing_to_decode_whatever_its_content_encoding():
-    from spidra_contract.client import Body, decode_body
+    from spidra_contract.http.client import Body, decode_body
 
     assert decode_body(Body(b""), "gzip", 1024) == Body(b"")
     assert decode_body(Body(b"not gzip"), "gzip", 1024).problem
@@ -372,7 +372,7 @@ def test_a_strangers_options_may_be_a_preflight_but_never_the_job(contract, stat
 
 
 def _job_reply(body: dict[str, object]) -> Reply:
-    from spidra_contract.exchange import reply_from_parts
+    from spidra_contract.core.exchange import reply_from_parts
 
     return reply_from_parts(
         method="GET",
@@ -403,7 +403,7 @@ class _FakeClock:
 def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_one_that_moves(monkeypatch):
     """Over a budget of 64 intervals a stuck job is read a handful of times (pauses doubling up to MAX_BACKOFF
     intervals), a job whose progress moves on every read at every interval. On a fake clock: no sleeping."""
-    from spidra_contract import lifecycle
+    from spidra_contract.judging import lifecycle
 
     def watched(read):
         clock = _FakeClock()
@@ -425,7 +425,7 @@ def test_the_watch_reads_at_the_end_of_its_budget_whatever_its_back_off_and_re_r
 ):
     """A job stuck in `waiting` that completes just before the budget ends (after the watch has backed off to 8
     intervals a read) is read at the budget's end, seen completed, and read `stable_reads` times more."""
-    from spidra_contract import lifecycle
+    from spidra_contract.judging import lifecycle
 
     clock = _FakeClock()
     monkeypatch.setattr(lifecycle.time, "monotonic", clock.monotonic)

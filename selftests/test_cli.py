@@ -95,7 +95,7 @@ def _summary(path, keys, *, subset=False, exit_code=1):
 
 
 def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone(tmp_path):
-    from spidra_contract.baseline import Baseline
+    from spidra_contract.judging.baseline import Baseline
 
     baseline = tmp_path / "baselines" / "live.json"
     first = _summary(tmp_path / "first.json", ["result-shape:/result/*/data", "progress:/progress"])
@@ -122,7 +122,7 @@ def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone
 def test_run_resolves_every_path_against_the_users_folder(tmp_path, monkeypatch):
     """The packaged suite runs in its own folder: report folder, ids file, baseline and spec, as options or
     SPIDRA_* variables, are made absolute against the folder the user ran `spidra-contract run` in."""
-    from spidra_contract.runner import with_paths_from
+    from spidra_contract.tools.runner import with_paths_from
 
     for name in ("SPIDRA_REPORT_DIR", "SPIDRA_JOB_IDS_FILE", "SPIDRA_BASELINE", "SPIDRA_SPEC"):
         monkeypatch.delenv(name, raising=False)
@@ -157,7 +157,7 @@ def test_run_help_opens_with_the_suites_own_options_and_says_how_to_reach_pytest
     from click.testing import CliRunner
 
     from spidra_contract.cli import main
-    from spidra_contract.settings import OPTIONS
+    from spidra_contract.core.settings import OPTIONS
 
     shown = CliRunner().invoke(main, ["run", "--help"])
     assert shown.exit_code == 0, shown.output

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
-from spidra_contract.diff import Severity, compare_class, diff
-from spidra_contract.judgement import ClauseResult, ClauseVerdict, RunVerdict
+from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, RunVerdict
+from spidra_contract.core.model import Report
+from spidra_contract.core.outcome import Outcome, TestCounts
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 from spidra_contract.mock.server import MockServer
-from spidra_contract.model import Report
-from spidra_contract.outcome import Outcome, TestCounts
+from spidra_contract.tools.diff import Severity, compare_class, diff
 
 DOOR = "tests/test_doors.py::t | GET | door /crawl/./{id} (dot segment) (axis path), caller: "
 

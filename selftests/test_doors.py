@@ -7,7 +7,7 @@ import json
 import pytest
 
 from selftests.conftest import ROOT, live_args, run_suite
-from spidra_contract.doors import AXES, CALLERS, FRONT, FRONT_DOOR, MATRIX_DOORS
+from spidra_contract.clauses.doors import AXES, CALLERS, FRONT, FRONT_DOOR, MATRIX_DOORS
 
 
 def test_every_traversal_probe_reaches_the_server_as_written(served_mock, tmp_path):
@@ -71,7 +71,7 @@ def test_a_door_that_answers_for_ids_the_front_door_does_not_know_is_a_finding(s
 
 
 def test_every_member_of_every_axis_is_knocked_on_and_cites_its_source():
-    from spidra_contract.doors import CATALOGUE, covering_doors
+    from spidra_contract.clauses.doors import CATALOGUE, covering_doors
 
     covered = {(member.axis, member.name) for door in covering_doors() for member in door.members}
     for axis in AXES:
@@ -85,7 +85,7 @@ def test_every_member_of_every_axis_is_knocked_on_and_cites_its_source():
 def test_every_door_travels_as_get_or_head_to_the_given_origin_and_never_claims_an_unsafe_method():
     from urllib.parse import urlsplit
 
-    from spidra_contract.doors import CATALOGUE, METHOD, ROUTING, Door
+    from spidra_contract.clauses.doors import CATALOGUE, METHOD, ROUTING, Door
 
     doors = [Door(**{axis: member}) for axis in AXES for member in CATALOGUE[axis]]
     doors += [Door(method=m, routing=r) for m in CATALOGUE[METHOD] for r in CATALOGUE[ROUTING]]
@@ -101,7 +101,7 @@ def test_every_door_travels_as_get_or_head_to_the_given_origin_and_never_claims_
 def test_a_refusal_that_carries_the_job_is_a_leak_and_an_ordinary_one_is_not():
     from selftests.test_clauses import reply
     from spidra_contract.clauses import CLAUSES
-    from spidra_contract.spec import load_contract
+    from spidra_contract.core.spec import load_contract
 
     contract = load_contract(ROOT / "openapi.yaml")
 
@@ -139,8 +139,8 @@ def test_a_doors_reproduction_line_rebuilds_its_key_from_the_environment(channel
     """Each channel's curl line sends exactly what the door sent, the key as a shell expression."""
     import subprocess
 
-    from spidra_contract.doors import CHANNELS, near_miss_keys, one_axis
-    from spidra_contract.exchange import Redactor, reply_from_parts
+    from spidra_contract.clauses.doors import CHANNELS, near_miss_keys, one_axis
+    from spidra_contract.core.exchange import Redactor, reply_from_parts
 
     key = "sk_live_0123456789abcdefXYZ"
     redactor = Redactor()

@@ -51,7 +51,7 @@ def test_an_unrelated_project_behaves_exactly_as_without_the_plugin(pytester, mo
 
 def test_help_lists_each_option_once_and_takes_no_generic_name_where_the_suite_is_off(pytester):
     help_text = pytester.runpytest_subprocess("-p", "no:timeout", "--help").stdout.str()
-    from spidra_contract.settings import OPTIONS
+    from spidra_contract.core.settings import OPTIONS
 
     for option in OPTIONS:
         assert len(re.findall(rf"^  {option.prefixed}(?=[=\s])", help_text, re.MULTILINE)) == 1, option.prefixed
@@ -76,8 +76,8 @@ def test_installed_plugin_loads_nothing_of_the_suite_for_a_project_that_does_not
     that asks for the suite."""
     pytester.makepyfile(
         "import sys\n"
-        "OPTIONS_ONLY = {'spidra_contract', 'spidra_contract.plugin', 'spidra_contract.settings',\n"
-        "                'spidra_contract.mock', 'spidra_contract.mock.catalogue'}\n"
+        "OPTIONS_ONLY = {'spidra_contract', 'spidra_contract.plugin', 'spidra_contract.core',\n"
+        "                'spidra_contract.core.settings'}\n"
         "def test_the_suite_is_not_loaded():\n"
         "    loaded = {m for m in sys.modules if m.split('.')[0] == 'spidra_contract'}\n"
         "    assert 'spidra_contract.plugin' in loaded\n"
@@ -85,3 +85,39 @@ def test_installed_plugin_loads_nothing_of_the_suite_for_a_project_that_does_not
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == 0, result.outlines[-15:]
+
+
+def test_a_run_in_process_leaves_hypothesis_and_the_plugin_manager_as_it_found_them(pytester, suite_modules_loaded):
+    """The suite's hypothesis settings and seed go on its own tests one by one: the process' profile, its default
+    settings and hypothesis' forced seed are what they were; every object the plugin registered is gone after."""
+    from hypothesis import core, settings
+
+    from spidra_contract.tools import runner
+
+    class Configs:
+        def __init__(self) -> None:
+            self.seen: list[pytest.Config] = []
+
+        def pytest_configure(self, config: pytest.Config) -> None:
+            self.seen.append(config)
+
+    before = (settings.get_current_profile_name(), settings.default, core.global_force_seed)
+    configs = Configs()
+    args = (
+        *runner.suite_args(),
+        "-q",
+        "-m",
+        "unknown or doors",
+        "--profile=dev",
+        f"--report-dir={pytester.path / 'r'}",
+    )
+    result = pytester.runpytest_inprocess(*args, plugins=[configs])
+    assert result.ret == 0, result.outlines[-10:]
+    import json
+
+    seed = json.loads((pytester.path / "r" / "summary.json").read_text(encoding="utf-8"))["seed"]
+    assert str(seed).isdigit(), seed  # a seeded (dev) run: its hypothesis tests drew with that seed
+    assert (settings.get_current_profile_name(), settings.default, core.global_force_seed) == before
+    [config] = configs.seen
+    names = [name for name, _ in config.pluginmanager.list_name_plugin() if str(name).startswith("spidra-contract-")]
+    assert names == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from selftests.conftest import run_suite
-from spidra_contract import history
+from spidra_contract.tools import history
 
 # Three real runs stand for thirty nights (the suite's own runs, switches on and off as the nights go).
 LAYERS = ("-m", "job_body or unknown")

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from selftests.conftest import ROOT, run_suite
-from spidra_contract import specpatch
-from spidra_contract.judgement import ClauseResult, ClauseVerdict, ExchangeRecord, Judgement, RunVerdict, Violation
-from spidra_contract.model import Drift, Report
-from spidra_contract.outcome import Outcome, TestCounts
+from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, ExchangeRecord, Judgement, RunVerdict, Violation
+from spidra_contract.core.model import Drift, Report
+from spidra_contract.core.outcome import Outcome, TestCounts
+from spidra_contract.reporting import specpatch
 
 # A served mock as the live service behaves by its SDKs (FIELD-NOTES): statuses beyond the enum, 401 for a bad key,
 # 429 with Retry-After, `data` as a markdown string, fields the spec does not name; and one real fault.

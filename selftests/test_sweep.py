@@ -7,10 +7,11 @@ import json
 import pytest
 
 from selftests.conftest import live_args, run_suite
+from spidra_contract.core.settings import iter_ids
+from spidra_contract.judging.sweep import sweep
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import add_corpus
 from spidra_contract.mock.server import MockServer
-from spidra_contract.sweep import iter_ids, sweep
 
 SWEEP = ("tests/test_corpus_sweep.py", "tests/test_job_status.py")
 

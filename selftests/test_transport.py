@@ -11,10 +11,10 @@ import time
 import pytest
 
 from selftests.conftest import ARTIFACTS, ROOT, assert_reports_agree, live_args, run_suite
+from spidra_contract.http.transport import Stuck, Transport
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY
 from spidra_contract.mock.server import MockServer
-from spidra_contract.transport import Stuck, Transport
 
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py")
 
@@ -166,7 +166,7 @@ def test_a_tls_target_is_read_through_a_handshake_on_the_same_clock_and_verified
     import ssl
     import threading
 
-    from spidra_contract.transport import NoAnswer
+    from spidra_contract.http.transport import NoAnswer
 
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a throwaway certificate")

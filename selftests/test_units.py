@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from spidra_contract import outcome as outcomes
-from spidra_contract.client import BudgetExhausted, Gate, RateLimited
-from spidra_contract.exchange import Reply
-from spidra_contract.judge import ContractViolation, Judge, classify
-from spidra_contract.judgement import (
+from spidra_contract.core import outcome as outcomes
+from spidra_contract.core.exchange import Reply
+from spidra_contract.core.judgement import (
     ClauseResult,
     ClauseVerdict,
     ExchangeRecord,
@@ -21,11 +19,15 @@ from spidra_contract.judgement import (
     Kind,
     RunVerdict,
     TestFailure,
+    Trip,
+    Tripped,
     Violation,
 )
-from spidra_contract.ledger import EXAMPLES_PER_CLAUSE, Ledger
-from spidra_contract.outcome import Evidence
-from spidra_contract.spec import load_contract
+from spidra_contract.core.outcome import Evidence
+from spidra_contract.core.spec import load_contract
+from spidra_contract.http.client import BudgetExhausted, Gate, RateLimited
+from spidra_contract.judging.judge import ContractViolation, Judge, classify
+from spidra_contract.judging.ledger import EXAMPLES_PER_CLAUSE, Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,8 +64,12 @@ GREEN = {"ran": 10, "ok_replies": 3}
         pytest.param(GREEN | {"failures": [ERROR]}, PASSING, RunVerdict.SUITE_ERROR, 3, id="suite-error"),
         pytest.param(GREEN | {"failures": [ERROR]}, FAILING, RunVerdict.VIOLATIONS, 1, id="violations-over-errors"),
         pytest.param(GREEN | {"report_errors": ["x: full"]}, PASSING, RunVerdict.SUITE_ERROR, 3, id="report-unwritten"),
-        pytest.param(GREEN | {"trip": ("budget", "spent")}, PASSING, RunVerdict.INCOMPLETE, 7, id="budget-spent"),
-        pytest.param(GREEN | {"trip": ("not-answering", "x")}, PASSING, RunVerdict.COULD_NOT_TEST, 6, id="stopped"),
+        pytest.param(
+            GREEN | {"trip": Tripped(Trip.BUDGET, "spent")}, PASSING, RunVerdict.INCOMPLETE, 7, id="budget-spent"
+        ),
+        pytest.param(
+            GREEN | {"trip": Tripped(Trip.NOT_ANSWERING, "x")}, PASSING, RunVerdict.COULD_NOT_TEST, 6, id="stopped"
+        ),
         pytest.param(GREEN | {"network_errors": ["GET x"]}, PASSING, RunVerdict.INCOMPLETE, 7, id="network-error"),
         pytest.param(GREEN | {"refused": ["429"]}, PASSING, RunVerdict.INCOMPLETE, 7, id="refused"),
         pytest.param({"ran": 0}, PASSING, RunVerdict.NO_TESTS, 5, id="nothing-ran"),
@@ -134,9 +140,9 @@ class Rereads:
 @pytest.mark.parametrize(
     ("rereads", "spare", "method", "label"),
     [
-        pytest.param(("bogus", "bogus"), "", "GET", "consistent 3/3", id="consistent"),
-        pytest.param(("waiting", "waiting"), "", "GET", "intermittent 1/3", id="intermittent"),
-        pytest.param(("bogus", "waiting"), "", "GET", "intermittent 2/3", id="flaky"),
+        pytest.param(("bogus", "bogus"), None, "GET", "consistent 3/3", id="consistent"),
+        pytest.param(("waiting", "waiting"), None, "GET", "intermittent 1/3", id="intermittent"),
+        pytest.param(("bogus", "waiting"), None, "GET", "intermittent 2/3", id="flaky"),
         pytest.param(
             ("bogus", "bogus"),
             "kept the request budget (10) for the run",
@@ -197,20 +203,21 @@ def test_only_the_judgements_kept_as_evidence_are_read_again(contract):
 
 def test_the_gate_spares_rereads_only_from_the_budgets_last_tenth_and_stops_at_the_budget():
     gate = Gate(rate=0, max_requests=20)
-    assert gate.spare(2) == ""  # 2 of the 2 the budget's tenth allows
-    assert gate.spare(1) != ""
+    assert gate.spare(2) is None  # 2 of the 2 the budget's tenth allows
+    assert gate.spare(1) == "kept the request budget (20) for the run"
     for _ in range(20):
         gate.admit()
     with pytest.raises(BudgetExhausted):
         gate.admit()
-    assert Gate(rate=0, max_requests=0).spare(1000) == ""  # an unlimited run (the mock) always may
+    assert Gate(rate=0, max_requests=0).spare(1000) is None  # an unlimited run (the mock) always may
 
 
 def test_the_gate_stops_waiting_for_a_retry_after_beyond_its_bound():
     gate = Gate(rate=0, max_requests=0)
     assert gate.hold(0.01)
     assert not gate.hold(10_000)
-    gate.trip("rate-limited", "too long")
+    gate.trip(Trip.RATE_LIMITED, "too long")
+    assert gate.tripped == Tripped(Trip.RATE_LIMITED, "too long")
     with pytest.raises(RateLimited):
         gate.admit()
 
@@ -235,10 +242,11 @@ def test_merged_ledgers_count_every_workers_verdicts_and_keep_at_most_five_examp
 
 
 def options(cli: dict[str, object] | None = None, ini: dict[str, object] | None = None):
-    from spidra_contract.settings import resolve
+    from spidra_contract.core.settings import resolve
+    from spidra_contract.mock.catalogue import CATALOGUE
 
     cli, ini = cli or {}, ini or {}
-    return resolve(lambda dest: cli.get(dest), lambda name: ini.get(name, ""), ROOT)
+    return resolve(lambda dest: cli.get(dest), lambda name: ini.get(name, ""), ROOT, known_switches=CATALOGUE)
 
 
 @pytest.mark.parametrize(
@@ -278,7 +286,7 @@ def test_each_option_comes_from_the_command_line_then_the_environment_then_the_i
     ],
 )
 def test_a_bad_option_is_one_line_naming_where_it_came_from(monkeypatch, cli, env, says):
-    from spidra_contract.settings import OptionError
+    from spidra_contract.core.settings import OptionError
 
     for name in ("SPIDRA_PROFILE", "SPIDRA_API_KEY", "SPIDRA_BASE_URL", "SPIDRA_TIMEOUT"):
         monkeypatch.delenv(name, raising=False)
@@ -291,8 +299,8 @@ def test_a_bad_option_is_one_line_naming_where_it_came_from(monkeypatch, cli, en
 
 
 def test_the_report_model_reads_back_what_it_wrote(tmp_path):
-    from spidra_contract.model import Drift, Finding, Report, TestResult
-    from spidra_contract.outcome import Outcome, TestCounts
+    from spidra_contract.core.model import Drift, Finding, Report, TestResult
+    from spidra_contract.core.outcome import Outcome, TestCounts
 
     report = Report(
         outcome=Outcome(RunVerdict.VIOLATIONS, 1, "1 of 2 judged clauses violated (status-enum)"),

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from spidra_contract.client import reply_of
+from spidra_contract.http.client import reply_of
 
 pytestmark = pytest.mark.burst
 

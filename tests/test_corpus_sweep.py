@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from spidra_contract.client import reply_of
-from spidra_contract.sweep import iter_ids, sweep
+from spidra_contract.core.settings import iter_ids
+from spidra_contract.http.client import reply_of
+from spidra_contract.judging.sweep import sweep
 
 pytestmark = pytest.mark.sweep
 

@@ -16,7 +16,7 @@ import click
 from spidra_contract.mock import catalogue
 from spidra_contract.mock.app import make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
-from spidra_contract.runner import SUITE, run_suite, suite_args, with_paths_from
+from spidra_contract.tools.runner import SUITE, run_suite, suite_args, with_paths_from
 
 
 @click.group()
@@ -59,7 +59,7 @@ def run(ctx: click.Context) -> None:
 def suite_help(ctx: click.Context) -> str:
     """`spidra-contract run --help`: the suite's options first (the plugin's one definition of them), then how to
     pass pytest's."""
-    from spidra_contract.settings import OPTIONS
+    from spidra_contract.core.settings import OPTIONS
 
     formatter = ctx.make_formatter()
     formatter.write_usage("spidra-contract run", "[SUITE OPTIONS] [PYTEST OPTIONS]")
@@ -276,9 +276,9 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
 def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
     """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
     from spidra_contract.clauses import EVERY_REPLY, evaluate
-    from spidra_contract.exchange import Reply
-    from spidra_contract.render import violation_line
-    from spidra_contract.spec import SpecError, load_contract
+    from spidra_contract.core.exchange import Reply
+    from spidra_contract.core.spec import SpecError, load_contract
+    from spidra_contract.reporting.render import violation_line
 
     try:
         contract = load_contract(spec or SUITE / "openapi.yaml")
@@ -331,7 +331,7 @@ def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
 def spec_patch(summary: Path, spec: Path | None, out: Path | None) -> None:
     """Write openapi.suggested.yaml and openapi.patch from a run's summary.json, offline: the spec describing what
     the run observed (never hiding a violation), checked to be valid OpenAPI."""
-    from spidra_contract import specpatch
+    from spidra_contract.reporting import specpatch
 
     spec = spec or (Path("openapi.yaml") if Path("openapi.yaml").is_file() else SUITE / "openapi.yaml")
     try:
@@ -365,7 +365,7 @@ def spec_patch(summary: Path, spec: Path | None, out: Path | None) -> None:
 def diff_command(production: Path, candidate: Path, report_dir: Path | None) -> None:
     """Every behavioural difference between two runs' summary.json (production first), offline: breaking,
     non-breaking or noise. Exit 1 on anything breaking."""
-    from spidra_contract import compare
+    from spidra_contract.tools import compare
 
     try:
         comparison = compare.compare_reports(compare.load(production), compare.load(candidate))
@@ -411,7 +411,7 @@ def compare_command(
     suite's own, naming the side. Further arguments go to both runs (e.g. --profile dev)."""
     import os
 
-    from spidra_contract import compare
+    from spidra_contract.tools import compare
 
     job_ids = job_ids or tuple(os.environ.get("SPIDRA_JOB_IDS", "").replace(",", " ").split())
     candidate_job_ids = candidate_job_ids or tuple(
@@ -466,7 +466,7 @@ def _headline(summary: Path) -> str:
 @click.option("--last", type=int, default=None, help="print what changed over the last N runs instead of a page")
 def history_command(folder: Path, output: Path | None, last: int | None) -> None:
     """The nights of a --history folder: one self-contained page of trends, or (--last N) a few lines for a log."""
-    from spidra_contract import history
+    from spidra_contract.tools import history
 
     nights = history.load(folder)
     if last is not None:
@@ -499,7 +499,7 @@ _SUMMARY = click.option(
 @click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
 def baseline_update(summary: Path, baseline: Path) -> None:
     """Accept the run's violations as known (BASELINE is created when missing)."""
-    from spidra_contract import baseline as baselines
+    from spidra_contract.judging import baseline as baselines
 
     try:
         added, everything = baselines.update(baseline, summary)
@@ -515,7 +515,7 @@ def baseline_update(summary: Path, baseline: Path) -> None:
 @click.argument("baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def baseline_prune(summary: Path, baseline: Path) -> None:
     """Drop the known violations the run (a complete one) no longer shows."""
-    from spidra_contract import baseline as baselines
+    from spidra_contract.judging import baseline as baselines
 
     try:
         dropped, kept = baselines.prune(baseline, summary)

@@ -156,7 +156,7 @@ FAULTS: tuple[Switch, ...] = (
         "a response cache keyed by path serves a job's 200 to anyone for 2 s",
         "door-locked",
     ),
-    # doors nobody listed: one fault per axis of `spidra_contract.doors`, and a refusal that leaks
+    # doors nobody listed: one fault per axis of `spidra_contract.clauses.doors`, and a refusal that leaks
     Switch(
         "method-override-skips-auth",
         "doors: method",

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from spidra_contract.judgement import ClauseResult, ClauseVerdict, Kind, TestFailure
-from spidra_contract.outcome import Outcome, TestCounts
+from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, TestFailure
+from spidra_contract.core.outcome import Outcome, TestCounts
 
 SCHEMA_VERSION = 2
 

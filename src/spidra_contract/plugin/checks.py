@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from spidra_contract import clauses as clause_defs
-from spidra_contract.client import GuardedSession, reply_of
-from spidra_contract.exchange import Reply, reply_from_response
-from spidra_contract.judge import Judge
-from spidra_contract.run import Target
+from spidra_contract.core.exchange import Reply, reply_from_response
+from spidra_contract.http.client import GuardedSession, reply_of
+from spidra_contract.judging.judge import Judge
+from spidra_contract.plugin.run import Target
 
 PROPERTY_TEST = "property-based: GET /crawl/{jobId}"
 Check = Callable[[Any, Any, Any], bool | None]

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-from spidra_contract.doors import open_to_stranger
-from spidra_contract.exchange import printable
-from spidra_contract.judgement import ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
-from spidra_contract.model import Report
-from spidra_contract.specpatch import SpecPatch
+from spidra_contract.clauses.doors import open_to_stranger
+from spidra_contract.core.exchange import printable
+from spidra_contract.core.judgement import ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
+from spidra_contract.core.model import Report
+from spidra_contract.reporting.specpatch import SpecPatch
 
 # --- one violation, one judgement ----------------------------------------------------------------------------
 
@@ -273,7 +273,7 @@ def junit(report: Report) -> str:
 def environment() -> Any:
     import jinja2
 
-    from spidra_contract.settings import cache_dir
+    from spidra_contract.core.settings import cache_dir
 
     folder = cache_dir() / "templates"
     try:
@@ -282,7 +282,7 @@ def environment() -> Any:
     except OSError:
         compiled = None
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("spidra_contract", "templates"),
+        loader=jinja2.PackageLoader("spidra_contract.reporting", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

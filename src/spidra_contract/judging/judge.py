@@ -11,10 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from spidra_contract import clauses
-from spidra_contract.baseline import Baseline
-from spidra_contract.client import SuiteRefusal
-from spidra_contract.exchange import Reply
-from spidra_contract.judgement import (
+from spidra_contract.core.exchange import Reply
+from spidra_contract.core.judgement import (
     ClauseResult,
     ClauseVerdict,
     Judgement,
@@ -23,8 +21,10 @@ from spidra_contract.judgement import (
     Verdict,
     Violation,
 )
-from spidra_contract.ledger import Ledger
-from spidra_contract.spec import Contract
+from spidra_contract.core.spec import Contract
+from spidra_contract.http.client import SuiteRefusal
+from spidra_contract.judging.baseline import Baseline
+from spidra_contract.judging.ledger import Ledger
 
 # A violating read is read this many more times (GET or HEAD only), for its first judgements per clause, unless
 # the read itself took longer than this (a dripping or stalling target: reading it again would only spend the
@@ -48,9 +48,9 @@ class ContractViolation(AssertionError):
         return [violation for judgement in self.judgements for violation in judgement.violations]
 
     def __str__(self) -> str:
-        from spidra_contract import render
-
-        return render.failure_text(self.judgements)
+        # One line a violation, from the records; the evidence and the reproduction are drawn by the reporting
+        # layer, which the plugin puts on the test's report.
+        return "; ".join(f"{violation.clause}: {violation.message}" for violation in self.violations)
 
 
 def contract_violations(exc: BaseException | None) -> list[ContractViolation]:
@@ -97,7 +97,7 @@ class Judge:
     baseline: Baseline | None = None
     # How to ask a reply's request again (the run's guarded session), and whether the run can spare the reads.
     reread: Callable[[Reply], Reply | None] | None = None
-    spare: Callable[[int], str] | None = None
+    spare: Callable[[int], str | None] | None = None
     _reread_ms: float = 0.0  # what re-reading has cost the run so far (this process)
 
     def is_known(self, keys: Iterable[str]) -> bool:
@@ -187,7 +187,7 @@ class Judge:
             return unread(f"the read took {reply.elapsed_ms / 1000:.1f} s; not spent again")
         if self._reread_ms > REREAD_SECONDS * 1000:
             return unread(f"the run's re-reads have taken their {REREAD_SECONDS:g} s")
-        refused = self.spare(REREADS) if self.spare is not None else ""
+        refused = self.spare(REREADS) if self.spare is not None else None
         if refused:
             return unread(refused)
         reads, violating, note = 1, dict.fromkeys(names, 1), ""

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from spidra_contract.judgement import ClauseResult, ClauseVerdict, Kind, RunVerdict, TestFailure
+from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, RunVerdict, TestFailure, Trip, Tripped
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -77,7 +77,7 @@ class Evidence:
     # Tests that read known jobs were selected: a run without any 200 then judged nothing they asked for.
     needs_jobs: bool = True
     unreachable: str = ""
-    trip: tuple[str, str] | None = None
+    trip: Tripped | None = None
     network_errors: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     ok_replies: int = 0
@@ -151,10 +151,10 @@ def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[RunVe
             EXIT_SUITE_ERROR,
             f"the suite itself failed in {len(errors)} test(s), first: {errors[0].test}: {errors[0].message}",
         )
-    if e.trip and e.trip[0] == "not-answering":
-        return COULD_NOT_TEST, EXIT_UNREACHABLE, e.trip[1]
+    if e.trip and e.trip.trip is Trip.NOT_ANSWERING:
+        return COULD_NOT_TEST, EXIT_UNREACHABLE, e.trip.reason
     if e.trip:
-        return INCOMPLETE, EXIT_INCOMPLETE, f"the run was cut short: {e.trip[1]}"
+        return INCOMPLETE, EXIT_INCOMPLETE, f"the run was cut short: {e.trip.reason}"
     if e.network_errors:
         return (
             INCOMPLETE,

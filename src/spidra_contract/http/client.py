@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import fcntl
 import http.cookiejar
 import io
 import itertools
@@ -21,6 +20,7 @@ import json
 import os
 import threading
 import time
+import unittest
 import uuid
 import zlib
 from collections import OrderedDict
@@ -31,13 +31,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 import requests
 import requests.structures
 from urllib3 import HTTPHeaderDict
 
-from spidra_contract.exchange import Redactor, Reply, reply_from_response
-from spidra_contract.transport import Aborted, NoAnswer, NotHTTP, Received, Stuck, Transport, Unsendable
+from spidra_contract.core.exchange import Redactor, Reply, reply_from_response
+from spidra_contract.core.judgement import Trip, Tripped
+from spidra_contract.http.transport import Aborted, NoAnswer, NotHTTP, Received, Stuck, Transport, Unsendable
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 # A violating read is asked again (never anything else); the last this many reads are remembered for it.
@@ -54,15 +54,11 @@ MAX_429_RETRIES = 3
 # The target "stopped answering" after this many transport failures in a row (timeouts, resets).
 MAX_CONSECUTIVE_FAILURES = 3
 
-TRIP_NOT_ANSWERING = "not-answering"
-TRIP_RATE_LIMITED = "rate-limited"
-TRIP_BUDGET = "budget"
-TRIP_DEADLINE = "deadline"
 
-
-class SuiteRefusal(pytest.skip.Exception):  # type: ignore[name-defined, misc]
-    """The suite did not send a request, or the target did not answer it: the test that hit it is skipped
-    with the reason, and the run is "could not test" (exit 6) or "incomplete" (exit 7), never "violations"."""
+class SuiteRefusal(unittest.SkipTest):
+    """The suite did not send a request, or the target did not answer it: the run is "could not test"
+    (exit 6) or "incomplete" (exit 7), never "violations". The plugin makes the test that hit it a skip with the
+    reason; it is a `unittest.SkipTest` so that hypothesis gives up on the test at once instead of shrinking."""
 
     def __init__(self, msg: str) -> None:
         super().__init__(msg)
@@ -103,11 +99,11 @@ class RunEnded(SuiteRefusal):
     pass
 
 
-_TRIP_ERRORS: dict[str, type[SuiteRefusal]] = {
-    TRIP_NOT_ANSWERING: TargetNotAnswering,
-    TRIP_RATE_LIMITED: RateLimited,
-    TRIP_BUDGET: BudgetExhausted,
-    TRIP_DEADLINE: RunDeadline,
+_TRIP_ERRORS: dict[Trip, type[SuiteRefusal]] = {
+    Trip.NOT_ANSWERING: TargetNotAnswering,
+    Trip.RATE_LIMITED: RateLimited,
+    Trip.BUDGET: BudgetExhausted,
+    Trip.DEADLINE: RunDeadline,
 }
 
 
@@ -160,6 +156,8 @@ class Gate:
         with self._lock:
             if self.path is None:
                 return change(self._memory)
+            import fcntl  # POSIX only, as the package declares: only a shared gate (xdist) takes the lock
+
             with self.path.open("r+", encoding="utf-8") as handle:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 state = json.loads(handle.read() or "{}") or self._fresh()
@@ -172,12 +170,12 @@ class Gate:
     def state(self) -> dict[str, Any]:
         return dict(self._update(lambda state: dict(state)))
 
-    def spare(self, reads: int) -> str:
-        """Whether `reads` more requests may go to re-reading a violation: "" if so (they are set aside now),
+    def spare(self, reads: int) -> str | None:
+        """Whether `reads` more requests may go to re-reading a violation: None if so (they are set aside now),
         else why not. Re-reads never take the budget's last tenth, more than a tenth of it in all, nor the run's
         last tenth of its deadline; an unlimited run (the mock's) always may."""
 
-        def take(state: dict[str, Any]) -> str:
+        def take(state: dict[str, Any]) -> str | None:
             if state["trip"]:
                 return "the run has stopped sending"
             if self.max_requests:
@@ -188,9 +186,10 @@ class Gate:
             if self.run_deadline and time.time() - state["started"] > self.run_deadline * 0.9:
                 return f"kept the run's deadline ({self.run_deadline:g} s) for the run"
             state["rereads"] = state.get("rereads", 0) + reads
-            return ""
+            return None
 
-        return str(self._update(take))
+        refused = self._update(take)
+        return None if refused is None else str(refused)
 
     def admit(self) -> tuple[float, float]:
         """Take one request from the budget: the seconds to wait before sending it, and the seconds the run has
@@ -201,10 +200,10 @@ class Gate:
             if state["trip"]:
                 return state["trip"], state["reason"], 0.0, 0.0
             if self.run_deadline and time.time() - state["started"] > self.run_deadline:
-                state["trip"], state["reason"] = TRIP_DEADLINE, f"the run's deadline ({self.run_deadline:g} s) passed"
+                state["trip"], state["reason"] = Trip.DEADLINE, f"the run's deadline ({self.run_deadline:g} s) passed"
                 return state["trip"], state["reason"], 0.0, 0.0
             if self.max_requests and state["sent"] >= self.max_requests:
-                state["trip"], state["reason"] = TRIP_BUDGET, f"the run's request budget ({self.max_requests}) is spent"
+                state["trip"], state["reason"] = Trip.BUDGET, f"the run's request budget ({self.max_requests}) is spent"
                 return state["trip"], state["reason"], 0.0, 0.0
             state["sent"] += 1
             now = time.monotonic()
@@ -216,7 +215,7 @@ class Gate:
 
         trip, reason, wait, left = self._update(take)
         if trip:
-            raise _TRIP_ERRORS[trip](reason)
+            raise _TRIP_ERRORS[Trip(trip)](reason)
         return float(wait), float(left) if self.run_deadline else float("inf")
 
     def hold(self, seconds: float) -> bool:
@@ -232,7 +231,7 @@ class Gate:
 
         return bool(self._update(apply))
 
-    def trip(self, kind: str, reason: str) -> None:
+    def trip(self, kind: Trip, reason: str) -> None:
         def apply(state: dict[str, Any]) -> None:
             if not state["trip"]:
                 state["trip"], state["reason"] = kind, reason
@@ -248,7 +247,7 @@ class Gate:
                 return
             state["failures"] += 1
             if state["failures"] >= MAX_CONSECUTIVE_FAILURES and not state["trip"]:
-                state["trip"] = TRIP_NOT_ANSWERING
+                state["trip"] = Trip.NOT_ANSWERING
                 state["reason"] = (
                     f"the target stopped answering: {state['failures']} requests in a row failed, last: {reason}"
                 )
@@ -256,9 +255,9 @@ class Gate:
         self._update(apply)
 
     @property
-    def tripped(self) -> tuple[str, str] | None:
+    def tripped(self) -> Tripped | None:
         state = self.state()
-        return (state["trip"], state["reason"]) if state["trip"] else None
+        return Tripped(Trip(state["trip"]), state["reason"]) if state["trip"] else None
 
 
 @dataclass
@@ -539,7 +538,7 @@ class GuardedSession(requests.Session):
                 self.traffic.log("probe_retries" if self.traffic.current_layer == "start" else "network_errors", line)
                 if isinstance(exc, Stuck) and seconds < timeout:
                     reason = f"the run's deadline ({self.gate.run_deadline:g} s) passed during {line}"
-                    self.gate.trip(TRIP_DEADLINE, reason)
+                    self.gate.trip(Trip.DEADLINE, reason)
                     raise self._refuse(RunDeadline, reason) from None
                 self.gate.outcome(False, line)
                 raise TargetNotAnswering(
@@ -579,7 +578,7 @@ class GuardedSession(requests.Session):
                     f"the target answered 429 with Retry-After {header!r} ({wait:.0f} s): beyond what the suite "
                     f"waits (at most {MAX_RETRY_AFTER_SECONDS:g} s at once, {MAX_TOTAL_429_WAIT_SECONDS:g} s a run)"
                 )
-                self.gate.trip(TRIP_RATE_LIMITED, reason)
+                self.gate.trip(Trip.RATE_LIMITED, reason)
                 raise self._refuse(RateLimited, reason)
         reason = f"still 429 after {MAX_429_RETRIES} waits as Retry-After asked: {method} {self.redactor.url(url)}"
         raise self._refuse(RateLimited, reason)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from spidra_contract.judgement import ClauseVerdict
-from spidra_contract.model import Report
+from spidra_contract.core.judgement import ClauseVerdict
+from spidra_contract.core.model import Report
 
 SLOWER = 2.0  # a p95 this many times production's ...
 SLOWER_BY_MS = 50.0  # ... and at least this much slower is breaking

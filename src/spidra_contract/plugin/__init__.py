@@ -1,5 +1,5 @@
 """The pytest plugin. Installed, it registers its options and otherwise does nothing until a project asks for
-it (see `activation`); then it loads `spidra_contract.session`, whose objects run the suite. Nothing else of
+it (see `activation`); then it loads `spidra_contract.plugin.session`, whose objects run the suite. Nothing else of
 the suite (its client, mock, clauses, reports) is imported before that: a project that does not use the suite
 pays for its options only.
 
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from spidra_contract.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
+from spidra_contract.core.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
 
 if TYPE_CHECKING:
-    from spidra_contract.session import ContractSession
+    from spidra_contract.plugin.session import ContractSession
 
 PACKAGE = "spidra_contract"
 PLUGIN_NAME = "spidra_contract.plugin"
@@ -132,25 +132,27 @@ def activation(config: pytest.Config, namespace: argparse.Namespace | None = Non
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.help or config.option.version or not activation(config):
         return
-    from spidra_contract import session as suite
-    from spidra_contract.baseline import Baseline, BaselineError
-    from spidra_contract.run import RUN_KEY, Run
-    from spidra_contract.spec import SpecError, load_contract
+    from spidra_contract.core.spec import SpecError, load_contract
+    from spidra_contract.judging.baseline import Baseline, BaselineError
+    from spidra_contract.mock import catalogue
+    from spidra_contract.plugin import session as suite
+    from spidra_contract.plugin.run import RUN_KEY, Run
 
     for name, text in suite.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     _refuse_misread_path(config)
     try:
-        settings = resolve(config.getoption, config.getini, Path(str(config.rootpath)))
+        settings = resolve(
+            config.getoption, config.getini, Path(str(config.rootpath)), known_switches=catalogue.CATALOGUE
+        )
         contract = load_contract(settings.spec)
         baseline = Baseline.load(settings.baseline) if settings.baseline else None
         if not suite.is_worker(config) and not config.option.collectonly:
             check_report_dir(settings.report_dir)
     except (OptionError, SpecError, BaselineError) as exc:
         raise pytest.UsageError(f"spidra-contract: {exc}") from None
-    run = Run(
-        settings=settings, contract=contract, seed=_choose_seed(config, settings.profile.derandomize), baseline=baseline
-    )
+    seed, hypothesis_seed = _choose_seed(config, settings.profile.derandomize)
+    run = Run(settings=settings, contract=contract, seed=seed, hypothesis_seed=hypothesis_seed, baseline=baseline)
     config.stash[RUN_KEY] = run
     config.stash[SESSION_KEY] = suite.register(config, run)
 
@@ -171,15 +173,14 @@ def _refuse_misread_path(config: pytest.Config) -> None:
             )
 
 
-def _choose_seed(config: pytest.Config, derandomized: bool) -> str:
-    from hypothesis import core
-
+def _choose_seed(config: pytest.Config, derandomized: bool) -> tuple[str, int | None]:
+    """The seed the reports name, and the one the suite gives its own hypothesis tests (None: hypothesis' own
+    `--hypothesis-seed` rules, or the run is derandomized). Applied per test (`Run.explore`), never process-wide."""
     given = config.getoption("hypothesis_seed", default=None)
     if given is not None:
-        return str(given)
+        return str(given), None
     if derandomized:
-        return "derandomized (the ci profile: every run generates the same cases)"
+        return "derandomized (the ci profile: every run generates the same cases)", None
     workerinput = getattr(config, "workerinput", None)
     seed = int(workerinput["spidra_seed"]) if workerinput else random.SystemRandom().randrange(2**31)
-    core.global_force_seed = seed  # type: ignore[assignment]
-    return str(seed)
+    return str(seed), seed

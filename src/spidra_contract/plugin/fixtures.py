@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from spidra_contract import clauses as clause_defs
-from spidra_contract.client import GuardedSession, reply_of
-from spidra_contract.doors import Door
-from spidra_contract.exchange import Reply
-from spidra_contract.judge import Judge
-from spidra_contract.ledger import Ledger
-from spidra_contract.run import RUN_KEY, Run, Target
-from spidra_contract.settings import Settings
-from spidra_contract.spec import Contract
+from spidra_contract.clauses.doors import Door
+from spidra_contract.core.exchange import Reply
+from spidra_contract.core.settings import Settings
+from spidra_contract.core.spec import Contract
+from spidra_contract.http.client import GuardedSession, reply_of
+from spidra_contract.judging.judge import Judge
+from spidra_contract.judging.ledger import Ledger
+from spidra_contract.plugin.run import RUN_KEY, Run, Target
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +160,7 @@ def api_schema(run: Run) -> Any:
 @pytest.fixture(scope="session")
 def clause_checks(run: Run) -> list[Any]:
     """The clauses as schemathesis checks, bound to this run."""
-    from spidra_contract.checks import checks_for
+    from spidra_contract.plugin.checks import checks_for
 
     assert run.target is not None, "the target is started at session start"
     return checks_for(run.judging, run.target, run.session)

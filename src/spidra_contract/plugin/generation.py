@@ -7,8 +7,8 @@ from typing import Any
 
 import schemathesis
 
-from spidra_contract.settings import Profile
-from spidra_contract.spec import Contract
+from spidra_contract.core.settings import Profile
+from spidra_contract.core.spec import Contract
 
 # Built-in checks that fit this contract. positive_data_acceptance is off: any string is a valid jobId,
 # and an id that names no job is rightly a 404. Stateful checks need links this document does not have.
@@ -36,6 +36,7 @@ class SchemaInputs:
     profile: Profile
     timeout: float
     allow_unsafe: bool  # the embedded mock, or --allow-unsafe
+    seed: int | None = None  # the run's seed (None: derandomized, or hypothesis' own --hypothesis-seed)
 
 
 def schemathesis_config(inputs: SchemaInputs) -> dict[str, Any]:
@@ -64,6 +65,8 @@ def schemathesis_config(inputs: SchemaInputs) -> dict[str, Any]:
         },
         "checks": checks,
     }
+    if inputs.seed is not None:
+        config["seed"] = inputs.seed
     if inputs.job_ids:
         # Known ids reach the 200 path; generated strings still exercise the 404 path.
         config["dictionaries"] = {"known-jobs": {"values": list(inputs.job_ids)}}

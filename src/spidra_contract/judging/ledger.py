@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from spidra_contract import fingerprint
-from spidra_contract.exchange import Reply, json_type
-from spidra_contract.judgement import Judgement, Verdict, Violation, field_path
-from spidra_contract.spec import Contract, at_pointer, follow_ref
+from spidra_contract.core.exchange import Reply, json_type
+from spidra_contract.core.judgement import Judgement, Verdict, Violation, field_path
+from spidra_contract.core.spec import Contract, at_pointer, follow_ref
+from spidra_contract.judging import fingerprint
 
 EXAMPLES_PER_CLAUSE = 5
 TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})

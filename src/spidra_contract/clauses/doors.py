@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import quote, urlsplit
 
-from spidra_contract.exchange import Reply
+from spidra_contract.core.exchange import Reply
 
 # --- callers ----------------------------------------------------------------------------------------------
 

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spidra_contract.diff import Severity, compare_class
-from spidra_contract.judgement import ClauseVerdict
-from spidra_contract.model import Report
+from spidra_contract.core.judgement import ClauseVerdict
+from spidra_contract.core.model import Report
+from spidra_contract.tools.diff import Severity, compare_class
 
 WINDOW = 90
 LATENCY_JUMP = 2.0  # a probe group's p95 this many times its recent median ...
@@ -270,7 +270,7 @@ def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[floa
 
 
 def page(nights: list[Night]) -> str:
-    from spidra_contract.render import environment
+    from spidra_contract.reporting.render import environment
 
     analysis = analyse(nights)
     labels = [f"{index + 1}" for index in range(len(nights))]

@@ -16,10 +16,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from spidra_contract.doors import carried, is_job_body, is_open, job_marks, lets_in
-from spidra_contract.exchange import Reply
-from spidra_contract.judgement import Place, Verdict, Violation
-from spidra_contract.spec import JSON_MEDIA_TYPE, Contract
+from spidra_contract.clauses.doors import carried, is_job_body, is_open, job_marks, lets_in
+from spidra_contract.core.exchange import Reply
+from spidra_contract.core.judgement import Place, Verdict, Violation
+from spidra_contract.core.spec import JSON_MEDIA_TYPE, Contract
 
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
 # Forward order of the documented states; a job may skip states, never go back.

@@ -290,3 +290,20 @@ class ClauseResult:
             examples=tuple(Judgement.from_dict(e) for e in data.get("examples", [])),
             violation_keys=tuple(data.get("violation_keys", [])),
         )
+
+
+class Trip(StrEnum):
+    """Why the run stopped sending: the gate's breaker, its budget, its deadline, or a target's Retry-After."""
+
+    NOT_ANSWERING = "not-answering"
+    RATE_LIMITED = "rate-limited"
+    BUDGET = "budget"
+    DEADLINE = "deadline"
+
+
+@dataclass(frozen=True)
+class Tripped:
+    """The run stopped sending: why (`trip`), and the sentence the reports give for it."""
+
+    trip: Trip
+    reason: str

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spidra_contract.exchange import json_type
-from spidra_contract.judgement import Violation
-from spidra_contract.model import Drift, Report
-from spidra_contract.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH, at_pointer, follow_ref
+from spidra_contract.core.exchange import json_type
+from spidra_contract.core.judgement import Violation
+from spidra_contract.core.model import Drift, Report
+from spidra_contract.core.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH, at_pointer, follow_ref
 
 # Clauses whose failures may be drift the spec can describe (an observed type, enum value or status code); every
 # other clause's failure is a violation no spec change may hide.

@@ -3,6 +3,7 @@ guarded session, the lifecycle watch, the schema built in the background). Judgi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from concurrent.futures import Future
@@ -13,18 +14,18 @@ from urllib.parse import quote
 
 import pytest
 
-from spidra_contract.baseline import Baseline
-from spidra_contract.client import Gate, GuardedSession, Traffic, reply_of
-from spidra_contract.exchange import Redactor, Reply
-from spidra_contract.fingerprint import probe_class, test_of
-from spidra_contract.judge import Judge
-from spidra_contract.ledger import Ledger
-from spidra_contract.lifecycle import Watch
+from spidra_contract.core.exchange import Redactor, Reply
+from spidra_contract.core.settings import Settings
+from spidra_contract.core.spec import Contract
+from spidra_contract.http.client import Gate, GuardedSession, Traffic, reply_of
+from spidra_contract.judging.baseline import Baseline
+from spidra_contract.judging.fingerprint import probe_class, test_of
+from spidra_contract.judging.judge import Judge
+from spidra_contract.judging.ledger import Ledger
+from spidra_contract.judging.lifecycle import Watch
 from spidra_contract.mock.app import MockState, make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 from spidra_contract.mock.server import MockServer
-from spidra_contract.settings import Settings
-from spidra_contract.spec import Contract
 
 KEY_LABEL = "$SPIDRA_API_KEY"
 OTHER_KEY_LABEL = "$SPIDRA_OTHER_API_KEY"
@@ -59,6 +60,10 @@ class Run:
     settings: Settings
     contract: Contract
     seed: str
+    # The seed the suite's own hypothesis tests and schemathesis draw with (None: derandomized, or hypothesis'
+    # own --hypothesis-seed), and the hypothesis settings of the run's profile (None: --hypothesis-profile rules).
+    hypothesis_seed: int | None = None
+    hypothesis: Any = None
     redactor: Redactor = field(default_factory=Redactor)
     ledger: Ledger = field(default_factory=Ledger)
     traffic: Traffic = field(default_factory=Traffic)
@@ -91,6 +96,22 @@ class Run:
             reread=lambda reply: self.session().reread(reply),
             spare=self.gate.spare,
         )
+
+    def explore(self, test: Any, **overrides: Any) -> Any:
+        """`test` (a hypothesis test, or schemathesis' lazy one, which reads the settings put on it) drawn with
+        the run's hypothesis settings and seed: the suite's own tests get them one by one, the process' profile
+        and seed stay as they were. A test that chose its own settings keeps them."""
+        from hypothesis import is_hypothesis_test, seed, settings
+        from hypothesis.errors import InvalidArgument
+
+        if not is_hypothesis_test(test):
+            return test
+        if self.hypothesis is not None or overrides:
+            with contextlib.suppress(InvalidArgument):  # decorated with settings of its own: they rule
+                test = settings(self.hypothesis, **overrides)(test)
+        if self.hypothesis_seed is not None:
+            test = seed(self.hypothesis_seed)(test)
+        return test
 
     @property
     def api_key(self) -> str:
@@ -147,7 +168,7 @@ class Run:
         return self._schema.result()
 
     def _build_schema(self, future: Future[Any]) -> None:
-        from spidra_contract.generation import SchemaInputs, build_schema  # schemathesis: only when asked
+        from spidra_contract.plugin.generation import SchemaInputs, build_schema  # schemathesis: only when asked
 
         try:
             target = self.start()
@@ -158,6 +179,7 @@ class Run:
                 profile=self.settings.profile,
                 timeout=self.settings.timeout,
                 allow_unsafe=target.is_mock or self.settings.allow_unsafe,
+                seed=self.hypothesis_seed,
             )
             future.set_result(build_schema(self.contract, inputs))
         except BaseException as exc:  # the fixture that asks raises it, as if it had built the schema itself

@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from spidra_contract.exchange import Reply, json_type
+from spidra_contract.core.exchange import Reply, json_type
 
 # Headers whose values a client acts on (caching, security, CORS, authentication): compared by value.
 VALUE_HEADERS = frozenset(

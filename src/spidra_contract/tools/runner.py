@@ -12,7 +12,7 @@ from typing import Any
 
 # The suite as installed: the top-level tests/, openapi.yaml, pytest.ini and conftest.py, which the wheel
 # carries here (in a clone, symlinks to them).
-SUITE = Path(__file__).resolve().parent / "suite"
+SUITE = Path(__file__).resolve().parent.parent / "suite"
 
 
 def suite_args() -> list[str]:
@@ -28,7 +28,7 @@ def with_paths_from(args: list[str], cwd: Path) -> tuple[list[str], dict[str, st
     """`args`, and the suite's SPIDRA_* variables, with every path option (report folder, ids file, baseline,
     spec) made absolute against `cwd`, the user's folder: the packaged suite runs in its own folder. The report
     folder is `cwd/reports` when neither they nor the environment name one."""
-    from spidra_contract.settings import OPTIONS
+    from spidra_contract.core.settings import OPTIONS
 
     paths: dict[str, Any] = {
         spelling: option for option in OPTIONS if option.is_path for spelling in (option.flag, option.prefixed)

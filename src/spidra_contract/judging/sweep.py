@@ -5,32 +5,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from spidra_contract.client import SuiteRefusal
-from spidra_contract.judgement import Judgement
+from spidra_contract.core.judgement import Judgement
+from spidra_contract.http.client import SuiteRefusal
 
 SWEEP_CONCURRENCY = 8
-
-
-def iter_ids(path: Path, shard: int = 0, shards: int = 1) -> Iterator[str]:
-    """The ids of one shard of the file: every `shards`-th non-empty, non-comment line, from `shard`."""
-    with path.open(encoding="utf-8") as handle:
-        index = 0
-        for line in handle:
-            job_id = line.strip()
-            if not job_id or job_id.startswith("#"):
-                continue
-            if index % shards == shard:
-                yield job_id
-            index += 1
-
-
-def count_ids(path: Path) -> int:
-    return sum(1 for _ in iter_ids(path))
 
 
 @dataclass

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
-
-from spidra_contract.mock import catalogue
 
 
 class OptionError(Exception):
@@ -279,7 +278,7 @@ def _number(source: str, value: Any, cast: type[int] | type[float]) -> Any:
     return number
 
 
-def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
+def resolve(get_cli: Any, get_ini: Any, rootdir: Path, *, known_switches: Collection[str]) -> Settings:
     """Build the settings from the three sources; raise `OptionError` with one clear line when one is off."""
     values: dict[str, Any] = {}
     said: dict[str, str] = {}  # which spelling gave each value: the one an error names
@@ -309,10 +308,10 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
     profile_name = values["profile"]
     if profile_name not in PROFILES:
         raise OptionError(f"{said['profile']} must be one of {', '.join(PROFILES)}, got {profile_name!r}")
-    try:
-        switches = catalogue.validate(values["mock_switch"])
-    except ValueError as exc:
-        raise OptionError(str(exc)) from None
+    switches = tuple(values["mock_switch"])
+    unknown = [name for name in switches if name not in known_switches]
+    if unknown:
+        raise OptionError(f"unknown mock switch(es): {', '.join(unknown)} (see `spidra-contract faults --list`)")
     if switches and base_url:
         raise OptionError("--mock-switch applies to the embedded mock only; drop it or drop --base-url")
     if values["api_key"] and values["other_api_key"] and values["api_key"] == values["other_api_key"]:
@@ -363,8 +362,6 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path) -> Settings:
 
 def _check_ids_file(path: Path) -> int:
     """The number of ids in a `--job-ids-file`; an `OptionError` if it is missing or not a text file."""
-    from spidra_contract.sweep import count_ids
-
     if not path.is_file():
         raise OptionError(f"--job-ids-file {path} does not exist")
     try:
@@ -390,3 +387,20 @@ def check_report_dir(path: Path) -> None:
             pass
     except OSError as exc:
         raise OptionError(f"--report-dir {path} cannot take the reports ({exc.strerror or exc})") from None
+
+
+def iter_ids(path: Path, shard: int = 0, shards: int = 1) -> Iterator[str]:
+    """The ids of one shard of the file: every `shards`-th non-empty, non-comment line, from `shard`."""
+    with path.open(encoding="utf-8") as handle:
+        index = 0
+        for line in handle:
+            job_id = line.strip()
+            if not job_id or job_id.startswith("#"):
+                continue
+            if index % shards == shard:
+                yield job_id
+            index += 1
+
+
+def count_ids(path: Path) -> int:
+    return sum(1 for _ in iter_ids(path))

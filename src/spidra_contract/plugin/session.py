@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 
-from spidra_contract import render
-from spidra_contract.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
-from spidra_contract.exchange import encodable
-from spidra_contract.judge import classify
-from spidra_contract.judgement import Kind, TestFailure
-from spidra_contract.model import Report, TestResult
-from spidra_contract.outcome import Evidence
-from spidra_contract.run import Run
-from spidra_contract.settings import cache_dir
+from spidra_contract.core.exchange import encodable
+from spidra_contract.core.judgement import Kind, TestFailure
+from spidra_contract.core.model import Report, TestResult
+from spidra_contract.core.outcome import Evidence
+from spidra_contract.core.settings import cache_dir
+from spidra_contract.http.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
+from spidra_contract.judging.judge import classify
+from spidra_contract.plugin.run import Run
+from spidra_contract.reporting import render
 
 PROBE_TIMEOUT = 15.0
 LONG_INTEGER_DIGITS = 100_000
@@ -54,15 +54,29 @@ JOB_BODY_LAYERS = ("job_body", "lifecycle", "sweep")
 
 def register(config: pytest.Config, run: Run) -> ContractSession:
     """Register the objects that run the suite in this process; the session, for the plugin to keep."""
-    from spidra_contract import fixtures
+    from spidra_contract.plugin import fixtures
 
     session = ContractSession(config, run)
-    config.pluginmanager.register(fixtures, "spidra-contract-fixtures")
-    config.pluginmanager.register(session, "spidra-contract-session")
-    config.pluginmanager.register(BriefFailures(), "spidra-contract-brief-failures")
-    config.pluginmanager.register(SettledHeap(config), "spidra-contract-settled-heap")
+    objects: dict[str, object] = {
+        "spidra-contract-fixtures": fixtures,
+        "spidra-contract-session": session,
+        "spidra-contract-brief-failures": BriefFailures(),
+        "spidra-contract-settled-heap": SettledHeap(config),
+    }
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistBridge(run), "spidra-contract-xdist")
+        objects["spidra-contract-xdist"] = XdistBridge(run)
+    for name, plugin in objects.items():
+        config.pluginmanager.register(plugin, name)
+
+    def unregister() -> None:
+        # After every unconfigure hook has run (pytest-html does the same): a process that runs pytest again
+        # (in process) starts with none of this run's objects.
+        for name in objects:
+            plugin = config.pluginmanager.get_plugin(name)
+            if plugin is not None:
+                config.pluginmanager.unregister(plugin)
+
+    config.add_cleanup(unregister)
     return session
 
 
@@ -71,19 +85,24 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
+def _hypothesis_settings(config: pytest.Config, run: Run) -> Any:
+    """The hypothesis settings of the run's profile, for the suite's own tests only (`Run.explore` puts them on
+    each at collection; nothing is loaded as the process' profile); None when the command line names a
+    hypothesis profile, which then rules. Examples are kept in the user's cache folder, not beside the tests."""
     import os
 
     from hypothesis import HealthCheck, Phase, settings
-    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.database import DirectoryBasedExampleDatabase
 
-    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-        set_hypothesis_home_dir(cache_dir() / "hypothesis")
-        config.add_cleanup(lambda: set_hypothesis_home_dir(None))  # a process that runs pytest in process
+    if config.getoption("hypothesis_profile", default=None):
+        return None
     profile = run.settings.profile
-    name = f"spidra-{profile.name}"
-    settings.register_profile(
-        name,
+    database: dict[str, Any] = {}
+    if profile.derandomize:
+        database["database"] = None
+    elif not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        database["database"] = DirectoryBasedExampleDatabase(cache_dir() / "hypothesis" / "examples")
+    return settings(
         max_examples=profile.max_examples,
         derandomize=profile.derandomize,
         deadline=None,  # requests cross a network: a wall-clock deadline would only flake
@@ -91,11 +110,9 @@ def _load_hypothesis_profile(config: pytest.Config, run: Run) -> None:
         # clause (a failing run must cost about what a green one does); the report names the request anyway.
         phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
         suppress_health_check=list(HealthCheck),
-        database=None if profile.derandomize else settings().database,
         print_blob=False,
+        **database,
     )
-    if not config.getoption("hypothesis_profile", default=None):
-        settings.load_profile(name)
 
 
 def _watches(item: pytest.Item) -> bool:
@@ -119,7 +136,7 @@ class ContractSession:
         self.evidence = Evidence()
         self.results: list[TestResult] = []
         self.deselected = 0
-        _load_hypothesis_profile(config, run)
+        run.hypothesis = _hypothesis_settings(config, run)
         if not self.worker and not config.option.collectonly and not config.option.xmlpath:
             config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
 
@@ -260,8 +277,12 @@ class ContractSession:
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """The lifecycle tests last: their watch starts with the run (see `pytest_runtestloop`) and goes on
-        while every other test runs, so they find it done."""
+        while every other test runs, so they find it done. The suite's own tests (those that use its `run`)
+        draw with the run's hypothesis settings and seed."""
         items.sort(key=lambda item: 1 if _watches(item) else 0)
+        for item in items:
+            if isinstance(item, pytest.Function) and "run" in item.fixturenames:
+                self.run.explore(item.function)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -291,9 +312,15 @@ class ContractSession:
         """Classify each failure (a clause's violation, another check's failure, or the suite's own error) into a
         `TestFailure` record carried on the report; show a violation as its evidence, not a traceback; a failure
         whose violations are all in the baseline is reported as known (xfail); no report carries a secret."""
+        refusal = call.excinfo.value if call.excinfo and isinstance(call.excinfo.value, SuiteRefusal) else None
         report: pytest.TestReport = yield
         run = self.run
-        if report.failed and call.excinfo is not None:
+        if refusal is not None:
+            # The HTTP layer did not send a request, or got no answer: the test is skipped with why (the run's
+            # verdict says what that means: could not test, or incomplete).
+            report.outcome = "skipped"
+            report.longrepr = (str(item.path), (item.location[1] or 0) + 1, f"Skipped: {refusal}")
+        elif report.failed and call.excinfo is not None:
             exc = call.excinfo.value
             kind, judgements = classify(exc, call.when)
             if judgements:
@@ -359,7 +386,7 @@ class ContractSession:
             return
         if self.config.option.collectonly:
             return
-        from spidra_contract import reports
+        from spidra_contract.plugin import reports
 
         e = self.evidence
         e.pytest_status = int(exitstatus)
@@ -376,7 +403,7 @@ class ContractSession:
     def _add_to_history(self, folder: Path) -> None:
         """The run's summary and page go to the history (a folder that cannot take them is a warning, not a
         changed verdict: the run's own reports are written)."""
-        from spidra_contract import history
+        from spidra_contract.tools import history
 
         assert self.report is not None
         settings = self.run.settings
@@ -389,7 +416,7 @@ class ContractSession:
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
         if self.report is None:
             return
-        from spidra_contract import reports
+        from spidra_contract.plugin import reports
 
         outcome = self.report.outcome
         color = {0: "green", 1: "red"}.get(outcome.exit_code, "yellow")
@@ -455,12 +482,10 @@ class XdistBridge:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        from hypothesis import core
-
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="spidra-gate-")
             self.run.gate.share(shared_gate_path(self._dir.name))
-        node.workerinput["spidra_seed"] = core.global_force_seed or 0
+        node.workerinput["spidra_seed"] = self.run.hypothesis_seed or 0
         node.workerinput["spidra_gate"] = str(self.run.gate.path)
 
     @pytest.hookimpl(optionalhook=True)

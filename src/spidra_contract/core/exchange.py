@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from spidra_contract.judgement import ExchangeRecord
+from spidra_contract.core.judgement import ExchangeRecord
 
 REDACTED = "[REDACTED]"
 SENSITIVE_NAMES = frozenset(

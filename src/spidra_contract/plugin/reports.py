@@ -17,13 +17,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from spidra_contract import __version__, fingerprint, render, specpatch
-from spidra_contract import outcome as outcomes
-from spidra_contract.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS
-from spidra_contract.exchange import encodable
-from spidra_contract.model import Drift, Finding, Report, TestResult
-from spidra_contract.outcome import Evidence
-from spidra_contract.run import Run
+from spidra_contract import __version__
+from spidra_contract.clauses.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS
+from spidra_contract.core import outcome as outcomes
+from spidra_contract.core.exchange import encodable
+from spidra_contract.core.model import Drift, Finding, Report, TestResult
+from spidra_contract.core.outcome import Evidence
+from spidra_contract.judging import fingerprint
+from spidra_contract.plugin.run import Run
+from spidra_contract.reporting import render, specpatch
 
 
 def _version(package: str) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from spidra_contract.clauses import TERMINAL_STATUSES
-from spidra_contract.client import SuiteRefusal
-from spidra_contract.exchange import Reply
+from spidra_contract.core.exchange import Reply
+from spidra_contract.http.client import SuiteRefusal
 
 MAX_POLLERS = 8
 # A job that reads the same twice running is polled half as often, up to this many intervals apart; any change

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from spidra_contract.diff import Difference, Severity, breaking, diff
-from spidra_contract.model import Report
-from spidra_contract.runner import suite_args
+from spidra_contract.core.model import Report
+from spidra_contract.tools.diff import Difference, Severity, breaking, diff
+from spidra_contract.tools.runner import suite_args
 
 SIDES = ("production", "candidate")
 REPORT_MD = "comparison.md"
@@ -101,7 +101,7 @@ def compare_reports(production: Report, candidate: Report) -> Comparison:
 
 
 def markdown(comparison: Comparison, limit: int = 200) -> str:
-    from spidra_contract.render import md
+    from spidra_contract.reporting.render import md
 
     lines = [f"## Candidate against production: {md(comparison.headline)}", ""]
     shown = comparison.grouped(Severity.BREAKING) + comparison.grouped(Severity.NON_BREAKING)
@@ -124,7 +124,7 @@ def markdown(comparison: Comparison, limit: int = 200) -> str:
 
 
 def html(comparison: Comparison) -> str:
-    from spidra_contract.render import environment
+    from spidra_contract.reporting.render import environment
 
     template = environment().get_template("comparison.html.j2")
     return str(template.render(comparison=comparison, Severity=Severity))
