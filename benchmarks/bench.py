@@ -370,11 +370,12 @@ def bench_sweep(workdir: Path, sizes: list[int]) -> list[tuple[str, str, str, st
 
 def faults_by_layer() -> dict[str, int]:
     """How many catalogue faults each layer is meant to catch (what `faults` limits a fault's run to)."""
+    from spidra_contract.cli import marker_expression
     from spidra_contract.mock.catalogue import FAULTS
 
     counts: dict[str, int] = {}
     for fault in FAULTS:
-        layer = fault.marker_expression or "whole suite"
+        layer = marker_expression(fault) or "whole suite"
         counts[layer] = counts.get(layer, 0) + 1
     return counts
 

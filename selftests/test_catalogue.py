@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from selftests.conftest import assert_no_secret_in, assert_reports_agree
-from spidra_contract.cli import Outcome
+from spidra_contract.cli import Outcome, marker_expression
 from spidra_contract.mock.catalogue import FAULTS, VARIANTS, Switch
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
@@ -17,7 +17,8 @@ def run_switch(suite_in_process, switch: Switch, workdir) -> Outcome:
     import time
 
     started = time.monotonic()
-    layers = ("-m", switch.marker_expression) if switch.marker_expression else ()
+    marker = marker_expression(switch)
+    layers = ("-m", marker) if marker else ()
     result = suite_in_process("--mock-switch", switch.name, *switch.options, *layers, report_dir=workdir / switch.name)
     summary = json.loads(result.artifact("summary.json").read_text(encoding="utf-8"))
     failed = tuple(row["clause"] for row in summary["clauses"] if row["failed"])

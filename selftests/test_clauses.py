@@ -154,18 +154,23 @@ def test_pairwise_clauses_see_regressions(contract):
     assert CLAUSES["terminal-stable"].check(completed, changed, contract)
 
 
-def test_every_clause_is_in_a_group_or_an_expectation():
-    expectations = {
-        "auth-required",
-        "unknown-job",
-        "foreign-job",
-        "door-locked",
-        "hostile-id",
-        "lifecycle-forward",
-        "progress-monotonic",
-        "terminal-stable",
-    }
-    assert set(CLAUSES) == set(EVERY_REPLY) | expectations
+def test_every_clause_is_registered_with_its_layer_and_proven_by_a_fault():
+    """The registry is the one place a clause's metadata lives: every clause says which replies it judges and
+    which layer catches it (a marker the plugin registers), and a fault of the mock breaks it (a clause nobody has
+    seen fail is not yet a clause). Adding one is its function, its fault and its test."""
+    from spidra_contract.clauses import Applies, names
+    from spidra_contract.cli import marker_expression
+    from spidra_contract.mock.catalogue import FAULTS
+    from spidra_contract.plugin.session import MARKERS
+
+    assert set(CLAUSES) == {name for applies in Applies for name in names(applies)}
+    assert set(EVERY_REPLY) < set(CLAUSES)
+    for name, registered in CLAUSES.items():
+        assert registered.layer in MARKERS, name
+        assert any(fault.clause == name for fault in FAULTS), f"no fault of the mock proves {name}"
+    for fault in FAULTS:
+        assert not fault.clause or fault.clause in CLAUSES, fault.name
+        assert all(part in MARKERS for part in marker_expression(fault).split(" or ") if part), fault.name
 
 
 def test_redactor_hides_the_key_and_its_variants():

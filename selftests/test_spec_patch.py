@@ -12,7 +12,7 @@ import pytest
 
 from selftests.conftest import ROOT, run_suite
 from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, ExchangeRecord, Judgement, RunVerdict, Violation
-from spidra_contract.core.model import Drift, Report
+from spidra_contract.core.model import Drift, DriftKind, Report
 from spidra_contract.core.outcome import Outcome, TestCounts
 from spidra_contract.reporting import specpatch
 
@@ -93,7 +93,7 @@ def status_drift(status: int, body: object, headers: dict[str, str] | None = Non
     }
     return Drift(
         f"status-code:GET:{status}",
-        "undocumented status code",
+        DriftKind.STATUS_CODE,
         f"GET answered {status}",
         1,
         "",
@@ -176,9 +176,7 @@ def test_spec_patch_regenerates_both_files_from_a_summary_offline(tmp_path):
     from spidra_contract.cli import main
 
     report = report_with(
-        Drift(
-            "status-value:running", "status value outside the enum", "status 'running'", 3, "", {}, {"value": "running"}
-        ),
+        Drift("status-value:running", DriftKind.ENUM_VALUE, "status 'running'", 3, "", {}, {"value": "running"}),
     )
     summary = tmp_path / "summary.json"
     summary.write_text(json.dumps(report.to_dict()))

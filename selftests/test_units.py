@@ -299,7 +299,7 @@ def test_a_bad_option_is_one_line_naming_where_it_came_from(monkeypatch, cli, en
 
 
 def test_the_report_model_reads_back_what_it_wrote(tmp_path):
-    from spidra_contract.core.model import Drift, Finding, Report, TestResult
+    from spidra_contract.core.model import Drift, DriftKind, Finding, Report, TestResult
     from spidra_contract.core.outcome import Outcome, TestCounts
 
     report = Report(
@@ -310,7 +310,7 @@ def test_the_report_model_reads_back_what_it_wrote(tmp_path):
         ),
         failures=(TestFailure("t", Kind.VIOLATION, "status-enum on GET /crawl/a", (judgement(),)),),
         test_results=(TestResult("t", "failed", 0.1, "status-enum on GET /crawl/a"),),
-        drift=(Drift("status-value:x", "status value outside the enum", "status 'x'", 2, "add 'x'"),),
+        drift=(Drift("status-value:x", DriftKind.ENUM_VALUE, "status 'x'", 2, "add 'x'"),),
         findings=(Finding("id enumeration", "403 and 404 differ"),),
         target={"kind": "live", "base_url": "https://api.test", "mock_switches": []},
         profile="dev",

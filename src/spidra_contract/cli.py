@@ -173,12 +173,25 @@ class Outcome:
         return "passed" if self.ok else f"FALSE ALARM (exit {self.exit_code}: {', '.join(self.failed_clauses)})"
 
 
+def marker_expression(switch: catalogue.Switch) -> str:
+    """What a fault's run passes to `-m` ("" for the whole suite): its own layers, else the layer the clause
+    registry names for its clause. Variants run the whole suite (a false alarm may come from any layer)."""
+    from spidra_contract.clauses import CLAUSES
+
+    if not switch.is_fault or switch.layers == "all":
+        return ""
+    if switch.layers:
+        return switch.layers
+    return CLAUSES[switch.clause].layer if switch.clause else ""
+
+
 def run_switch(switch: catalogue.Switch, workdir: Path, extra: tuple[str, ...], *, full: bool = False) -> Outcome:
     """Run the suite against the mock with one switch on: a fault, the layer meant to catch it (unless
     `full`); a variant, the whole suite."""
     report_dir = workdir / switch.name
     started = time.monotonic()
-    layers = () if full or not switch.marker_expression else ("-m", switch.marker_expression)
+    marker = marker_expression(switch)
+    layers = () if full or not marker else ("-m", marker)
     result = run_suite(
         "--mock-switch", switch.name, *switch.options, *layers, *extra, report_dir=report_dir, packaged=True
     )
@@ -228,7 +241,7 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     if list_only:
         for switch in catalogue.FAULTS + catalogue.VARIANTS:
             kind = f"fault -> {switch.clause or f'exit {switch.expected_exit}'}" if switch.is_fault else "variant"
-            layers = switch.marker_expression or "all"
+            layers = marker_expression(switch) or "all"
             click.echo(f"{switch.name:24} {switch.category:18} {kind:32} {layers:14} {switch.description}")
         return
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
@@ -26,25 +27,71 @@ TERMINAL_STATUSES = frozenset({"completed", "failed"})
 STATUS_ORDER = {"waiting": 0, "active": 1, "completed": 2, "failed": 2}
 
 
+class Applies(StrEnum):
+    """Which replies a clause judges: what every layer asks of it without naming it."""
+
+    TRANSPORT = "every reply"  # status documented, body complete, JSON where JSON is said
+    JOB_BODY = "a job's body"  # a 200's job: enum, progress, result, error, their semantics
+    ERROR_BODY = "an error body"  # a 4xx's ErrorResponse
+    REQUEST = "what the request decides"  # the answer a request alone calls for (a test names it)
+    DOOR = "a stranger's reply beside the owner's"
+    PAIR = "two reads of one job, in time order"
+
+
 @dataclass(frozen=True)
 class Clause:
+    """A clause and what the other layers need to know of it, stated once, where its function is."""
+
     name: str
     title: str
     reference: str
     check: Callable[..., Verdict]
+    applies: Applies
+    layer: str  # the test layer (a marker) meant to catch its faults: a fault run is limited to it
+    describes_drift: bool = False  # the spec patch may describe its failures (a status, an enum value, a type)
+    widens_types: bool = False  # a failing type keyword is drift too: the field has another type than the spec's
+    framing: bool = False  # judged even on bytes with no status line
 
 
 CLAUSES: dict[str, Clause] = {}
 
 
-def clause(name: str, title: str, reference: str) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
-    """Register a clause function under its name, with the one-line statement and the spec's wording."""
+def clause(
+    name: str,
+    title: str,
+    reference: str,
+    *,
+    applies: Applies,
+    layer: str,
+    describes_drift: bool = False,
+    widens_types: bool = False,
+    framing: bool = False,
+) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
+    """Register a clause function under its name, with its one-line statement, the spec's wording and its
+    metadata: a new clause is its function here, its fault in the mock and its test."""
 
     def register(func: Callable[..., Verdict]) -> Callable[..., Verdict]:
-        CLAUSES[name] = Clause(name=name, title=title, reference=reference, check=func)
+        if name in CLAUSES:
+            raise ValueError(f"clause {name} is registered twice")
+        CLAUSES[name] = Clause(
+            name=name,
+            title=title,
+            reference=reference,
+            check=func,
+            applies=applies,
+            layer=layer,
+            describes_drift=describes_drift,
+            widens_types=widens_types,
+            framing=framing,
+        )
         return func
 
     return register
+
+
+def names(applies: Applies) -> tuple[str, ...]:
+    """The clauses that judge this kind of reply, in the order they were registered."""
+    return tuple(name for name, spec in CLAUSES.items() if spec.applies is applies)
 
 
 @lru_cache(maxsize=64)
@@ -90,6 +137,9 @@ def _job_body(reply: Reply) -> dict[str, Any] | None:
     "documented-status",
     "GET answers only with a documented status code (200, 403, 404)",
     "paths./crawl/{jobId}.get.responses",
+    applies=Applies.TRANSPORT,
+    layer="unknown",
+    describes_drift=True,
 )
 def documented_status(reply: Reply, contract: Contract) -> Verdict:
     """Any code the operation does not document is a violation, reported with its body."""
@@ -116,6 +166,9 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
     "and framing within the suite's caps), a Content-Encoding the suite asked for that decodes, within the body "
     "size cap",
     "HTTP/1.1 message syntax and framing (RFC 9112) + the suite's caps (--max-body, headers, interim replies)",
+    applies=Applies.TRANSPORT,
+    layer="job_body",
+    framing=True,
 )
 def complete_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method not in ("GET", "HEAD"):
@@ -127,6 +180,8 @@ def complete_body(reply: Reply, contract: Contract) -> Verdict:
     "json-body",
     "Documented responses are application/json (parameters allowed) and parse as a JSON object",
     "responses.*.content.application/json",
+    applies=Applies.TRANSPORT,
+    layer="job_body",
 )
 def json_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method != "GET" or reply.status not in contract.documented_statuses:
@@ -163,7 +218,14 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
 # --- the 200 body --------------------------------------------------------------------------------------
 
 
-@clause("status-enum", "`status` is one of the documented values", "200.schema.properties.status.enum")
+@clause(
+    "status-enum",
+    "`status` is one of the documented values",
+    "200.schema.properties.status.enum",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
+    describes_drift=True,
+)
 def status_enum(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
     if body is None or "status" not in body:
@@ -176,6 +238,10 @@ def status_enum(reply: Reply, contract: Contract) -> Verdict:
     "`progress` is an object: message a string, pagesCrawled and maxPages non-negative "
     "integers, pagesCrawled <= maxPages",
     "200.schema.properties.progress",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
+    describes_drift=True,
+    widens_types=True,
 )
 def progress(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -198,6 +264,10 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
     "result-shape",
     "`result` is null or an array of objects whose url, title, status are strings and data an object, when present",
     "200.schema.properties.result",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
+    describes_drift=True,
+    widens_types=True,
 )
 def result_shape(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -206,7 +276,15 @@ def result_shape(reply: Reply, contract: Contract) -> Verdict:
     return _schema_violations("result-shape", _validator(contract, 200, "result"), body["result"], "/result")
 
 
-@clause("nullable-error", "`error` is null or a string, when present", "200.schema.properties.error")
+@clause(
+    "nullable-error",
+    "`error` is null or a string, when present",
+    "200.schema.properties.error",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
+    describes_drift=True,
+    widens_types=True,
+)
 def nullable_error(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
     if body is None or "error" not in body:
@@ -218,6 +296,8 @@ def nullable_error(reply: Reply, contract: Contract) -> Verdict:
     "status-semantics",
     "completed has a result array and no error; failed has a non-empty error; waiting has no result items yet",
     "200 description + example (semantics across fields)",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
 )
 def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -247,6 +327,8 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     "error-response",
     '403 and 404 bodies are an ErrorResponse: status "error" and a non-empty message',
     "components.schemas.ErrorResponse",
+    applies=Applies.ERROR_BODY,
+    layer="unknown",
 )
 def error_response(reply: Reply, contract: Contract) -> Verdict:
     if reply.method != "GET" or reply.status == 200 or reply.status not in contract.documented_statuses:
@@ -290,6 +372,8 @@ _LEAK_PATTERNS = {
     "error-hygiene",
     "Error bodies carry no stack trace, file path, SQL text or exception name",
     "security (OWASP API8: security misconfiguration)",
+    applies=Applies.ERROR_BODY,
+    layer="unknown",
 )
 def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
     if reply.status < 400:
@@ -320,6 +404,8 @@ def _strings(node: Any) -> list[str]:
     "auth-required",
     "A missing, empty or wrong key (or one sent only in the query) gets 403",
     'responses.403 "Not authorized" + security: ApiKeyAuth',
+    applies=Applies.REQUEST,
+    layer="auth",
 )
 def auth_required(reply: Reply, contract: Contract) -> Verdict:
     hint = " (401 is what the SDKs expect; the spec documents 403)" if reply.status == 401 else ""
@@ -341,6 +427,8 @@ def _expect_status(name: str, reply: Reply, allowed: tuple[int, ...], message: s
     "An id that names no job gets 404 (or 403: a server may refuse whatever a key does not own rather than say "
     "whether it exists)",
     'responses.404 "Job not found" (responses.403 "Not authorized")',
+    applies=Applies.REQUEST,
+    layer="unknown",
 )
 def unknown_job(reply: Reply, contract: Contract) -> Verdict:
     return _expect_status(
@@ -352,6 +440,8 @@ def unknown_job(reply: Reply, contract: Contract) -> Verdict:
     "foreign-job",
     "Another account's job is never readable: 403 or 404, never 200",
     'responses.403 "Not authorized" / 404',
+    applies=Applies.REQUEST,
+    layer="cross_account",
 )
 def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     message = f"another account's key got {reply.status} for this job (expected 403 or 404)"
@@ -364,6 +454,8 @@ def foreign_job(reply: Reply, contract: Contract) -> Verdict:
     "missing, empty, wrong or near-miss key and to another account: never 2xx, and no reply of any status "
     "carries the job",
     "security: ApiKeyAuth + responses.403 (OWASP API1/API2: object-level and broken authentication)",
+    applies=Applies.DOOR,
+    layer="doors",
 )
 def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
     """`reference` is the owner's own read of the job through the front door; `reply` a stranger's knock."""
@@ -406,6 +498,8 @@ def _job_id_of(reply: Reply) -> str:
     "hostile-id",
     "A hostile or malformed id gets a 403/404 ErrorResponse: never 5xx, never a job",
     "responses.404 + robustness",
+    applies=Applies.REQUEST,
+    layer="hostile",
 )
 def hostile_id(reply: Reply, contract: Contract) -> Verdict:
     message = f"hostile id answered {reply.status} (expected 403 or 404)"
@@ -424,6 +518,8 @@ def _snapshot(reply: Reply) -> dict[str, Any] | None:
     "lifecycle-forward",
     "A job's status only moves forward: waiting -> active -> completed|failed",
     "status enum order; terminal states are final",
+    applies=Applies.PAIR,
+    layer="lifecycle",
 )
 def lifecycle_forward(before: Reply, after: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(before), _snapshot(after)
@@ -450,6 +546,8 @@ def _progress_numbers(body: dict[str, Any]) -> tuple[Any, Any]:
     "progress-monotonic",
     "pagesCrawled never decreases and maxPages never changes between reads",
     "progress semantics over time",
+    applies=Applies.PAIR,
+    layer="lifecycle",
 )
 def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(before), _snapshot(after)
@@ -474,6 +572,8 @@ def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdi
     "terminal-stable",
     "Once completed or failed, later reads return the same status, result and error",
     "terminal states are final",
+    applies=Applies.PAIR,
+    layer="lifecycle",
 )
 def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     old, new = _snapshot(first), _snapshot(later)
@@ -495,16 +595,14 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-# Groups: which clauses judge which kind of reply.
-TRANSPORT = ("documented-status", "complete-body", "json-body")
-JOB_BODY = ("status-enum", "progress", "result-shape", "nullable-error", "status-semantics")
-ERROR_BODY = ("error-response", "error-hygiene")
+# Groups, read off the registry: which clauses judge which kind of reply.
+TRANSPORT = names(Applies.TRANSPORT)
+JOB_BODY = names(Applies.JOB_BODY)
+ERROR_BODY = names(Applies.ERROR_BODY)
 EVERY_REPLY = TRANSPORT + JOB_BODY + ERROR_BODY
-PAIRWISE = ("lifecycle-forward", "progress-monotonic", "terminal-stable")
-
-
+PAIRWISE = names(Applies.PAIR)
 # A reply with no status line (the target sent something that is not HTTP) is judged on its framing alone.
-FRAMING = ("complete-body",)
+FRAMING = tuple(name for name, spec in CLAUSES.items() if spec.framing)
 
 
 def evaluate(reply: Reply, contract: Contract, names: tuple[str, ...] = EVERY_REPLY) -> dict[str, Verdict]:

@@ -8,6 +8,7 @@ patch) loads a summary.json back with `Report.from_dict`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, TestFailure
@@ -16,12 +17,21 @@ from spidra_contract.core.outcome import Outcome, TestCounts
 SCHEMA_VERSION = 2
 
 
+class DriftKind(StrEnum):
+    """What kind of difference from the spec a drift entry is (its value is the title the reports show)."""
+
+    STATUS_CODE = "undocumented status code"
+    ENUM_VALUE = "status value outside the enum"
+    FIELD_TYPE = "field type differs from the spec"
+    UNDESCRIBED_FIELD = "field the spec does not describe"
+
+
 @dataclass(frozen=True)
 class Drift:
     """What the API does that the spec does not say, with one example and the change that would say it."""
 
     key: str
-    kind: str
+    kind: DriftKind
     what: str
     count: int
     suggestion: str
@@ -45,7 +55,7 @@ class Drift:
     def from_dict(cls, data: dict[str, Any]) -> Drift:
         return cls(
             key=data.get("key", data["what"]),
-            kind=data["kind"],
+            kind=DriftKind(data["kind"]),
             what=data["what"],
             count=int(data["count"]),
             suggestion=data["suggestion"],

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from spidra_contract.clauses import CLAUSES
 from spidra_contract.core.exchange import Reply, json_type
 from spidra_contract.core.judgement import Judgement, Verdict, Violation, field_path
+from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import Contract, at_pointer, follow_ref
 from spidra_contract.judging import fingerprint
 
 EXAMPLES_PER_CLAUSE = 5
-TYPED_CLAUSES = frozenset({"progress", "result-shape", "nullable-error"})
 # The JSON Schema keywords whose failure means "a value of another type" (drift), not a value out of range.
 TYPE_KEYWORDS = frozenset({"type", "anyOf", "oneOf"})
 # Response headers a drift entry keeps (with every RateLimit-* and X-RateLimit-* one): what a spec documents.
@@ -117,7 +118,9 @@ class Ledger:
         with self.lock:
             self.notes.append(text)
 
-    def _drift(self, key: str, kind: str, what: str, reply: Reply, suggestion: str, detail: dict[str, Any]) -> None:
+    def _drift(
+        self, key: str, kind: DriftKind, what: str, reply: Reply, suggestion: str, detail: dict[str, Any]
+    ) -> None:
         entry = self.drift.get(key)
         if entry is None:
             self.drift[key] = {
@@ -141,7 +144,7 @@ class Ledger:
             }
             self._drift(
                 f"status-code:{reply.method}:{reply.status}",
-                "undocumented status code",
+                DriftKind.STATUS_CODE,
                 f"{reply.method} answered {reply.status}",
                 reply,
                 f"document a '{reply.status}' response for GET /crawl/{{jobId}} (with an ErrorResponse "
@@ -157,7 +160,7 @@ class Ledger:
             for path, seen in undescribed_fields(body, schema, schema):
                 self._drift(
                     f"field:{reply.status}:{path}:{seen}",
-                    "field the spec does not describe",
+                    DriftKind.UNDESCRIBED_FIELD,
                     f"{path} ({seen}) in {reply.status} bodies",
                     reply,
                     f"describe {path} as an optional {seen} property of the {reply.status} body",
@@ -170,18 +173,18 @@ class Ledger:
             status = reply.body.get("status")
             self._drift(
                 f"status-value:{status}",
-                "status value outside the enum",
+                DriftKind.ENUM_VALUE,
                 f"status {status!r}",
                 reply,
                 f"add '{status}' to the status enum in openapi.yaml",
                 {"value": status},
             )
-        elif violation.clause in TYPED_CLAUSES and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
+        elif _widens_types(violation.clause) and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
             path = field_path(violation.pointer)
             seen = json_type(at_pointer(reply.body, violation.pointer))
             self._drift(
                 f"type:{path}:{seen}",
-                "field type differs from the spec",
+                DriftKind.FIELD_TYPE,
                 f"{path} is {seen}",
                 reply,
                 f"if {seen} is intended, allow it at {path} (e.g. add '{seen}' to its type)",
@@ -345,3 +348,9 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
         "timings": {"send": 0, "wait": round(reply.elapsed_ms, 2), "receive": 0},
         "comment": comment,
     }
+
+
+def _widens_types(name: str) -> bool:
+    """A clause registered as one whose failing type keyword is drift (the field has another type)."""
+    registered = CLAUSES.get(name)
+    return registered is not None and registered.widens_types

@@ -1,7 +1,8 @@
 """The mock's switches: faults the suite must catch, and conformant-but-unusual variants it must pass.
 
 A new clause starts here: add the fault that breaks it, watch the suite miss it, then add the clause.
-`clause` names the clause expected to report the fault (see `spidra_contract.clauses.CLAUSES`).
+`clause` names the clause expected to report the fault (see `spidra_contract.clauses.CLAUSES`); the mock itself
+knows nothing of the suite.
 """
 
 from __future__ import annotations
@@ -20,17 +21,10 @@ class Switch:
     exit_code: int | None = None
     # Extra options the self-test and `faults` run it with (short timeouts keep a stalling target quick).
     options: tuple[str, ...] = ()
-    # The layers (a `-m` expression) that a fault run is limited to; default: the layer of its clause, see
-    # `LAYER_OF_CLAUSE`. "all" runs the whole suite. Variants always run the whole suite: a false alarm may
-    # come from any layer.
+    # The layers (a `-m` expression) that a fault run is limited to; default: the layer of its clause (the
+    # clause registry says which). "all" runs the whole suite. Variants always run the whole suite: a false alarm
+    # may come from any layer.
     layers: str = ""
-
-    @property
-    def marker_expression(self) -> str:
-        """What a fault run passes to `-m` ("" for the whole suite)."""
-        if not self.is_fault or self.layers == "all":
-            return ""
-        return self.layers or LAYER_OF_CLAUSE.get(self.clause, "")
 
     @property
     def expected_exit(self) -> int:
@@ -42,29 +36,6 @@ class Switch:
     def is_fault(self) -> bool:
         return self.expected_exit != 0
 
-
-# The layer whose tests are meant to catch a clause's faults (the markers are registered by the plugin). A fault
-# run limited to it proves that layer catches the fault; the full suite holds that layer, so it does too.
-LAYER_OF_CLAUSE = {
-    "status-enum": "job_body",
-    "progress": "job_body",
-    "result-shape": "job_body",
-    "nullable-error": "job_body",
-    "json-body": "job_body",
-    "status-semantics": "job_body",
-    "complete-body": "job_body",
-    "documented-status": "unknown",
-    "unknown-job": "unknown",
-    "error-response": "unknown",
-    "error-hygiene": "unknown",
-    "auth-required": "auth",
-    "foreign-job": "cross_account",
-    "door-locked": "doors",
-    "lifecycle-forward": "lifecycle",
-    "progress-monotonic": "lifecycle",
-    "terminal-stable": "lifecycle",
-    "hostile-id": "hostile",
-}
 
 FAULTS: tuple[Switch, ...] = (
     # the 200 body schema

@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spidra_contract.clauses import CLAUSES
 from spidra_contract.core.exchange import json_type
 from spidra_contract.core.judgement import Violation
-from spidra_contract.core.model import Drift, Report
+from spidra_contract.core.model import Drift, DriftKind, Report
 from spidra_contract.core.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH, at_pointer, follow_ref
 
-# Clauses whose failures may be drift the spec can describe (an observed type, enum value or status code); every
-# other clause's failure is a violation no spec change may hide.
-DESCRIBABLE = frozenset({"documented-status", "status-enum", "progress", "result-shape", "nullable-error"})
 SUGGESTED_NAME = "openapi.suggested.yaml"
 PATCH_NAME = "openapi.patch"
 # What a documented response may say about its headers: the ones clients act on.
@@ -228,7 +226,7 @@ def _apply(
     mapping: Any,
 ) -> None:
     detail = drift.detail
-    if drift.kind == "undocumented status code" and detail:
+    if drift.kind is DriftKind.STATUS_CODE and detail:
         status, method = int(detail.get("status", 0)), str(detail.get("method", "GET"))
         if method != "GET":
             return  # another method's answer: the spec documents GET only
@@ -269,7 +267,7 @@ def _apply(
             response["content"] = mapping([(JSON_MEDIA_TYPE, media)])
         responses[str(status)] = response
         changes.append(Change(f"{OPERATION}/responses/{status}", f"document the observed {status} response"))
-    elif drift.kind == "status value outside the enum":
+    elif drift.kind is DriftKind.ENUM_VALUE:
         value = detail.get("value")
         if not isinstance(value, str) or not value or not value.isprintable():
             refused.append(Refused(f"add {value!r} to the status enum", "not a printable string: a fault"))
@@ -278,12 +276,12 @@ def _apply(
         if isinstance(node, dict) and isinstance(node.get("enum"), list) and value not in node["enum"]:
             node["enum"].append(value)
             changes.append(Change(f"{where}/enum", f"add the observed status value {value!r}"))
-    elif drift.kind == "field type differs from the spec":
+    elif drift.kind is DriftKind.FIELD_TYPE:
         path, seen, status = str(detail.get("path", "")), str(detail.get("type", "")), int(detail.get("status", 200))
         node, where = _schema_at(document, status, path)
         if seen and _widen(node, seen):
             changes.append(Change(f"{where}/type", f"allow {seen} at {path} (observed)"))
-    elif drift.kind == "field the spec does not describe":
+    elif drift.kind is DriftKind.UNDESCRIBED_FIELD:
         path, seen, status = str(detail.get("path", "")), str(detail.get("type", "")), int(detail.get("status", 200))
         parent_path, _, name = path.rpartition("/")
         node, where = _schema_at(document, status, parent_path)
@@ -306,7 +304,10 @@ def _describable(violation: Violation, status: int) -> bool:
     where the schema names one, or a 4xx status the spec does not list."""
     if violation.clause == "documented-status":
         return 400 <= status < 500
-    if violation.clause not in DESCRIBABLE:
+    # Only a clause registered as describing drift (an observed type, enum value or status code); every other
+    # clause's failure is a violation no spec change may hide.
+    registered = CLAUSES.get(violation.clause)
+    if registered is None or not registered.describes_drift:
         return False
     return violation.rule.rsplit("/", 1)[-1] in ("type", "anyOf", "oneOf", "enum")
 

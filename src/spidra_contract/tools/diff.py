@@ -22,6 +22,21 @@ SLOWER_BY_MS = 50.0  # ... and at least this much slower is breaking
 MIN_SAMPLES = 5
 
 
+class Aspect(StrEnum):
+    """What a difference is about."""
+
+    CLAUSE = "clause"
+    PROBE = "probe"
+    STATUS = "status"
+    MEDIA_TYPE = "media type"
+    FIELD = "field"
+    TYPE = "type"
+    VALUE = "value"
+    HEADER = "header"
+    LATENCY = "latency"
+    OTHER = ""  # a difference written before aspects were recorded
+
+
 class Severity(StrEnum):
     BREAKING = "breaking"
     NON_BREAKING = "non-breaking"
@@ -35,14 +50,13 @@ class Difference:
     what: str
     production: str
     candidate: str
-    # What differs: clause, probe, status, media type, field, type, value, header or latency.
-    aspect: str = ""
+    aspect: Aspect = Aspect.OTHER
 
     def to_dict(self) -> dict[str, str]:
         return {
             "probe": self.probe,
             "severity": self.severity.value,
-            "aspect": self.aspect,
+            "aspect": self.aspect.value,
             "what": self.what,
             "production": self.production,
             "candidate": self.candidate,
@@ -56,7 +70,7 @@ class Difference:
             data["what"],
             data["production"],
             data["candidate"],
-            data.get("aspect", ""),
+            Aspect(data.get("aspect", "")),
         )
 
 
@@ -68,7 +82,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
     found: list[Difference] = []
     ra, rb = a["reads"], b["reads"]
 
-    def add(severity: Severity, aspect: str, what: str, left: str, right: str) -> None:
+    def add(severity: Severity, aspect: Aspect, what: str, left: str, right: str) -> None:
         found.append(Difference(probe, severity, what, left, right, aspect))
 
     # A door knocked on with a key that is not the job owner's (the fingerprint says so, by the key sent).
@@ -82,13 +96,19 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         closed = [s for s in set(sa) - set(sb) if s.startswith("2")]
         stable = any(sb[s] == rb for s in set(sb) - set(sa)) or any(sa[s] == ra for s in set(sa) - set(sb))
         if stranger and opened:
-            add(Severity.BREAKING, "status", "a door opened: a caller who may not read the job gets a 2xx", left, right)
+            add(
+                Severity.BREAKING,
+                Aspect.STATUS,
+                "a door opened: a caller who may not read the job gets a 2xx",
+                left,
+                right,
+            )
         elif stranger and closed and not opened:
-            add(Severity.NON_BREAKING, "status", "a door closed", left, right)
+            add(Severity.NON_BREAKING, Aspect.STATUS, "a door closed", left, right)
         elif stable:
-            add(Severity.BREAKING, "status", "status changed", left, right)
+            add(Severity.BREAKING, Aspect.STATUS, "status changed", left, right)
         else:
-            add(Severity.NOISE, "status", "statuses vary within a side", left, right)
+            add(Severity.NOISE, Aspect.STATUS, "statuses vary within a side", left, right)
         if found[-1].severity is not Severity.NOISE:
             return found  # another answer altogether: its body, type and headers differ as a consequence
     ma, mb = a["media_types"], b["media_types"]
@@ -96,7 +116,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         stable = any(mb[m] == rb for m in set(mb) - set(ma))
         add(
             Severity.BREAKING if stable else Severity.NOISE,
-            "media type",
+            Aspect.MEDIA_TYPE,
             "media type changed",
             _shown(ma, ra),
             _shown(mb, rb),
@@ -109,14 +129,14 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         seen_a, seen_b = sum(ta.values()), sum(tb.values())
         if not tb:
             severity = Severity.BREAKING if seen_a == ra else Severity.NOISE
-            add(severity, "field", f"field {path} removed", _shown(ta, ra), "absent")
+            add(severity, Aspect.FIELD, f"field {path} removed", _shown(ta, ra), "absent")
         elif not ta:
-            add(Severity.NON_BREAKING, "field", f"field {path} added", "absent", _shown(tb, rb))
+            add(Severity.NON_BREAKING, Aspect.FIELD, f"field {path} added", "absent", _shown(tb, rb))
         elif set(ta) != set(tb):
             stable = all(tb[t] == seen_b for t in set(tb) - set(ta)) and bool(set(tb) - set(ta))
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
-                "type",
+                Aspect.TYPE,
                 f"type of {path} changed",
                 _shown(ta, ra),
                 _shown(tb, rb),
@@ -131,7 +151,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
             stable = any(va[path][value] == ra for value in gone)
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
-                "value",
+                Aspect.VALUE,
                 f"value(s) of {path} no longer seen",
                 ", ".join(sorted(gone)),
                 ", ".join(sorted(vb[path])),
@@ -139,7 +159,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         if new:
             add(
                 Severity.NON_BREAKING,
-                "value",
+                Aspect.VALUE,
                 f"new value(s) of {path}",
                 ", ".join(sorted(va[path])),
                 ", ".join(sorted(new)),
@@ -153,18 +173,18 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
             stable = sum(left.values()) == ra
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
-                "header",
+                Aspect.HEADER,
                 f"header {name} removed",
                 _shown(left, ra),
                 "absent",
             )
         elif not left:
-            add(Severity.NON_BREAKING, "header", f"header {name} added", "absent", _shown(right, rb))
+            add(Severity.NON_BREAKING, Aspect.HEADER, f"header {name} added", "absent", _shown(right, rb))
         elif set(left) != set(right):
             stable = any(count == rb for value, count in right.items() if value not in left)
             add(
                 Severity.BREAKING if stable else Severity.NOISE,
-                "header",
+                Aspect.HEADER,
                 f"header {name} changed",
                 _shown(left, ra),
                 _shown(right, rb),
@@ -177,9 +197,15 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
     if la["samples"] >= MIN_SAMPLES and lb["samples"] >= MIN_SAMPLES:
         left, right = f"p50 {la['p50']} ms, p95 {la['p95']} ms", f"p50 {lb['p50']} ms, p95 {lb['p95']} ms"
         if _moved(la, lb):
-            add(Severity.BREAKING, "latency", f"latency more than {SLOWER:g}x slower (p50 and p95)", left, right)
+            add(Severity.BREAKING, Aspect.LATENCY, f"latency more than {SLOWER:g}x slower (p50 and p95)", left, right)
         elif _moved(lb, la):
-            add(Severity.NON_BREAKING, "latency", f"latency more than {SLOWER:g}x faster (p50 and p95)", left, right)
+            add(
+                Severity.NON_BREAKING,
+                Aspect.LATENCY,
+                f"latency more than {SLOWER:g}x faster (p50 and p95)",
+                left,
+                right,
+            )
     return found
 
 
@@ -205,7 +231,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     "a clause that passed now fails",
                     f"{old.verdict.value} ({old.failed} of {old.judged})",
                     f"fail ({row.failed} of {row.judged})",
-                    "clause",
+                    Aspect.CLAUSE,
                 )
             )
         elif row.verdict is ClauseVerdict.FAIL and set(row.violation_keys) - set(old.violation_keys):
@@ -217,7 +243,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"new violation(s): {new}",
                     ", ".join(old.violation_keys),
                     ", ".join(row.violation_keys),
-                    "clause",
+                    Aspect.CLAUSE,
                 )
             )
         elif old.verdict is ClauseVerdict.FAIL and row.verdict is ClauseVerdict.PASS:
@@ -228,7 +254,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     "a clause that failed now passes",
                     f"fail ({old.failed} of {old.judged})",
                     "pass",
-                    "clause",
+                    Aspect.CLAUSE,
                 )
             )
     pa, pb = production.fingerprint, candidate.fingerprint
@@ -246,7 +272,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"asked on the {side} only",
                     shown if probe in pa else "-",
                     shown if probe in pb else "-",
-                    "probe",
+                    Aspect.PROBE,
                 )
             )
     return found

@@ -16,12 +16,13 @@ import re
 import statistics
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from spidra_contract.core.judgement import ClauseVerdict
 from spidra_contract.core.model import Report
-from spidra_contract.tools.diff import Severity, compare_class
+from spidra_contract.tools.diff import Aspect, Severity, compare_class
 
 WINDOW = 90
 LATENCY_JUMP = 2.0  # a probe group's p95 this many times its recent median ...
@@ -41,12 +42,19 @@ class Night:
         return self.report.started.replace("T", " ").removesuffix("Z")[:16] or self.name
 
 
+class StepKind(StrEnum):
+    CLAUSE = "clause"  # a clause that passed fails
+    FIXED = "fixed"  # a clause that failed passes again
+    LATENCY = "latency"  # a probe group's p95 jumped
+    FINGERPRINT = "fingerprint"  # the behaviour changed
+
+
 @dataclass(frozen=True)
 class Step:
     """Something that changed at a night and stayed: a clause failing, a latency jump, a changed fingerprint."""
 
     night: int
-    kind: str
+    kind: StepKind
     what: str
     subject: str = ""  # the clause or the probe group it is about
 
@@ -61,8 +69,8 @@ class Analysis:
     fixed: list[int] = field(default_factory=list)
     latency: dict[str, list[float | None]] = field(default_factory=dict)  # probe group -> p95 per night
 
-    def step_at(self, night: int, kind: str) -> list[Step]:
-        return [step for step in self.steps if step.night == night and step.kind == kind]
+    def step_at(self, night: int, kind: StepKind) -> list[Step]:
+        return [step for step in self.steps if step.night == night and step.kind is kind]
 
 
 # --- keeping it ------------------------------------------------------------------------------------------
@@ -155,9 +163,9 @@ def analyse(nights: list[Night]) -> Analysis:
         was = {row.clause: row.verdict for row in before.clauses}
         for row in report.clauses:
             if row.verdict is ClauseVerdict.FAIL and was.get(row.clause) is not ClauseVerdict.FAIL:
-                analysis.steps.append(Step(index, "clause", f"{row.clause} fails", row.clause))
+                analysis.steps.append(Step(index, StepKind.CLAUSE, f"{row.clause} fails", row.clause))
             elif was.get(row.clause) is ClauseVerdict.FAIL and row.verdict is ClauseVerdict.PASS:
-                analysis.steps.append(Step(index, "fixed", f"{row.clause} passes again", row.clause))
+                analysis.steps.append(Step(index, StepKind.FIXED, f"{row.clause} passes again", row.clause))
         for group in groups:
             series = analysis.latency[group]
             recent = [value for value in series[max(0, index - RECENT) : index] if value is not None]
@@ -167,7 +175,7 @@ def analyse(nights: list[Night]) -> Analysis:
                 if now > LATENCY_JUMP * usual and now - usual > LATENCY_JUMP_MS:
                     if group not in jumped:
                         what = f"{group}: p95 {usual:.0f} ms -> {now:.0f} ms"
-                        analysis.steps.append(Step(index, "latency", what, group))
+                        analysis.steps.append(Step(index, StepKind.LATENCY, what, group))
                     jumped.add(group)
                 else:
                     jumped.discard(group)
@@ -175,12 +183,12 @@ def analyse(nights: list[Night]) -> Analysis:
             difference
             for probe in sorted(set(before.fingerprint) & set(report.fingerprint))
             for difference in compare_class(probe, before.fingerprint[probe], report.fingerprint[probe])
-            if difference.severity is Severity.BREAKING and difference.aspect != "latency"
+            if difference.severity is Severity.BREAKING and difference.aspect is not Aspect.LATENCY
         ]
         if changed:
             first = changed[0]
             what = f"{len(changed)} breaking difference(s), first: {first.what} ({first.probe})"
-            analysis.steps.append(Step(index, "fingerprint", what))
+            analysis.steps.append(Step(index, StepKind.FINGERPRINT, what))
     return analysis
 
 
@@ -293,7 +301,7 @@ def page(nights: list[Night]) -> str:
             marks[group] = values
         jumps: list[float | None] = [None] * len(nights)
         for step in analysis.steps:
-            if step.kind == "latency":
+            if step.kind is StepKind.LATENCY:
                 jumps[step.night] = analysis.latency[step.subject][step.night]
         if any(value is not None for value in jumps):
             marks["step: latency jump"] = jumps
@@ -327,4 +335,4 @@ def page(nights: list[Night]) -> str:
         (index, row.clause): row.verdict.value for index, night in enumerate(nights) for row in night.report.clauses
     }
     template = environment().get_template("history.html.j2")
-    return str(template.render(nights=nights, analysis=analysis, charts=charts, cells=cells))
+    return str(template.render(nights=nights, analysis=analysis, charts=charts, cells=cells, StepKind=StepKind))
