@@ -1,0 +1,63 @@
+"""The default run's summary.json, in what does not depend on time or ports, is what it was: a golden file kept
+through every move of the house (layers, registry, mock). Counts that vary with timing (requests, replies
+judged, latency, how far the watch saw a job) are left out; which tests ran and how, every clause's verdict and
+metadata, the spec's defects, drift, findings and the access matrix are kept.
+
+When a change means to alter the default run, write the new golden file and review its diff:
+`SPIDRA_UPDATE_GOLDEN=1 python -m pytest -c selftests/pytest.ini selftests/test_golden.py`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "default-run.json"
+
+
+def shape(summary: dict[str, Any]) -> dict[str, Any]:
+    """What a summary.json says that the same build against the reference mock says on every run."""
+    matrix = summary["access_matrix"]
+    return {
+        "schema_version": summary["schema_version"],
+        "verdict": summary["verdict"],
+        "exit_code": summary["exit_code"],
+        "reason": summary["reason"],
+        "subset": summary["subset"],
+        "tests": {key: value for key, value in summary["tests"].items()},
+        "test_results": sorted(f"{row['outcome']} {row['test']}" for row in summary["test_results"]),
+        "failures": summary["failures"],
+        "clauses": [
+            {key: row[key] for key in ("clause", "title", "reference", "verdict", "failed", "violation_keys")}
+            | {"judged": row["judged"] > 0}
+            for row in summary["clauses"]
+        ],
+        "statuses_not_observed": summary["statuses_not_observed"],
+        "known_jobs": summary["known_jobs"],
+        "drift": sorted(entry["key"] for entry in summary["drift"]),
+        "spec_defects": summary["spec_defects"],
+        "findings": sorted(finding["kind"] for finding in summary["findings"]),
+        # Combinations of axes are drawn by hypothesis: derandomized, but from the drawing test's source, so an edit
+        # of that test draws others. The matrix's own doors are fixed.
+        "access_matrix": {
+            "callers": matrix["callers"],
+            "rows": [row for row in matrix["rows"] if "+" not in row["axis"]],
+        },
+        "lifecycle_jobs": sorted(summary["lifecycle"]),
+        "profile": summary["profile"],
+        "target": summary["target"]["kind"],
+        "fingerprint_tests": sorted({probe.split(" | ")[0] for probe in summary["fingerprint"]}),
+    }
+
+
+def test_the_default_run_says_what_it_said(suite_in_process, tmp_path):
+    result = suite_in_process(report_dir=tmp_path)
+    assert result.exit_code == 0, result.output[-3000:]
+    got = shape(json.loads(result.artifact("summary.json").read_text(encoding="utf-8")))
+    if os.environ.get("SPIDRA_UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    for key in expected:
+        assert got.get(key) == expected[key], f"{key} differs from {GOLDEN.name}"
+    assert set(got) == set(expected)
