@@ -25,7 +25,7 @@ def shape(summary: dict[str, Any]) -> dict[str, Any]:
         "exit_code": summary["exit_code"],
         "reason": summary["reason"],
         "subset": summary["subset"],
-        "tests": {key: value for key, value in summary["tests"].items()},
+        "tests": dict(summary["tests"]),
         "test_results": sorted(f"{row['outcome']} {row['test']}" for row in summary["test_results"]),
         "failures": summary["failures"],
         "clauses": [
