@@ -10,13 +10,11 @@ import asyncio
 import collections
 import json
 import posixpath
-import random
 import re
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,11 +23,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from spidra_contract.mock import catalogue
-from spidra_contract.mock.jobs import ACCOUNTS, ZERO_PAGES_JOB, Job, JobStore, add_corpus, seeded_store
+from spidra_contract.mock.faults import REGISTRY, Chain, JobRead, write
+from spidra_contract.mock.jobs import ACCOUNTS, Job, JobStore, add_corpus, seeded_store
 
 API_PREFIX = "/api"
 ALLOWED = "GET, HEAD"
@@ -37,10 +36,10 @@ ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRAC
 BURST_LIMIT = 8
 NOT_FOUND = "Crawl job not found"
 NOT_AUTHORIZED = "Not authorized: missing or invalid API key"
-TRACEBACK = (
-    'Traceback (most recent call last):\n  File "/srv/spidra/api/jobs.py", line 88, in get_job\n'
-    "    row = db.fetch_one(query)\nKeyError: 'job'"
-)
+# Where the app was made with `per_request=True`, a request may name faults of its own (comma-separated) in this
+# header: one process serves the reference and any fault side by side.
+SWITCH_HEADER = "x-mock-switch"
+CHAIN_KEY = "spidra_mock_chain"
 
 
 @dataclass
@@ -56,9 +55,16 @@ class MockState:
     requests_seen: int = 0
     inflight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    per_request: bool = False  # a request may add faults of its own (SWITCH_HEADER)
 
     def on(self, name: str) -> bool:
+        """A switch the reference still asks for by name (routing doors, transport); every other fault is an
+        object in `chain`, which bends the reference at its hook points."""
         return name in self.switches
+
+    @property
+    def chain(self) -> Chain:
+        return Chain.of(self.switches)
 
     @property
     def keys(self) -> dict[str, str]:
@@ -68,181 +74,68 @@ class MockState:
         return self.store.ids_of(account)
 
 
-def make_state(switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0, corpus: int = 0) -> MockState:
-    state = MockState(switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale)
+def make_state(
+    switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0, corpus: int = 0, per_request: bool = False
+) -> MockState:
+    state = MockState(
+        switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale, per_request=per_request
+    )
     if corpus:
         add_corpus(state.store, corpus)
     return state
 
 
-# --- rendering -----------------------------------------------------------------------------------------
+# --- rendering ---------------------------------------------------------------------------------------------
 
 
-HUGE_DIGITS = 5000
+def _chain(request: Request) -> Chain:
+    """The faults bending this answer: the app's, and the request's own where the app takes them."""
+    chain = request.scope.get(CHAIN_KEY)
+    return chain if isinstance(chain, Chain) else request.app.state.mock.chain
 
 
-def _json(state: MockState, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    progress = body.get("progress") if isinstance(body, dict) else None
-    if status == 200 and isinstance(progress, dict) and state.on("lone-surrogate"):
-        body = {**body, "progress": {**progress, "message": f"{progress.get('message') or ''} \ud800"}}
-    if status == 200 and isinstance(progress, dict) and state.on("surrogate-status"):
-        body = {**body, "status": "completed\udc00"}
-    if state.on("noisy"):
-        # What differs between two reads of one deployment: key order, request ids.
-        body = _shuffled(body)
-        headers = {**(headers or {}), "X-Request-Id": str(uuid.uuid4())}
-    if state.on("pretty") and isinstance(body, dict):
-        body = dict(reversed(list(body.items())))
-        text = json.dumps(body, indent=2, ensure_ascii=False)
-    else:
-        surrogates = state.on("lone-surrogate") or state.on("surrogate-status")
-        text = json.dumps(body, ensure_ascii=surrogates, separators=(",", ":"))
-    if status == 200 and isinstance(progress, dict) and state.on("huge-ints"):
-        # Written as digits: Python itself will not turn 5,000 digits into text (nor text into an int).
-        text = re.sub(r'"maxPages":\d+', f'"maxPages":1{"0" * HUGE_DIGITS}', text)
-    media_type = "application/json"
-    if state.on("charset"):
-        media_type = "application/json; charset=utf-8"
-    if status == 200 and state.on("text-plain"):
-        media_type = "text/plain"
-    if status == 200 and state.on("invalid-json"):
-        text = text[: max(1, len(text) // 2)]
-    return Response(text.encode("utf-8"), status_code=status, headers=headers, media_type=media_type)
+def _json(chain: Chain, status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return write(chain, status, body, headers)
 
 
-def _shuffled(node: Any) -> Any:
-    if isinstance(node, dict):
-        items = [(key, _shuffled(value)) for key, value in node.items()]
-        random.shuffle(items)
-        return dict(items)
-    if isinstance(node, list):
-        return [_shuffled(item) for item in node]
-    return node
+def error(chain: Chain, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """An ErrorResponse {status: "error", message}, as the spec says, bent by the faults on."""
+    for fault in chain:
+        message = fault.message(status, message)
+    page = chain.first(lambda fault: fault.error_page(status, message))
+    if page is not None:
+        return page  # type: ignore[no-any-return]
+    body: dict[str, Any] = {"status": "error", "message": message}
+    for fault in chain:
+        body = fault.error_body(status, body)
+    return _json(chain, status, body, headers)
 
 
-def error(state: MockState, status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """An ErrorResponse, bent by whichever error-contract switches are on."""
-    if state.on("other-messages"):
-        message = {403: "Forbidden.", 404: "No such crawl."}.get(status, "Request rejected.")
-    if state.on("non-ascii"):
-        message = f"{message} — ¿qué pasó? ジョブ"
-    if status == 404 and state.on("stack-trace-404"):
-        message = f"{message}\n{TRACEBACK}"
-    if status == 404 and state.on("html-404"):
-        return HTMLResponse(f"<html><body><h1>404</h1><p>{message}</p></body></html>", status_code=404)
-    body: dict[str, Any] = {
-        "status": "fail" if state.on("error-status-fail") else "error",
-        "message": message,
-    }
-    if state.on("error-missing-message"):
-        del body["message"]
-    elif state.on("error-empty-message"):
-        body["message"] = ""
-    if state.on("extra-fields"):
-        body["code"] = {403: "FORBIDDEN", 404: "JOB_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(status, "ERROR")
-    return _json(state, status, body, headers)
-
-
-def _page(state: MockState, page: dict[str, Any], depth: int) -> Any:
-    item = dict(page)
-    if state.on("non-ascii"):
-        item["title"] = f"{item['title']} · Ñandú 北京 ✓"
-    if state.on("sparse-items"):
-        item.pop("title", None)
-        item.pop("data", None)
-    if state.on("extra-fields"):
-        item |= {
-            "depth": depth,
-            "parent_url": None if depth == 0 else "https://example.com/",
-            "markdown": f"https://files.mock.invalid/{depth}.md?sig=abc",
-        }
-    if state.on("result-url-number"):
-        item["url"] = 1000 + depth
-    if state.on("result-data-string") and "data" in item:
-        item["data"] = f"# {item.get('title', '')}\n\nMarkdown body."
-    if state.on("result-title-null"):
-        item["title"] = None
-    if state.on("result-item-string"):
-        return item["url"]
-    return item
-
-
-# Body switches that rewrite a rendered job: name -> (status it applies to or None for all, rewrite).
-BODY_SWITCHES: dict[str, tuple[str | None, Callable[[dict[str, Any]], None]]] = {
-    "status-uppercase": (None, lambda b: b.update(status=b["status"].upper())),
-    "progress-not-object": (
-        None,
-        lambda b: b.update(progress=f"{b['progress']['pagesCrawled']}/{b['progress']['maxPages']}"),
-    ),
-    "pages-crawled-string": (
-        None,
-        lambda b: b["progress"].update(pagesCrawled=str(b["progress"]["pagesCrawled"])),
-    ),
-    "negative-pages": ("waiting", lambda b: b["progress"].update(pagesCrawled=-1)),
-    "pages-exceed-max": (
-        "completed",
-        lambda b: b["progress"].update(pagesCrawled=b["progress"]["maxPages"] + 1),
-    ),
-    "max-pages-float": (None, lambda b: b["progress"].update(maxPages=b["progress"]["maxPages"] + 0.5)),
-    "result-object": (
-        "completed",
-        lambda b: b.update(result={str(i): item for i, item in enumerate(b["result"] or [])}),
-    ),
-    "error-number": ("failed", lambda b: b.update(error=503)),
-    "error-object": ("failed", lambda b: b.update(error={"code": "DNS", "message": b["error"]})),
-    "completed-with-error": ("completed", lambda b: b.update(error="Some pages timed out")),
-    "completed-null-result": ("completed", lambda b: b.update(result=None)),
-    "failed-without-error": ("failed", lambda b: b.update(error=None)),
-    "failed-empty-error": ("failed", lambda b: b.update(error="")),
-    "waiting-with-results": (
-        "waiting",
-        lambda b: b.update(result=[{"url": "https://example.com/", "title": "Home", "status": "success", "data": {}}]),
-    ),
-}
-
-
-def render_job(state: MockState, job: Job, read_number: int) -> Any:
-    """The 200 body for `job` as of now: the spec's shape, then the switches that are on."""
+def render_job(state: MockState, chain: Chain, job: Job, read_number: int) -> Any:
+    """The 200 body for `job` as of now: the spec's shape, bent by the faults on."""
     status, crawled, err, message = job.state(time.monotonic(), state.time_scale)
-    actual_status = status
-    max_pages = job.max_pages
-    pages = job.pages
-    if state.on("zero-pages") and status == "completed" and job.id == ZERO_PAGES_JOB:
-        pages, crawled = [], 0
-    if state.on("non-ascii"):
-        message = f"{message} · en cours ✓"
-    result = [_page(state, page, depth) for depth, page in enumerate(pages)] if status == "completed" else None
-    # Lifecycle switches work on the sequence of reads of one job.
-    if state.on("status-regresses") and status == "completed" and read_number % 3 == 2:
-        status, result = "active", None
-    if state.on("progress-drops") and status == "active" and read_number % 2 == 1:
-        crawled = max(0, crawled - 1) if crawled else crawled
-    if state.on("max-pages-changes") and status == "active":
-        max_pages += read_number
-    if state.on("result-unstable") and status == "completed" and result and read_number % 2 == 1:
-        result = list(reversed(result))[:-1] if len(result) > 1 else []
-    if state.on("status-outside-enum") and status == "active":
-        status = "running"
-    body: dict[str, Any] = {
-        "status": status,
-        "progress": {"message": message, "pagesCrawled": crawled, "maxPages": max_pages},
-        "result": result,
-        "error": err,
+    read = JobRead(job, read_number, status, status, crawled, err, message, job.max_pages, list(job.pages))
+    read.result = (
+        [_page(chain, page, depth) for depth, page in enumerate(read.pages)] if status == "completed" else None
+    )
+    for fault in chain:
+        fault.job_read(read)
+    body: Any = {
+        "status": read.status,
+        "progress": {"message": read.message, "pagesCrawled": read.crawled, "maxPages": read.max_pages},
+        "result": read.result,
+        "error": read.error,
     }
-    for name, (applies_to, rewrite) in BODY_SWITCHES.items():
-        if state.on(name) and applies_to in (None, actual_status):
-            rewrite(body)
-    if state.on("extra-fields"):
-        body["progress"]["startedAt"] = "2025-01-01T10:00:00Z"
-        body |= {"jobId": job.id, "createdAt": "2025-01-01T09:59:58Z"}
-        if status == "completed":
-            body |= {"total_pages": len(pages), "result_truncated": False}
-    if state.on("omit-nulls"):
-        body = {key: value for key, value in body.items() if value is not None}
-        body.get("progress", {}).pop("message", None)
-    if state.on("body-array"):
-        return [body]
+    for fault in chain:
+        body = fault.job_body(body, read)
     return body
+
+
+def _page(chain: Chain, page: dict[str, Any], depth: int) -> Any:
+    item: Any = dict(page)
+    for fault in chain:
+        item = fault.page(item, depth)
+    return item
 
 
 # --- request handling ----------------------------------------------------------------------------------
@@ -297,26 +190,19 @@ def _any_channel(request: Request) -> tuple[str | None, str]:
 
 
 def authenticate(state: MockState, request: Request) -> str | None:
-    """The account the request speaks for, or None."""
-    if state.on("no-auth"):
-        return "alpha"
+    """The account the request's key belongs to (None: no key, or one no account has)."""
+    chain = _chain(request)
     key, channel = _presented_key(state, request)
+    forced = chain.first(lambda fault: fault.account(key))
+    if forced is not None:
+        return str(forced)
     if key is None:
         if state.on("session-cookie"):
             return SESSIONS.get(request.cookies.get(SESSION_COOKIE, ""))
         return None
-    if key == "" and state.on("empty-key-accepted"):
-        return "alpha"
     for known, account in ACCOUNTS.items():
-        if key == known:
+        if key == known or any(fault.accepts(key, known, channel) for fault in chain):
             return account
-        if state.on("key-case-insensitive") and key.lower() == known.lower():
-            return account
-        if state.on("key-prefix") and key and (known.startswith(key) or key.startswith(known)):
-            return account
-        near = len(key) >= len(known) - 1 > 0 and key[: len(known) - 1] == known[:-1]
-        if state.on("bearer-near-miss") and channel == "bearer" and near:
-            return account  # compares all but the last character
     return None
 
 
@@ -372,56 +258,46 @@ SESSIONS = {f"session-{account}": account for account in ACCOUNTS.values()}
 CACHE_SECONDS = 2.0
 
 
-def _refusal_with_job(state: MockState, status: int, message: str, job: Job) -> Response:
+def _refusal_with_job(state: MockState, chain: Chain, status: int, message: str, job: Job) -> Response:
     """The `refusal-carries-job` fault: the refusal is right, but its body embeds the record (a debug field)."""
-    record = render_job(state, job, state.reads[job.id])
-    return _json(state, status, {"status": "error", "message": message, "debug": {"job": record}})
+    record = render_job(state, chain, job, state.reads[job.id])
+    return _json(chain, status, {"status": "error", "message": message, "debug": {"job": record}})
 
 
-def _unknown(state: MockState, job_id: str) -> Response:
-    if state.on("unknown-500"):
-        return Response("Internal Server Error", status_code=500, media_type="text/plain")
-    if state.on("unknown-200"):
-        return _json(
-            state,
-            200,
-            {
-                "status": "waiting",
-                "progress": {"message": "", "pagesCrawled": 0, "maxPages": 0},
-                "result": None,
-                "error": None,
-            },
-        )
-    return error(state, 404, NOT_FOUND)
+def _unknown(chain: Chain, job_id: str) -> Response:
+    """The answer to an id that names no job: 404 ErrorResponse."""
+    answer = chain.first(lambda fault: fault.unknown(job_id, partial(_json, chain)))
+    return answer if answer is not None else error(chain, 404, NOT_FOUND)
 
 
-def _lookup(state: MockState, job_id: str) -> Job | None:
+def _lookup(state: MockState, chain: Chain, job_id: str) -> Job | None:
     job = state.store.get(job_id)
-    if job is None and state.on("traversal-reads-job") and ("/" in job_id or "\\" in job_id):
-        job = state.store.get(posixpath.basename(posixpath.normpath(job_id.replace("\\", "/"))))
+    if job is None:
+        job = chain.first(lambda fault: fault.lookup(job_id, state.store.get))
     return job
 
 
 async def crawl_status(request: Request) -> Response:
     state: MockState = request.app.state.mock
+    chain = _chain(request)
     job_id = request.path_params["job_id"]
     if request.method == "OPTIONS" and state.on("options-leaks-job"):
-        job = _lookup(state, job_id)
-        if job is not None:
-            return _json(state, 200, render_job(state, job, state.reads[job.id]))  # to anyone, key or not
+        job = _lookup(state, chain, job_id)
+        if job is not None:  # to anyone, key or not
+            return _json(chain, 200, render_job(state, chain, job, state.reads[job.id]))
     if request.method == "OPTIONS" and state.on("options-preflight"):
         headers = {"Allow": "GET, HEAD, OPTIONS", "Access-Control-Allow-Methods": "GET, HEAD"}
         return Response(status_code=204, headers=headers)  # to anyone, as a CORS preflight
     if request.method not in ("GET", "HEAD"):
-        return error(state, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
+        return error(chain, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
     if request.method == "HEAD" and state.on("head-405"):
-        return error(state, 405, "Method HEAD not allowed", {"Allow": "GET"})
+        return error(chain, 405, "Method HEAD not allowed", {"Allow": "GET"})
     head_blind = request.method == "HEAD" and state.on("head-blind")
-    if head_blind and authenticate(state, request) is not None and _lookup(state, job_id) is None:
+    if head_blind and authenticate(state, request) is not None and _lookup(state, chain, job_id) is None:
         return Response(status_code=200, media_type="application/json")  # HEAD 200 where GET says 404
     cached = state.cache.get(request.url.path) if state.on("key-blind-cache") else None
     if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return _json(state, 200, cached[1])
+        return _json(chain, 200, cached[1])
     trailing_slash = job_id.endswith("/") and (state.on("lenient-router") or state.on("slash-skips-auth"))
     if trailing_slash:
         job_id = job_id[:-1]
@@ -429,45 +305,40 @@ async def crawl_status(request: Request) -> Response:
         job_id = _normalised_id(job_id)
     if state.on("upper-id-skips-ownership") and job_id != job_id.lower() and state.store.get(job_id) is None:
         job_id = job_id.lower()  # a case-insensitive lookup on a second code path
-    if _skips_auth(state, request, trailing_slash) and (found := _lookup(state, job_id)) is not None:
+    if _skips_auth(state, request, trailing_slash) and (found := _lookup(state, chain, job_id)) is not None:
         account: str | None = found.account
     else:
         account = authenticate(state, request)
     if account is None:
-        if state.on("refusal-carries-job") and (leaked := _lookup(state, job_id)) is not None:
-            return _refusal_with_job(state, 403, NOT_AUTHORIZED, leaked)
-        return error(state, 401 if state.on("auth-401") else 403, NOT_AUTHORIZED)
-    if state.on("long-id-500") and len(job_id) > 1024:
-        return Response("upstream header too large", status_code=500, media_type="text/plain")
-    if state.on("injection-500") and any(ch in job_id for ch in "'\";$"):
-        return _json(
-            state,
-            500,
-            {
-                "status": "error",
-                "message": f"syntax error at or near \"{job_id[:20]}\": SELECT * FROM jobs WHERE id = '{job_id[:20]}'",
-            },
-        )
-    job = _lookup(state, job_id)
+        if state.on("refusal-carries-job") and (leaked := _lookup(state, chain, job_id)) is not None:
+            return _refusal_with_job(state, chain, 403, NOT_AUTHORIZED, leaked)
+        refused = 403
+        for fault in chain:
+            refused = fault.refusal_status(refused)
+        return error(chain, refused, NOT_AUTHORIZED)
+    crashed = chain.first(lambda fault: fault.crash(job_id, partial(_json, chain)))
+    if crashed is not None:
+        return crashed  # type: ignore[no-any-return]
+    job = _lookup(state, chain, job_id)
     if job is None:
         if state.on("forbid-unowned"):
-            return error(state, 403, NOT_AUTHORIZED)
-        return _unknown(state, job_id)
+            return error(chain, 403, NOT_AUTHORIZED)
+        return _unknown(chain, job_id)
     if job.account != account and not state.on("cross-account-read") and not _skips_ownership(state, request):
         if state.on("refusal-carries-job"):
-            return _refusal_with_job(state, 404, NOT_FOUND, job)
+            return _refusal_with_job(state, chain, 404, NOT_FOUND, job)
         if state.on("foreign-403") or state.on("forbid-unowned"):
-            return error(state, 403, "This job belongs to another account")
-        return error(state, 404, NOT_FOUND)
+            return error(chain, 403, "This job belongs to another account")
+        return error(chain, 404, NOT_FOUND)
     if job.account == account:
         state.store.touch(job)
     with state.lock:
         read_number = state.reads[job.id]
         state.reads[job.id] += 1
-    body = render_job(state, job, read_number)
+    body = render_job(state, chain, job, read_number)
     if state.on("key-blind-cache"):
         state.cache[request.url.path] = (time.monotonic(), body)
-    response = _json(state, 200, body)
+    response = _json(chain, 200, body)
     if state.on("session-cookie"):
         response.set_cookie(SESSION_COOKIE, f"session-{account}", httponly=True, path="/")
     return response
@@ -480,17 +351,18 @@ async def crawl_pages(request: Request) -> Response:
     """GET /crawl/{jobId}/pages?offset&limit: not part of the contract; the official SDK's `crawl_pages` and
     `watch_crawl` read a crawl's pages here, as many as it has crawled so far."""
     state: MockState = request.app.state.mock
+    chain = _chain(request)
     account = authenticate(state, request)
     if account is None:
-        return error(state, 403, NOT_AUTHORIZED)
+        return error(chain, 403, NOT_AUTHORIZED)
     job = state.store.get(request.path_params["job_id"])
     if job is None or job.account != account:
-        return error(state, 404, NOT_FOUND)
+        return error(chain, 404, NOT_FOUND)
     try:
         offset = max(0, int(request.query_params.get("offset") or 0))
         limit = min(PAGES_LIMIT, max(1, int(request.query_params.get("limit") or PAGES_LIMIT)))
     except ValueError:
-        return error(state, 400, "offset and limit must be integers")
+        return error(chain, 400, "offset and limit must be integers")
     _, crawled, _, _ = job.state(time.monotonic(), state.time_scale)
     rows = [
         {
@@ -506,7 +378,7 @@ async def crawl_pages(request: Request) -> Response:
     ]
     chunk = rows[offset : offset + limit]
     return _json(
-        state,
+        chain,
         200,
         {
             "pages": chunk,
@@ -521,39 +393,42 @@ async def crawl_pages(request: Request) -> Response:
 async def submit_crawl(request: Request) -> Response:
     """POST /crawl: not part of the contract; lets real clients (the official SDK) start a job."""
     state: MockState = request.app.state.mock
+    chain = _chain(request)
     account = authenticate(state, request)
     if account is None:
-        return error(state, 403, NOT_AUTHORIZED)
+        return error(chain, 403, NOT_AUTHORIZED)
     try:
         payload = await request.json()
     except ValueError:
         payload = {}
     url = str(payload.get("baseUrl") or payload.get("url") or "https://example.com/")
     job = state.store.create(account, url, int(payload.get("maxPages") or 5))
-    return _json(state, 200, {"status": "queued", "jobId": job.id, "message": "Crawl job queued"})
+    return _json(chain, 200, {"status": "queued", "jobId": job.id, "message": "Crawl job queued"})
 
 
 async def api_root(request: Request) -> Response:
     """GET /api/: the `public-root` variant's index, open to anyone (many APIs answer their root so); else none."""
     state: MockState = request.app.state.mock
+    chain = _chain(request)
     if not state.on("public-root"):
-        return error(state, 404, f"No route for {request.method} {request.url.path}")
-    return _json(state, 200, {"service": "spidra", "status": "ok", "docs": "https://docs.spidra.io"})
+        return error(chain, 404, f"No route for {request.method} {request.url.path}")
+    return _json(chain, 200, {"service": "spidra", "status": "ok", "docs": "https://docs.spidra.io"})
 
 
 async def stats(request: Request) -> Response:
     """GET /_mock/stats: what the mock received (for benchmarks and tools; not part of the contract)."""
     state: MockState = request.app.state.mock
+    chain = _chain(request)
     methods = collections.Counter(entry["method"] for entry in state.received)
-    return _json(state, 200, {"requests": state.requests_seen, "methods": dict(methods)})
+    return _json(chain, 200, {"requests": state.requests_seen, "methods": dict(methods)})
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    state: MockState = request.app.state.mock
+    chain = _chain(request)
     code = exc.status_code if isinstance(exc, HTTPException) else 500
     if code == 405:
-        return error(state, 405, f"Method {request.method} not allowed", {"Allow": "POST"})
-    return error(state, code, f"No route for {request.method} {request.url.path}")
+        return error(chain, 405, f"Method {request.method} not allowed", {"Allow": "POST"})
+    return error(chain, code, f"No route for {request.method} {request.url.path}")
 
 
 # The `slow` variant: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail well past
@@ -631,10 +506,19 @@ class Instrument:
                     "at": time.monotonic(),
                 }
             )
-        scope = _routed(state, scope, headers)
+        chain = state.chain
+        asked = [name.strip() for name in headers.get(SWITCH_HEADER, "").split(",") if name.strip()]
+        if asked and state.per_request:
+            chain += Chain.of(asked)
+        scope = {**_routed(state, scope, headers), CHAIN_KEY: chain}
         try:
+            refused = [name for name in asked if name not in REGISTRY] if state.per_request else []
+            if refused:
+                message = f"{SWITCH_HEADER}: {', '.join(refused)} cannot be chosen per request (only per app)"
+                await error(state.chain, 400, message)(scope, receive, send)
+                return
             if scope["path"].startswith(f"{API_PREFIX}/crawl/") and state.switches & TRANSPORT_FAULTS:
-                await transport_fault(state, self.app, scope, receive, send, number, headers)
+                await transport_fault(state, chain, self.app, scope, receive, send, number, headers)
                 return
             if state.on("slow"):
                 await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
@@ -644,9 +528,9 @@ class Instrument:
                 # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
                 await asyncio.sleep(0.01)
             if state.on("burst-503") and concurrent > BURST_LIMIT:
-                response: Response = error(state, 503, "Service busy")
+                response: Response = error(chain, 503, "Service busy")
             elif state.on("rate-limited") and number % RATE_LIMITED_EVERY == 0:
-                response = error(state, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
+                response = error(chain, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
             else:
                 await self.app(scope, receive, send)
                 return
@@ -770,7 +654,14 @@ def _echo_key(content: bytes, key: str) -> bytes:
 
 
 async def transport_fault(
-    state: MockState, app: Any, scope: Any, receive: Any, send: Any, number: int, headers: dict[str, str]
+    state: MockState,
+    chain: Chain,
+    app: Any,
+    scope: Any,
+    receive: Any,
+    send: Any,
+    number: int,
+    headers: dict[str, str],
 ) -> None:
     if state.on("redirect-other-origin") and not headers.get("host", "").startswith("localhost"):
         port = scope["server"][1] if scope.get("server") else 80
@@ -779,7 +670,7 @@ async def transport_fault(
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
     if state.on("far-retry-after") and number > FIRST_REQUESTS:
-        await error(state, 429, "Too many requests", {"Retry-After": "3600"})(scope, receive, send)
+        await error(chain, 429, "Too many requests", {"Retry-After": "3600"})(scope, receive, send)
         return
     gone = _Disconnect(receive)
     try:

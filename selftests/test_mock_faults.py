@@ -1,0 +1,127 @@
+"""The mock as a reference with faults beside it: one served app answers the reference and any fault that bends
+it at a hook point side by side (chosen per request), and the suite's own clauses, in this process, pass the
+reference and fail each fault under the clause the catalogue names for it."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from selftests.conftest import ROOT
+from spidra_contract.clauses import CLAUSES, EVERY_REPLY, Applies, evaluate
+from spidra_contract.core.exchange import Redactor
+from spidra_contract.core.spec import load_contract
+from spidra_contract.http.client import Gate, GuardedSession, reply_of
+from spidra_contract.mock.app import SWITCH_HEADER, make_state
+from spidra_contract.mock.catalogue import FAULTS, VARIANTS
+from spidra_contract.mock.faults import REGISTRY, Chain
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+from spidra_contract.mock.server import MockServer
+
+# The faults a single reply shows (the lifecycle ones need a sequence of reads, the wire and door ones requests
+# this test does not make): every one of them a hook object.
+SINGLE_REPLY = [
+    fault
+    for fault in FAULTS
+    if fault.name in REGISTRY and fault.clause and CLAUSES[fault.clause].applies is not Applies.PAIR
+]
+
+
+@pytest.fixture(scope="module")
+def side_by_side():
+    """One served mock whose requests may each name faults of their own; its clock fast enough that every job
+    has finished, so every status is there to read."""
+    state = make_state(time_scale=1000.0, per_request=True)
+    with MockServer(state) as server:
+        session = GuardedSession(
+            redactor=Redactor(),
+            gate=Gate(rate=0, max_requests=0),
+            origin=server.base_url,
+            timeout=10,
+            allow_unsafe=False,
+        )
+        yield server, state, session
+        session.close()
+
+
+# Strangers to a job, as the auth and door layers knock: (who, headers), with the clause the answer is held to.
+STRANGERS = (
+    ("no key", {}, "auth-required"),
+    ("empty key", {"x-api-key": ""}, "auth-required"),
+    ("key less its last character", {"x-api-key": ALPHA_KEY[:-1]}, "auth-required"),
+    ("key case swapped", {"x-api-key": ALPHA_KEY.swapcase()}, "auth-required"),
+    ("Bearer near miss", {"Authorization": f"Bearer {ALPHA_KEY[:-1]}x"}, "auth-required"),
+    ("other account", {"x-api-key": BETA_KEY}, "foreign-job"),
+)
+
+
+def violated(side_by_side, switches: tuple[str, ...]) -> set[str]:
+    """Every clause broken by what the suite's layers ask of each job (its owner, every stranger, each held
+    to its clause and to door-locked beside the owner's read) and of ids that name no job (unknown, hostile)."""
+    server, state, session = side_by_side
+    contract = load_contract(ROOT / "openapi.yaml")
+    chosen = {SWITCH_HEADER: ",".join(switches)} if switches else {}
+
+    def ask(job_id: str, headers: dict[str, str]):
+        return reply_of(session.get(f"{server.base_url}/crawl/{job_id}", headers=chosen | headers))
+
+    broken: set[str] = set()
+
+    def judge(reply, *names: str) -> None:
+        broken.update(name for name, verdict in evaluate(reply, contract, (*EVERY_REPLY, *names)).items() if verdict)
+
+    for job_id in state.job_ids("alpha"):
+        owner = ask(job_id, {"x-api-key": ALPHA_KEY})
+        judge(owner)
+        for _, headers, clause in STRANGERS:
+            stranger = ask(job_id, headers)
+            judge(stranger, clause)
+            if CLAUSES["door-locked"].check(owner, stranger, contract):
+                broken.add("door-locked")
+    for odd in (f"no-such-{uuid.uuid4()}", "x" * 1500, "a'; DROP TABLE jobs; --", f"..%2F{state.job_ids('alpha')[0]}"):
+        reply = ask(odd, {"x-api-key": ALPHA_KEY})
+        judge(reply, "unknown-job", "hostile-id")
+    return broken
+
+
+def test_the_reference_breaks_no_clause(side_by_side):
+    assert violated(side_by_side, ()) == set()
+
+
+@pytest.mark.parametrize("fault", [pytest.param(f, id=f.name) for f in SINGLE_REPLY])
+def test_each_fault_bends_the_reference_at_its_point_and_breaks_its_clause(side_by_side, fault):
+    assert fault.clause in violated(side_by_side, (fault.name,))
+
+
+@pytest.mark.parametrize("variant", [pytest.param(v, id=v.name) for v in VARIANTS if v.name in REGISTRY])
+def test_each_hooked_variant_stays_within_the_contract(side_by_side, variant):
+    assert violated(side_by_side, (variant.name,)) == set()
+
+
+def test_a_fault_asked_by_one_request_leaves_the_next_one_as_the_reference(side_by_side):
+    server, state, session = side_by_side
+    job_id = state.job_ids("alpha")[0]
+    bent = session.get(
+        f"{server.base_url}/crawl/{job_id}", headers={"x-api-key": ALPHA_KEY, SWITCH_HEADER: "status-uppercase"}
+    )
+    plain = session.get(f"{server.base_url}/crawl/{job_id}", headers={"x-api-key": ALPHA_KEY})
+    assert bent.json()["status"] == plain.json()["status"].upper() != plain.json()["status"]
+
+
+def test_a_switch_that_is_no_hook_is_refused_per_request_not_ignored(side_by_side):
+    server, state, session = side_by_side
+    job_id = state.job_ids("alpha")[0]
+    refused = session.get(
+        f"{server.base_url}/crawl/{job_id}", headers={"x-api-key": ALPHA_KEY, SWITCH_HEADER: "head-skips-auth"}
+    )
+    assert refused.status_code == 400
+    assert "head-skips-auth" in refused.json()["message"]
+
+
+def test_every_hook_object_is_a_switch_of_the_catalogue_and_the_chain_keeps_the_registry_order():
+    from spidra_contract.mock.catalogue import CATALOGUE
+
+    assert set(REGISTRY) <= set(CATALOGUE)
+    chain = Chain.of(["body-array", "status-uppercase"])
+    assert [fault.name for fault in chain] == [name for name in REGISTRY if name in ("body-array", "status-uppercase")]
