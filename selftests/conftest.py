@@ -72,8 +72,10 @@ def run_suite(
     return runner.run_suite(*args, *tests, report_dir=report_dir, env=env, cwd=ROOT)
 
 
-def live_args(server: MockServer, state: MockState, *, other: bool = True) -> list[str]:
-    args = ["--base-url", server.base_url, "--api-key", ALPHA_KEY, "--rate-limit", "0"]
+def live_args(server: MockServer, state: MockState, *, other: bool = True, watch: float = 2.0) -> list[str]:
+    """The options that test a served mock as a live API. The lifecycle watch polls a job that has not finished
+    for `watch` seconds (two of the mock's jobs never do: the profile's 10 s would be most of every such run)."""
+    args = ["--base-url", server.base_url, "--api-key", ALPHA_KEY, "--rate-limit", "0", f"--watch={watch:g}"]
     if other:
         args += ["--other-api-key", BETA_KEY]
     for job_id in state.job_ids("alpha"):

@@ -61,6 +61,7 @@ def test_live_target_without_job_ids_is_incomplete_not_green(served_mock, tmp_pa
         server.base_url,
         "--api-key",
         ALPHA_KEY,
+        "--rate-limit=0",
         report_dir=tmp_path,
         tests=("tests/test_error_responses.py", "tests/test_job_status.py"),
     )
@@ -102,10 +103,17 @@ def test_429_is_honoured_and_reported(served_mock, tmp_path):
     result = run_suite(
         *live_args(server, state),
         report_dir=tmp_path,
-        tests=("tests/test_error_responses.py", "tests/test_job_status.py"),
+        # Enough requests for the 429 the mock sends every 120th.
+        tests=(
+            "tests/test_error_responses.py",
+            "tests/test_job_status.py",
+            "tests/test_hostile_input.py",
+            "tests/test_cross_account.py",
+        ),
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.artifact("summary.json").read_text())
+    assert summary["requests"]["sent"] > 120, summary["requests"]
     assert summary["requests"]["rate_limited"], "429 not reported"
     assert any(entry["kind"] == "undocumented status code" and "429" in entry["what"] for entry in summary["drift"])
 

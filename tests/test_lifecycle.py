@@ -27,7 +27,7 @@ def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, j
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
     if not timeline.finished:
         ledger.note(
-            f"job {known_job} did not finish within the {options.profile.poll_budget:g} s watch "
+            f"job {known_job} did not finish within the {options.watch:g} s watch "
             f"of profile {options.profile.name}{_clock(run)} (statuses seen: {timeline.story})"
         )
 

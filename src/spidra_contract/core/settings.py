@@ -159,6 +159,13 @@ OPTIONS = (
         kind="float",
     ),
     Option(
+        "--watch",
+        "SPIDRA_WATCH",
+        "seconds of job time the lifecycle watch polls a job that has not finished (default by profile: ci 10, "
+        "dev 15, nightly 900); a job still running then is judged on what it did",
+        kind="float",
+    ),
+    Option(
         "--allow-unsafe",
         "SPIDRA_ALLOW_UNSAFE",
         "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target (off: a live API is only read)",
@@ -212,6 +219,7 @@ class Settings:
     timeout: float
     max_body: int
     deadline: float
+    watch: float  # the lifecycle watch's budget, in job seconds
     allow_unsafe: bool
     burst: bool
     baseline: Path | None
@@ -329,6 +337,8 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path, *, known_switches: Collec
         rate = DEFAULT_LIVE_RATE if base_url else 0.0
     if values["timeout"] == 0:
         raise OptionError(f"{said['timeout']} must be positive")
+    if values["watch"] is not None and values["watch"] <= 0:
+        raise OptionError(f"{said['watch']} must be positive")
     if values["max_body"] < 1024:
         raise OptionError(f"{said['max_body']} must be at least 1024 bytes, got {values['max_body']}")
     if values["history_window"] < 1:
@@ -350,6 +360,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path, *, known_switches: Collec
         timeout=values["timeout"],
         max_body=values["max_body"],
         deadline=values["deadline"] if values["deadline"] is not None else PROFILES[profile_name].run_deadline,
+        watch=values["watch"] if values["watch"] is not None else PROFILES[profile_name].poll_budget,
         allow_unsafe=values["allow_unsafe"],
         burst=values["burst"],
         baseline=baseline,

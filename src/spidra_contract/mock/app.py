@@ -435,8 +435,8 @@ async def not_found(request: Request, exc: Exception) -> Response:
 # hypothesis' default deadline). The `rate-limited` variant: every RATE_LIMITED_EVERY-th request gets 429.
 SLOW_S = 0.015
 SLOW_TAIL_EVERY = 100
-SLOW_TAIL_S = 1.5
-RATE_LIMITED_EVERY = 60
+SLOW_TAIL_S = 0.6  # three times hypothesis' default deadline
+RATE_LIMITED_EVERY = 120
 # The `slow-first` variant: the first answer takes this long (a cold start).
 SLOW_FIRST_S = 3.0
 

@@ -200,7 +200,7 @@ class Run:
                 self.job_ids,
                 read,
                 interval=profile.poll_interval / self.time_scale,
-                budget=profile.poll_budget / self.time_scale,
+                budget=self.settings.watch / self.time_scale,
                 stable_reads=profile.stable_reads,
             )
         return self._watch
