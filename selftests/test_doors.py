@@ -133,19 +133,28 @@ def test_a_refusal_that_carries_the_job_is_a_leak_and_an_ordinary_one_is_not():
 
 
 @pytest.mark.parametrize(
-    "channel", ["bearer", "basic-user", "basic-password", "token", "apikey-scheme", "header:Api-Key", "query:key"]
+    "channel",
+    [
+        "Authorization: Bearer",
+        "Authorization: Basic key:",
+        "Authorization: Basic :key",
+        "Authorization: Token",
+        "Authorization: ApiKey",
+        "Api-Key header",
+        "?key=",
+    ],
 )
 def test_a_doors_reproduction_line_rebuilds_its_key_from_the_environment(channel):
     """Each channel's curl line sends exactly what the door sent, the key as a shell expression."""
     import subprocess
 
-    from spidra_contract.clauses.doors import CHANNELS, near_miss_keys, one_axis
+    from spidra_contract.clauses.doors import CHANNEL, member, near_miss_keys, one_axis
     from spidra_contract.core.exchange import Redactor, reply_from_parts
 
     key = "sk_live_0123456789abcdefXYZ"
     redactor = Redactor()
     redactor.add(key, "$SPIDRA_API_KEY")
-    door = one_axis(next(member for member in CHANNELS if member.channel == channel))
+    door = one_axis(member(CHANNEL, channel))
     for sent_key in (key, *near_miss_keys(key).values()):
         method, url, headers = door.request("http://api.test/api", "job-1", sent_key, "x-api-key")
         shown = reply_from_parts(
@@ -171,3 +180,19 @@ def test_a_doors_reproduction_line_rebuilds_its_key_from_the_environment(channel
         assert echoed[-1] == url, (line, echoed)
         for name, value in headers:
             assert f"{name}: {value}" in echoed, (line, echoed)
+
+
+def test_every_channel_is_a_record_and_the_redactor_hides_every_name_a_key_travels_under():
+    """A channel says where a key goes (header, query, cookie) as data; a channel added to the catalogue needs no
+    branch anywhere, and the run's redactor hides the values of every name it uses."""
+    from spidra_contract.clauses.doors import CHANNELS, channel_names
+    from spidra_contract.core.exchange import Redactor
+
+    redactor = Redactor(channel_names())
+    for channel in CHANNELS:
+        headers, query = channel.channel.present("sk_not_a_known_key_0000", "x-api-key")
+        assert headers or query, channel.name
+        assert all(name.lower() in redactor.names for name, _ in (*headers, *query) if name != "Cookie"), channel.name
+    shown = redactor.url("http://api.test/api/crawl/1?access_token=anything-at-all&page=2")
+    assert "anything-at-all" not in shown
+    assert "page=2" in shown

@@ -77,6 +77,55 @@ def near_miss_keys(owner_key: str) -> dict[str, str]:
 # --- axes -------------------------------------------------------------------------------------------------
 
 
+KEY = "{key}"  # a template's place for the key, as sent
+KEY_HEADER = "{key_header}"  # a template's place for the target's own key header (x-api-key)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How a key is presented: header fields and query parameters, each value a template of the key (`{key}`,
+    `{basic_user}` for Basic "key:", `{basic_password}` for ":key", `{key_quoted}` percent-encoded). A new
+    channel is one record here; the redactor hides every name it uses."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, str], ...] = ()
+
+    def present(self, key: str | None, key_header: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The headers and query parameters that carry `key` (nothing for no key)."""
+        if key is None:
+            return [], []
+        values = {
+            "key": key,
+            "basic_user": base64.b64encode(f"{key}:".encode()).decode(),
+            "basic_password": base64.b64encode(f":{key}".encode()).decode(),
+            "key_quoted": quote(key, safe=""),
+        }
+
+        def fill(pairs: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+            return [
+                (key_header if name == KEY_HEADER else name, template.format_map(values)) for name, template in pairs
+            ]
+
+        return fill(self.headers), fill(self.query)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The header and query names a key travels under here (the target's key header stands as `{key_header}`)."""
+        return tuple(name for name, _ in (*self.headers, *self.query) if name != KEY_HEADER)
+
+
+def header(name: str, template: str = KEY) -> Channel:
+    return Channel(headers=((name, template),))
+
+
+def query(name: str) -> Channel:
+    return Channel(query=((name, KEY),))
+
+
+def cookie(name: str) -> Channel:
+    return Channel(headers=(("Cookie", f"{name}={{key_quoted}}"),))
+
+
 @dataclass(frozen=True)
 class Member:
     """One member of one axis: how it changes a request, and where it comes from."""
@@ -90,8 +139,8 @@ class Member:
     path: str = "/crawl/{id}"
     # id axis: the id as sent (already percent-encoded where it must be)
     spell: Callable[[str], str] | None = field(default=None, compare=False)
-    # channel axis: how a key is presented (name of a `present` rule)
-    channel: str = "x-api-key"
+    # channel axis: how a key is presented
+    channel: Channel = Channel(headers=((KEY_HEADER, KEY),))
     # any axis: extra headers and query parameters (`{path}` stands for the front door's path)
     headers: tuple[tuple[str, str], ...] = ()
     query: tuple[tuple[str, str], ...] = ()
@@ -207,24 +256,49 @@ IDS = (
 
 _OPENAPI_KEY = "OpenAPI apiKey (in: header, query, cookie)"
 CHANNELS = (
-    Member(CHANNEL, "x-api-key", "the spec", channel="x-api-key"),
-    Member(CHANNEL, "Authorization: Bearer", "RFC 6750 2.1; the official SDKs", channel="bearer"),
-    Member(CHANNEL, "Authorization: Basic key:", "RFC 7617", channel="basic-user"),
-    Member(CHANNEL, "Authorization: Basic :key", "RFC 7617", channel="basic-password"),
-    Member(CHANNEL, "Authorization: Token", "Django REST framework TokenAuthentication", channel="token"),
-    Member(CHANNEL, "Authorization: ApiKey", "Elasticsearch; common gateways", channel="apikey-scheme"),
-    Member(CHANNEL, "Authorization: <key>", "WSTG-ATHN-04", channel="raw-authorization"),
-    Member(CHANNEL, "Api-Key header", _OPENAPI_KEY, channel="header:Api-Key"),
-    Member(CHANNEL, "apikey header", "Kong key-auth", channel="header:apikey"),
-    Member(CHANNEL, "?api_key=", _OPENAPI_KEY, channel="query:api_key"),
-    Member(CHANNEL, "?apikey=", "Kong key-auth", channel="query:apikey"),
-    Member(CHANNEL, "?key=", "Google APIs", channel="query:key"),
-    Member(CHANNEL, "?access_token=", "RFC 6750 2.3", channel="query:access_token"),
-    Member(CHANNEL, "?token=", _BYPASS_LISTS, channel="query:token"),
-    Member(CHANNEL, "api_key cookie", _OPENAPI_KEY, channel="cookie:api_key"),
-    Member(CHANNEL, "token cookie", _OPENAPI_KEY, channel="cookie:token"),
-    Member(CHANNEL, "x-api-key twice (empty, then the key)", "RFC 9110 5.3 (repeated fields)", channel="twice"),
-    Member(CHANNEL, "x-api-key and Bearer together", "WSTG-ATHN-04", channel="header+bearer"),
+    Member(CHANNEL, "x-api-key", "the spec", channel=header(KEY_HEADER)),
+    Member(
+        CHANNEL,
+        "Authorization: Bearer",
+        "RFC 6750 2.1; the official SDKs",
+        channel=header("Authorization", "Bearer {key}"),
+    ),
+    Member(CHANNEL, "Authorization: Basic key:", "RFC 7617", channel=header("Authorization", "Basic {basic_user}")),
+    Member(CHANNEL, "Authorization: Basic :key", "RFC 7617", channel=header("Authorization", "Basic {basic_password}")),
+    Member(
+        CHANNEL,
+        "Authorization: Token",
+        "Django REST framework TokenAuthentication",
+        channel=header("Authorization", "Token {key}"),
+    ),
+    Member(
+        CHANNEL,
+        "Authorization: ApiKey",
+        "Elasticsearch; common gateways",
+        channel=header("Authorization", "ApiKey {key}"),
+    ),
+    Member(CHANNEL, "Authorization: <key>", "WSTG-ATHN-04", channel=header("Authorization")),
+    Member(CHANNEL, "Api-Key header", _OPENAPI_KEY, channel=header("Api-Key")),
+    Member(CHANNEL, "apikey header", "Kong key-auth", channel=header("apikey")),
+    Member(CHANNEL, "?api_key=", _OPENAPI_KEY, channel=query("api_key")),
+    Member(CHANNEL, "?apikey=", "Kong key-auth", channel=query("apikey")),
+    Member(CHANNEL, "?key=", "Google APIs", channel=query("key")),
+    Member(CHANNEL, "?access_token=", "RFC 6750 2.3", channel=query("access_token")),
+    Member(CHANNEL, "?token=", _BYPASS_LISTS, channel=query("token")),
+    Member(CHANNEL, "api_key cookie", _OPENAPI_KEY, channel=cookie("api_key")),
+    Member(CHANNEL, "token cookie", _OPENAPI_KEY, channel=cookie("token")),
+    Member(
+        CHANNEL,
+        "x-api-key twice (empty, then the key)",
+        "RFC 9110 5.3 (repeated fields)",
+        channel=Channel(headers=((KEY_HEADER, ""), (KEY_HEADER, KEY))),
+    ),
+    Member(
+        CHANNEL,
+        "x-api-key and Bearer together",
+        "WSTG-ATHN-04",
+        channel=Channel(headers=((KEY_HEADER, KEY), ("Authorization", "Bearer {key}"))),
+    ),
 )
 
 _LOCAL = "127.0.0.1"
@@ -341,7 +415,7 @@ class Door:
             # must run its own checks).
             headers.append((self.routing.via, urlsplit(base_url).path + path))
             path = "/"
-        headers_key, query_key = _present(self.channel.channel, key, key_header)
+        headers_key, query_key = self.channel.channel.present(key, key_header)
         headers += headers_key
         query += query_key
         url = base_url + path
@@ -349,38 +423,6 @@ class Door:
             separator = "&" if "?" in path and not path.endswith("?") else ("" if path.endswith("?") else "?")
             url += separator + "&".join(f"{name}={quote(value, safe='')}" for name, value in query)
         return self.wire_method, url, headers
-
-
-def _present(channel: str, key: str | None, key_header: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """The headers and query parameters that carry `key` in `channel` (nothing for no key)."""
-    if key is None:
-        return [], []
-    if channel == "x-api-key":
-        return [(key_header, key)], []
-    if channel == "bearer":
-        return [("Authorization", f"Bearer {key}")], []
-    if channel == "basic-user":
-        return [("Authorization", "Basic " + base64.b64encode(f"{key}:".encode()).decode())], []
-    if channel == "basic-password":
-        return [("Authorization", "Basic " + base64.b64encode(f":{key}".encode()).decode())], []
-    if channel == "token":
-        return [("Authorization", f"Token {key}")], []
-    if channel == "apikey-scheme":
-        return [("Authorization", f"ApiKey {key}")], []
-    if channel == "raw-authorization":
-        return [("Authorization", key)], []
-    if channel == "twice":
-        return [(key_header, ""), (key_header, key)], []
-    if channel == "header+bearer":
-        return [(key_header, key), ("Authorization", f"Bearer {key}")], []
-    kind, _, name = channel.partition(":")
-    if kind == "header":
-        return [(name, key)], []
-    if kind == "query":
-        return [], [(name, key)]
-    if kind == "cookie":
-        return [("Cookie", f"{name}={quote(key, safe='')}")], []
-    raise ValueError(f"unknown channel {channel!r}")
 
 
 FRONT_DOOR = Door()
@@ -517,3 +559,8 @@ def carried(marks: JobMarks, reply: Reply) -> str:
 def open_to_stranger(caller: str, status: object) -> bool:
     """A cell of the access matrix that is a `door-locked` violation."""
     return caller != OWNER and opens(status)
+
+
+def channel_names() -> frozenset[str]:
+    """Every header and query name a key travels under in some channel: the redactor hides their values."""
+    return frozenset(name.lower() for member in CHANNELS for name in member.channel.names)

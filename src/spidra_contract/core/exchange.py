@@ -100,7 +100,10 @@ def encoded_forms(secret: str) -> set[str]:
 class Redactor:
     """Replaces every known secret, and anything close to one (case-changed, cut, extended), by a label."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: frozenset[str] = frozenset()) -> None:
+        # Header and query names whose values are credentials: the usual ones, and every channel the run sends a
+        # key in (the door catalogue's, given by whoever builds the run).
+        self.names = SENSITIVE_NAMES | {name.lower() for name in names}
         self._secrets: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._needles: tuple[str, ...] | None = None
@@ -227,7 +230,7 @@ class Redactor:
         if parts.query:
             pairs = []
             for name, value in parse_qsl(parts.query, keep_blank_values=True):
-                shown = self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value)
+                shown = self._sensitive(value) if name.lower() in self.names else self.text(value)
                 # A key's label stays a shell expression (`${SPIDRA_API_KEY%?}`); anything else is encoded.
                 kept = shown if _SHELL_LABEL.fullmatch(shown) else quote(shown, safe="[]")
                 pairs.append(f"{quote(name, safe='[]')}={kept}")
@@ -237,7 +240,7 @@ class Redactor:
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         shown: dict[str, str] = {}
         for name, value in headers.items():
-            shown[name] = self._sensitive(value) if name.lower() in SENSITIVE_NAMES else self.text(value)
+            shown[name] = self._sensitive(value) if name.lower() in self.names else self.text(value)
         return shown
 
     def _sensitive(self, value: str) -> str:

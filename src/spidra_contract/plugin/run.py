@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
+from spidra_contract.clauses.doors import channel_names
 from spidra_contract.core.exchange import Redactor, Reply
 from spidra_contract.core.settings import Settings
 from spidra_contract.core.spec import Contract
@@ -64,7 +65,7 @@ class Run:
     # own --hypothesis-seed), and the hypothesis settings of the run's profile (None: --hypothesis-profile rules).
     hypothesis_seed: int | None = None
     hypothesis: Any = None
-    redactor: Redactor = field(default_factory=Redactor)
+    redactor: Redactor = field(default_factory=lambda: Redactor(channel_names()))
     ledger: Ledger = field(default_factory=Ledger)
     traffic: Traffic = field(default_factory=Traffic)
     started: float = field(default_factory=time.time)
