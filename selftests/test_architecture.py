@@ -168,3 +168,72 @@ def test_a_failure_and_its_judgements_cross_a_boundary_unchanged(failure):
     import json
 
     assert TestFailure.from_dict(json.loads(json.dumps(failure.to_dict()))) == failure
+
+
+# The facts that cross modules as types: a kind, a trip, a verdict, a severity, an aspect, a step, a clause's
+# identity, and any sentence meant for people (message, reason, headline, title, what, note).
+TYPED_FACTS = frozenset(
+    {"kind", "trip", "verdict", "severity", "aspect", "clause", "category", "axis", "outcome"}
+    | {"message", "reason", "headline", "title", "what", "note", "label", "suggestion"}
+)
+
+
+def literal_comparisons(tree: ast.AST) -> list[str]:
+    """Every place a typed fact (an attribute, a name or a key named in TYPED_FACTS) is compared with a string
+    literal, or tested with `startswith`/`endswith`/`in` on one: how a fact read back from text looks."""
+
+    def fact(node: ast.AST) -> str | None:
+        if isinstance(node, ast.Attribute):
+            return node.attr if node.attr in TYPED_FACTS else None
+        if isinstance(node, ast.Name):
+            return node.id if node.id in TYPED_FACTS else None
+        if isinstance(node, ast.Subscript):
+            if isinstance(node.slice, ast.Constant) and node.slice.value in TYPED_FACTS:
+                return str(node.slice.value)
+            return fact(node.value)  # `trip[0]`: a part of a fact
+        return None
+
+    def literal(node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant):
+            return isinstance(node.value, str)
+        if isinstance(node, ast.JoinedStr):
+            return True
+        return isinstance(node, (ast.Tuple, ast.List, ast.Set)) and any(literal(item) for item in node.elts)
+
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            sides = [node.left, *node.comparators]
+            if any(fact(side) for side in sides) and any(literal(side) for side in sides):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("startswith", "endswith")
+            and fact(node.func.value)
+        ):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_kind_trip_or_message_is_compared_with_a_string_literal():
+    """Facts cross the suite's modules as enums and records; a module that matched a title or a message would
+    break the day the wording changes (and a typo would pass silently). The mock is a program of its own."""
+    found = {
+        str(path.relative_to(PACKAGE)): hits
+        for path in PACKAGE.rglob("*.py")
+        if not {"suite", "mock"} & set(path.relative_to(PACKAGE).parts)
+        and (hits := literal_comparisons(ast.parse(path.read_text(encoding="utf-8"))))
+    }
+    assert found == {}
+
+
+def test_the_literal_walker_finds_each_form_it_looks_for():
+    code = (
+        "a = drift.kind == 'undocumented status code'\n"
+        "b = e.trip[0] in ('not-answering', 'x')\n"
+        "c = row['verdict'] != 'fail'\n"
+        "d = failure.message.startswith('schema:')\n"
+        "e = drift.kind is DriftKind.STATUS_CODE\n"
+    )
+    assert [hit.split(":")[0] for hit in literal_comparisons(ast.parse(code))] == ["1", "2", "3", "4"]

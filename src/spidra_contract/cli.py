@@ -59,7 +59,7 @@ def run(ctx: click.Context) -> None:
 def suite_help(ctx: click.Context) -> str:
     """`spidra-contract run --help`: the suite's options first (the plugin's one definition of them), then how to
     pass pytest's."""
-    from spidra_contract.core.settings import OPTIONS
+    from spidra_contract.core.settings import OPTIONS, OptionKind
 
     formatter = ctx.make_formatter()
     formatter.write_usage("spidra-contract run", "[SUITE OPTIONS] [PYTEST OPTIONS]")
@@ -72,7 +72,7 @@ def suite_help(ctx: click.Context) -> str:
     for option in OPTIONS:
         metavar = (
             ""
-            if option.kind == "flag"
+            if option.kind is OptionKind.FLAG
             else " "
             + ("{" + ",".join(option.choices) + "}" if option.choices else option.name.upper().replace("-", "_"))
         )

@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 from spidra_contract.clauses.doors import carried, is_job_body, is_open, job_marks, lets_in
 from spidra_contract.core.exchange import Reply
 from spidra_contract.core.judgement import Place, Verdict, Violation
+from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import JSON_MEDIA_TYPE, Contract
 
 TERMINAL_STATUSES = frozenset({"completed", "failed"})
@@ -48,8 +49,9 @@ class Clause:
     check: Callable[..., Verdict]
     applies: Applies
     layer: str  # the test layer (a marker) meant to catch its faults: a fault run is limited to it
-    describes_drift: bool = False  # the spec patch may describe its failures (a status, an enum value, a type)
-    widens_types: bool = False  # a failing type keyword is drift too: the field has another type than the spec's
+    # What drift its failures may show (None: every failure is a violation no spec change may hide): a status
+    # code the spec does not list, a status value outside the enum, a field of another type than the spec's.
+    drift: DriftKind | None = None
     framing: bool = False  # judged even on bytes with no status line
 
 
@@ -63,8 +65,7 @@ def clause(
     *,
     applies: Applies,
     layer: str,
-    describes_drift: bool = False,
-    widens_types: bool = False,
+    drift: DriftKind | None = None,
     framing: bool = False,
 ) -> Callable[[Callable[..., Verdict]], Callable[..., Verdict]]:
     """Register a clause function under its name, with its one-line statement, the spec's wording and its
@@ -80,8 +81,7 @@ def clause(
             check=func,
             applies=applies,
             layer=layer,
-            describes_drift=describes_drift,
-            widens_types=widens_types,
+            drift=drift,
             framing=framing,
         )
         return func
@@ -139,7 +139,7 @@ def _job_body(reply: Reply) -> dict[str, Any] | None:
     "paths./crawl/{jobId}.get.responses",
     applies=Applies.TRANSPORT,
     layer="unknown",
-    describes_drift=True,
+    drift=DriftKind.STATUS_CODE,
 )
 def documented_status(reply: Reply, contract: Contract) -> Verdict:
     """Any code the operation does not document is a violation, reported with its body."""
@@ -224,7 +224,7 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
     "200.schema.properties.status.enum",
     applies=Applies.JOB_BODY,
     layer="job_body",
-    describes_drift=True,
+    drift=DriftKind.ENUM_VALUE,
 )
 def status_enum(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -240,8 +240,7 @@ def status_enum(reply: Reply, contract: Contract) -> Verdict:
     "200.schema.properties.progress",
     applies=Applies.JOB_BODY,
     layer="job_body",
-    describes_drift=True,
-    widens_types=True,
+    drift=DriftKind.FIELD_TYPE,
 )
 def progress(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -266,8 +265,7 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
     "200.schema.properties.result",
     applies=Applies.JOB_BODY,
     layer="job_body",
-    describes_drift=True,
-    widens_types=True,
+    drift=DriftKind.FIELD_TYPE,
 )
 def result_shape(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)
@@ -282,8 +280,7 @@ def result_shape(reply: Reply, contract: Contract) -> Verdict:
     "200.schema.properties.error",
     applies=Applies.JOB_BODY,
     layer="job_body",
-    describes_drift=True,
-    widens_types=True,
+    drift=DriftKind.FIELD_TYPE,
 )
 def nullable_error(reply: Reply, contract: Contract) -> Verdict:
     body = _job_body(reply)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -68,8 +69,14 @@ PROFILES = {
 }
 
 
-# How an option's value is read: mypy refuses a comparison with any other word.
-OptionKind = Literal["str", "int", "float", "list", "flag"]
+class OptionKind(StrEnum):
+    """How an option's value is read."""
+
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    LIST = "list"
+    FLAG = "flag"
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class Option:
     env: str
     help: str
     default: Any = None
-    kind: OptionKind = "str"
+    kind: OptionKind = OptionKind.STR
     choices: tuple[str, ...] = ()
     is_path: bool = False  # a file or folder, relative to where the user runs the suite
 
@@ -111,7 +118,7 @@ OPTIONS = (
         "--job-id",
         "SPIDRA_JOB_IDS",
         "an existing job of the key's account, any status (repeatable; env: comma-separated)",
-        kind="list",
+        kind=OptionKind.LIST,
     ),
     Option(
         "--job-ids-file", "SPIDRA_JOB_IDS_FILE", "a file of job ids, one a line, for the corpus sweep", is_path=True
@@ -130,48 +137,50 @@ OPTIONS = (
         "SPIDRA_MAX_REQUESTS",
         "request budget for the whole run, all workers together (default 5000, plus one per id of "
         "--job-ids-file; 0: unlimited)",
-        kind="int",
+        kind=OptionKind.INT,
     ),
     Option(
         "--rate-limit",
         "SPIDRA_RATE_LIMIT",
         "requests per second at most (default: 10 against a live API, unlimited against the embedded mock)",
-        kind="float",
+        kind=OptionKind.FLOAT,
     ),
     Option(
         "--timeout",
         "SPIDRA_TIMEOUT",
         "seconds one exchange may take, connect to last body byte",
         default=15.0,
-        kind="float",
+        kind=OptionKind.FLOAT,
     ),
     Option(
         "--max-body",
         "SPIDRA_MAX_BODY",
         "bytes a response body may have, decompressed (default 4 MiB); a larger one is judged broken",
         default=4 * 1024 * 1024,
-        kind="int",
+        kind=OptionKind.INT,
     ),
     Option(
         "--deadline",
         "SPIDRA_DEADLINE",
         "seconds the whole run may send requests (default by profile: ci 600, dev 1800, nightly 7200)",
-        kind="float",
+        kind=OptionKind.FLOAT,
     ),
     Option(
         "--watch",
         "SPIDRA_WATCH",
         "seconds of job time the lifecycle watch polls a job that has not finished (default by profile: ci 10, "
         "dev 15, nightly 900); a job still running then is judged on what it did",
-        kind="float",
+        kind=OptionKind.FLOAT,
     ),
     Option(
         "--allow-unsafe",
         "SPIDRA_ALLOW_UNSAFE",
         "also send POST/PUT/PATCH/DELETE/TRACE to a --base-url target (off: a live API is only read)",
-        kind="flag",
+        kind=OptionKind.FLAG,
     ),
-    Option("--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind="flag"),
+    Option(
+        "--burst", "SPIDRA_BURST", "run the concurrent burst probe against a --base-url target", kind=OptionKind.FLAG
+    ),
     Option(
         "--baseline",
         "SPIDRA_BASELINE",
@@ -182,7 +191,7 @@ OPTIONS = (
         "--mock-switch",
         "SPIDRA_MOCK_SWITCHES",
         "turn on a fault or variant of the embedded mock (repeatable; env: comma-separated)",
-        kind="list",
+        kind=OptionKind.LIST,
     ),
     Option("--spec", "SPIDRA_SPEC", "the OpenAPI document (default: openapi.yaml in the rootdir)", is_path=True),
     Option(
@@ -196,7 +205,7 @@ OPTIONS = (
         "SPIDRA_HISTORY_WINDOW",
         "how many runs the --history folder keeps (default 90; older ones are removed)",
         default=90,
-        kind="int",
+        kind=OptionKind.INT,
     ),
 )
 
@@ -264,9 +273,9 @@ def _raw(option: Option, cli: Any, ini: Any) -> tuple[Any, str]:
         return cli, option.flag
     env = os.environ.get(option.env)
     if env not in (None, ""):
-        if option.kind == "list":
+        if option.kind is OptionKind.LIST:
             return [part.strip() for part in env.split(",") if part.strip()], option.env
-        if option.kind == "flag":
+        if option.kind is OptionKind.FLAG:
             return env.strip().lower() in TRUTHY, option.env
         return env, option.env
     if ini not in (None, "", []):
@@ -293,13 +302,13 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path, *, known_switches: Collec
     for option in OPTIONS:
         raw, source = _raw(option, get_cli(option.dest), get_ini(option.ini))
         said[option.dest.removeprefix("spidra_")] = source
-        if option.kind == "int":
+        if option.kind is OptionKind.INT:
             raw = _number(source, raw, int)
-        elif option.kind == "float":
+        elif option.kind is OptionKind.FLOAT:
             raw = _number(source, raw, float)
-        elif option.kind == "list":
+        elif option.kind is OptionKind.LIST:
             raw = tuple(raw or ())
-        elif option.kind == "flag":
+        elif option.kind is OptionKind.FLAG:
             raw = raw if isinstance(raw, bool) else str(raw).lower() in TRUTHY
         values[option.dest.removeprefix("spidra_")] = raw
 

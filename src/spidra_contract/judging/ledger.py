@@ -169,7 +169,8 @@ class Ledger:
 
     def _learn_drift_from(self, reply: Reply, violation: Violation) -> None:
         """A status value outside the enum, or a field of another type, is drift as well as a violation."""
-        if violation.clause == "status-enum" and isinstance(reply.body, dict):
+        drift = _drift_of(violation.clause)
+        if drift is DriftKind.ENUM_VALUE and isinstance(reply.body, dict):
             status = reply.body.get("status")
             self._drift(
                 f"status-value:{status}",
@@ -179,7 +180,7 @@ class Ledger:
                 f"add '{status}' to the status enum in openapi.yaml",
                 {"value": status},
             )
-        elif _widens_types(violation.clause) and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
+        elif drift is DriftKind.FIELD_TYPE and violation.rule.rsplit("/", 1)[-1] in TYPE_KEYWORDS:
             path = field_path(violation.pointer)
             seen = json_type(at_pointer(reply.body, violation.pointer))
             self._drift(
@@ -350,7 +351,7 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
     }
 
 
-def _widens_types(name: str) -> bool:
-    """A clause registered as one whose failing type keyword is drift (the field has another type)."""
+def _drift_of(name: str) -> DriftKind | None:
+    """The drift a clause's failures may show, as its registry entry says."""
     registered = CLAUSES.get(name)
-    return registered is not None and registered.widens_types
+    return registered.drift if registered is not None else None

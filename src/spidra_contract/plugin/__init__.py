@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from spidra_contract.core.settings import OPTIONS, Option, OptionError, check_report_dir, resolve
+from spidra_contract.core.settings import OPTIONS, Option, OptionError, OptionKind, check_report_dir, resolve
 
 if TYPE_CHECKING:
     from spidra_contract.plugin.session import ContractSession
@@ -37,9 +37,9 @@ GROUP_HELP = (
 
 def _add(group: Any, option: Option, names: tuple[str, ...], *, listed: bool = True) -> None:
     help_text = f"{option.help} [env {option.env}]" if listed else argparse.SUPPRESS
-    if option.kind == "flag":
+    if option.kind is OptionKind.FLAG:
         group.addoption(*names, action="store_true", default=False, dest=option.dest, help=help_text)
-    elif option.kind == "list":
+    elif option.kind is OptionKind.LIST:
         metavar = option.name.upper().replace("-", "_")
         group.addoption(*names, action="append", default=[], dest=option.dest, metavar=metavar, help=help_text)
     elif option.choices:
@@ -88,7 +88,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         parser.addini(
             option.ini,
             f"{option.help} (overridden by {option.prefixed} and {option.env})",
-            type="linelist" if option.kind == "list" else "string",
+            type="linelist" if option.kind is OptionKind.LIST else "string",
         )
     parser.addini(
         ACTIVATE_INI, "run the Spidra crawl-status contract suite in this project", type="bool", default=False

@@ -302,12 +302,13 @@ def _apply(
 def _describable(violation: Violation, status: int) -> bool:
     """Whether a violation is the spec's silence rather than a broken rule: another type or enum value observed
     where the schema names one, or a 4xx status the spec does not list."""
-    if violation.clause == "documented-status":
-        return 400 <= status < 500
-    # Only a clause registered as describing drift (an observed type, enum value or status code); every other
-    # clause's failure is a violation no spec change may hide.
+    # Only a clause registered as showing drift (a status code, an enum value, a type); every other clause's
+    # failure is a violation no spec change may hide.
     registered = CLAUSES.get(violation.clause)
-    if registered is None or not registered.describes_drift:
+    drift = registered.drift if registered is not None else None
+    if drift is DriftKind.STATUS_CODE:
+        return 400 <= status < 500
+    if drift is None:
         return False
     return violation.rule.rsplit("/", 1)[-1] in ("type", "anyOf", "oneOf", "enum")
 
