@@ -185,3 +185,32 @@ def test_spec_patch_regenerates_both_files_from_a_summary_offline(tmp_path):
     assert "valid OpenAPI" in result.output
     assert "+                      - running" in (tmp_path / specpatch.PATCH_NAME).read_text()
     assert (tmp_path / specpatch.SUGGESTED_NAME).is_file()
+
+
+def test_a_long_4xx_body_is_described_whole_from_the_shape_the_run_recorded_not_from_the_evidence_excerpt():
+    """The drift keeps the body's shape (types, never values) however long the body was; the patch describes every
+    field of it, the ones past the report's 400-character excerpt too, and no value of the body reaches it."""
+    from spidra_contract.core.exchange import Redactor, reply_from_parts
+    from spidra_contract.core.spec import load_contract
+    from spidra_contract.judging.ledger import Ledger
+
+    body = {"code": "SERVICE_BUSY", "detail": "x" * 600, "retry_after": 3, "tail": {"late_field": True}}
+    reply = reply_from_parts(
+        method="GET",
+        url="http://api.test/api/crawl/1",
+        request_headers={},
+        status=429,
+        headers={"Content-Type": "application/json", "Retry-After": "3"},
+        content=json.dumps(body).encode(),
+        elapsed_ms=1,
+        redactor=Redactor(),
+    )
+    assert len(reply.record().excerpt) < len(json.dumps(body))
+    ledger = Ledger()
+    ledger.exchange(reply, load_contract(ROOT / "openapi.yaml"))
+    [drift] = (Drift.from_dict({"key": key, **entry}) for key, entry in ledger.drift.items())
+    assert drift.detail["body_shape"]["properties"]["tail"]["properties"]["late_field"] == {"type": "boolean"}
+    patch = specpatch.suggest(SPEC, "openapi.yaml", report_with(drift)).diff
+    assert "late_field:" in patch
+    assert "retry_after:" in patch
+    assert "x" * 50 not in patch

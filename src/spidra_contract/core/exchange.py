@@ -49,6 +49,17 @@ def encodable(node: Any) -> Any:
     return node
 
 
+def shape_of(value: Any, depth: int = 0) -> dict[str, Any]:
+    """A schema of one observed JSON value: its type and, for arrays and objects, their items' and fields' (to a
+    depth of four). Types only, never a value: a body that echoed a key keeps nothing of it here."""
+    node: dict[str, Any] = {"type": json_type(value)}
+    if isinstance(value, list) and value and depth < 4:
+        node["items"] = shape_of(value[0], depth + 1)
+    elif isinstance(value, dict) and value and depth < 4:
+        node["properties"] = {str(key): shape_of(item, depth + 1) for key, item in value.items()}
+    return node
+
+
 def json_type(value: Any) -> str:
     """The JSON Schema type name of a parsed JSON value."""
     if value is None:

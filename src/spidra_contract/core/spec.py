@@ -149,6 +149,15 @@ class Contract:
             return None
         return {**prop, "components": self.document.get("components", {})}
 
+    def is_error_response(self, body: Any) -> bool:
+        """Whether `body` is an ErrorResponse as the document's components describe it."""
+        from jsonschema import Draft202012Validator
+
+        schema = self.document.get("components", {}).get("schemas", {}).get("ErrorResponse")
+        if schema is None or not isinstance(body, dict):
+            return False
+        return not any(Draft202012Validator(schema).iter_errors(body))
+
     @property
     def status_enum(self) -> tuple[str, ...]:
         prop = self.property_schema(200, "status") or {}

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES
-from spidra_contract.core.exchange import Reply, json_type
+from spidra_contract.core.exchange import Reply, json_type, shape_of
 from spidra_contract.core.judgement import Judgement, Verdict, Violation, field_path
 from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import Contract, at_pointer, follow_ref
@@ -151,7 +151,13 @@ class Ledger:
                 "body if it carries one)"
                 if reply.method == "GET"
                 else f"document {reply.method} /crawl/{{jobId}} or keep {reply.status} as the answer",
-                {"method": reply.method, "status": reply.status, "headers": headers},
+                {"method": reply.method, "status": reply.status, "headers": headers}
+                # The whole body's shape (types only), however long it was: the spec patch describes it from this.
+                | (
+                    {"body_shape": shape_of(reply.body), "error_response": contract.is_error_response(reply.body)}
+                    if reply.body is not None
+                    else {}
+                ),
             )
             return
         body = reply.body if reply.method == "GET" else None

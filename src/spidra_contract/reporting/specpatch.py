@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES
-from spidra_contract.core.exchange import json_type
+from spidra_contract.core.exchange import shape_of
 from spidra_contract.core.judgement import Violation
 from spidra_contract.core.model import Drift, DriftKind, Report
 from spidra_contract.core.spec import JSON_MEDIA_TYPE, OPERATION_METHOD, OPERATION_PATH, at_pointer, follow_ref
@@ -157,16 +157,22 @@ def _widen(node: Any, seen: str) -> bool:
     return True
 
 
-def _schema_of(value: Any, depth: int = 0) -> dict[str, Any]:
-    """A schema describing one observed JSON value: its type, and for objects their fields' (no `required`:
-    what was seen once is not promised)."""
+def _body_of(drift: Drift, document: Any) -> tuple[dict[str, Any] | None, bool]:
+    """The observed body's shape and whether it was an ErrorResponse, as the run recorded them with the drift. A
+    summary written before bodies' shapes were recorded has only the evidence excerpt: read what it holds."""
+    shape = drift.detail.get("body_shape")
+    if isinstance(shape, dict):
+        return shape, bool(drift.detail.get("error_response"))
+    body = _parse(drift.example.get("excerpt", ""))
+    return (None, False) if body is None else (shape_of(body), _error_response(document, body))
+
+
+def _mapped(node: Any) -> Any:
+    """A plain schema as ruamel.yaml's round-trip maps (no `required`: what was seen once is not promised)."""
     from ruamel.yaml.comments import CommentedMap
 
-    node = CommentedMap(type=json_type(value))
-    if isinstance(value, list) and value and depth < 4:
-        node["items"] = _schema_of(value[0], depth + 1)
-    elif isinstance(value, dict) and value and depth < 4:
-        node["properties"] = CommentedMap((str(k), _schema_of(v, depth + 1)) for k, v in value.items())
+    if isinstance(node, dict):
+        return CommentedMap((str(key), _mapped(value)) for key, value in node.items())
     return node
 
 
@@ -255,15 +261,11 @@ def _apply(
                 header["schema"] = mapping(type="integer" if str(headers[name]).strip().isdigit() else "string")
                 described[name] = header
             response["headers"] = described
-        body = _parse(drift.example.get("excerpt", ""))
         content_type = str(drift.example.get("content_type", "")).split(";")[0].strip().lower()
-        if body is not None and content_type == JSON_MEDIA_TYPE:
+        shape, is_error = _body_of(drift, document)
+        if shape is not None and content_type == JSON_MEDIA_TYPE:
             media = mapping()
-            media["schema"] = (
-                mapping([("$ref", "#/components/schemas/ErrorResponse")])
-                if _error_response(document, body)
-                else _schema_of(body)
-            )
+            media["schema"] = mapping([("$ref", "#/components/schemas/ErrorResponse")]) if is_error else _mapped(shape)
             response["content"] = mapping([(JSON_MEDIA_TYPE, media)])
         responses[str(status)] = response
         changes.append(Change(f"{OPERATION}/responses/{status}", f"document the observed {status} response"))
