@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+
+from spidra_contract.core.codec import Record
 
 
 class Place(StrEnum):
@@ -50,7 +51,7 @@ class RunVerdict(StrEnum):
 
 
 @dataclass(frozen=True)
-class Violation:
+class Violation(Record):
     """One way a reply broke one clause: a sentence for people, and the same facts as fields."""
 
     clause: str
@@ -68,29 +69,6 @@ class Violation:
         """What identifies this violation across runs (baselines): its clause and its field, items folded."""
         return f"{self.clause}:{field_path(self.pointer)}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "clause": self.clause,
-            "message": self.message,
-            "pointer": self.pointer,
-            "place": self.place.value,
-            "expected": self.expected,
-            "observed": self.observed,
-            "rule": self.rule,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Violation:
-        return cls(
-            clause=data["clause"],
-            message=data["message"],
-            pointer=data.get("pointer", ""),
-            place=Place(data.get("place", Place.BODY)),
-            expected=data.get("expected", ""),
-            observed=data.get("observed", ""),
-            rule=data.get("rule", ""),
-        )
-
 
 Verdict = list[Violation] | None
 
@@ -101,7 +79,7 @@ def field_path(pointer: str) -> str:
 
 
 @dataclass(frozen=True)
-class ExchangeRecord:
+class ExchangeRecord(Record):
     """One exchange as evidence (already redacted): its id in the cassette, what was asked, what came back."""
 
     id: str
@@ -114,42 +92,16 @@ class ExchangeRecord:
     problem: str = ""
     context: str = ""  # who asked through which door, when a test says so
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "request": self.request,
-            "status": self.status,
-            "content_type": self.content_type,
-            "excerpt": self.excerpt,
-            "curl": self.curl,
-            "location": self.location,
-            "problem": self.problem,
-            "context": self.context,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ExchangeRecord:
-        return cls(
-            id=data.get("id", ""),
-            request=data["request"],
-            status=int(data["status"]),
-            content_type=data.get("content_type", ""),
-            excerpt=data.get("excerpt", ""),
-            curl=data.get("curl", ""),
-            location=data.get("location", ""),
-            problem=data.get("problem", ""),
-            context=data.get("context", ""),
-        )
-
 
 @dataclass(frozen=True)
-class Reproduction:
+class Reproduction(Record):
     """What re-reading the request showed: of `reads` reads (the first included), `violating` broke the clause.
     `reads == 1` means it was not read again, and `note` says why."""
 
     reads: int = 1
     violating: int = 1
     note: str = ""
+    derived = ("label",)
 
     @property
     def consistent(self) -> bool:
@@ -166,16 +118,9 @@ class Reproduction:
         word = "consistent" if self.consistent else "intermittent"
         return f"{word} {self.violating}/{self.reads}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"reads": self.reads, "violating": self.violating, "note": self.note, "label": self.label}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Reproduction:
-        return cls(reads=int(data.get("reads", 1)), violating=int(data.get("violating", 1)), note=data.get("note", ""))
-
 
 @dataclass(frozen=True)
-class Judgement:
+class Judgement(Record):
     """One clause's verdict on one exchange that broke it: the violations, the exchange (and the earlier one a
     pairwise clause compared it with), the test, the seed, whether it is known, whether it reproduces."""
 
@@ -192,35 +137,9 @@ class Judgement:
     def keys(self) -> frozenset[str]:
         return frozenset(violation.key for violation in self.violations)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "clause": self.clause,
-            "test": self.test,
-            "kind": self.kind.value,
-            "violations": [violation.to_dict() for violation in self.violations],
-            "exchange": self.exchange.to_dict(),
-            "earlier": self.earlier.to_dict() if self.earlier else None,
-            "seed": self.seed,
-            "reproduction": self.reproduction.to_dict(),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Judgement:
-        earlier = data.get("earlier")
-        return cls(
-            clause=data["clause"],
-            test=data["test"],
-            kind=Kind(data.get("kind", Kind.VIOLATION)),
-            violations=tuple(Violation.from_dict(v) for v in data["violations"]),
-            exchange=ExchangeRecord.from_dict(data["exchange"]),
-            earlier=ExchangeRecord.from_dict(earlier) if earlier else None,
-            seed=data.get("seed", ""),
-            reproduction=Reproduction.from_dict(data.get("reproduction") or {}),
-        )
-
 
 @dataclass(frozen=True)
-class TestFailure:
+class TestFailure(Record):
     """A failed test: its kind, one line for people (already redacted), and the judgements behind it."""
 
     __test__ = False  # not a pytest test class
@@ -230,26 +149,9 @@ class TestFailure:
     message: str
     judgements: tuple[Judgement, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "test": self.test,
-            "kind": self.kind.value,
-            "message": self.message,
-            "judgements": [judgement.to_dict() for judgement in self.judgements],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TestFailure:
-        return cls(
-            test=data["test"],
-            kind=Kind(data["kind"]),
-            message=data.get("message", ""),
-            judgements=tuple(Judgement.from_dict(j) for j in data.get("judgements", [])),
-        )
-
 
 @dataclass(frozen=True)
-class ClauseResult:
+class ClauseResult(Record):
     """One clause over the whole run: its verdict, how many replies it judged, how many broke it, the first
     judgements (evidence) and the keys of every violation seen."""
 
@@ -265,31 +167,6 @@ class ClauseResult:
     @property
     def anchor(self) -> str:
         return f"clause-{self.clause}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "clause": self.clause,
-            "title": self.title,
-            "reference": self.reference,
-            "verdict": self.verdict.value,
-            "judged": self.judged,
-            "failed": self.failed,
-            "examples": [example.to_dict() for example in self.examples],
-            "violation_keys": list(self.violation_keys),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClauseResult:
-        return cls(
-            clause=data["clause"],
-            title=data.get("title", ""),
-            reference=data.get("reference", ""),
-            verdict=ClauseVerdict(data["verdict"]),
-            judged=int(data["judged"]),
-            failed=int(data["failed"]),
-            examples=tuple(Judgement.from_dict(e) for e in data.get("examples", [])),
-            violation_keys=tuple(data.get("violation_keys", [])),
-        )
 
 
 class Trip(StrEnum):

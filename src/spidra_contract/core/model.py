@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from spidra_contract.core.codec import Record
 from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, TestFailure
 from spidra_contract.core.outcome import Outcome, TestCounts
 
@@ -27,7 +28,7 @@ class DriftKind(StrEnum):
 
 
 @dataclass(frozen=True)
-class Drift:
+class Drift(Record):
     """What the API does that the spec does not say, with one example and the change that would say it."""
 
     key: str
@@ -39,49 +40,20 @@ class Drift:
     # The same facts as fields, for a spec patch: `status`, `method`, `headers` (an undocumented status code);
     # `value` (a status value outside the enum); `status`, `path`, `type` (a type or field the spec misses).
     detail: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "kind": self.kind,
-            "what": self.what,
-            "count": self.count,
-            "suggestion": self.suggestion,
-            "example": self.example,
-            "detail": self.detail,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Drift:
-        return cls(
-            key=data.get("key", data["what"]),
-            kind=DriftKind(data["kind"]),
-            what=data["what"],
-            count=int(data["count"]),
-            suggestion=data["suggestion"],
-            example=data.get("example") or {},
-            detail=data.get("detail") or {},
-        )
+    fallbacks = (("key", "what"),)  # a summary written before drift had keys
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     """Something worth a person's attention that breaks no clause (a 403 that tells ids apart, say)."""
 
     kind: str
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "message": self.message, "evidence": self.evidence}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(kind=data["kind"], message=data["message"], evidence=data.get("evidence") or {})
-
 
 @dataclass(frozen=True)
-class TestResult:
+class TestResult(Record):
     """One test as pytest categorised it (its word: passed, failed, error, skipped, xfailed...), for the page."""
 
     __test__ = False
@@ -90,13 +62,6 @@ class TestResult:
     outcome: str
     duration_s: float = 0.0
     message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"test": self.test, "outcome": self.outcome, "duration_s": self.duration_s, "message": self.message}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TestResult:
-        return cls(data["test"], data["outcome"], float(data.get("duration_s", 0.0)), data.get("message", ""))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from spidra_contract.core.codec import Record
 from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, RunVerdict, TestFailure, Trip, Tripped
 
 EXIT_OK = 0
@@ -87,32 +88,20 @@ class Evidence:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Outcome(Record):
     """The run's verdict, its exit code (the process's own) and the one-line reason."""
 
     verdict: RunVerdict
     exit_code: int
     reason: str
     subset: bool = False
+    derived = ("headline",)
 
     @property
     def headline(self) -> str:
         """One line every report opens with."""
         scope = " (a subset of the suite ran)" if self.subset else ""
         return f"{self.verdict} (exit {self.exit_code}): {self.reason}{scope}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "verdict": self.verdict.value,
-            "exit_code": self.exit_code,
-            "reason": self.reason,
-            "headline": self.headline,
-            "subset": self.subset,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Outcome:
-        return cls(RunVerdict(data["verdict"]), int(data["exit_code"]), data["reason"], bool(data.get("subset")))
 
 
 def decide(evidence: Evidence, clauses: tuple[ClauseResult, ...]) -> tuple[RunVerdict, int, str]:

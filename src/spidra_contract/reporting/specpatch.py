@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES
+from spidra_contract.core.codec import Record
 from spidra_contract.core.exchange import shape_of
 from spidra_contract.core.judgement import Violation
 from spidra_contract.core.model import Drift, DriftKind, Report
@@ -45,25 +46,19 @@ DOCUMENTED_HEADERS = (
 
 
 @dataclass(frozen=True)
-class Change:
+class Change(Record):
     """One change the patch makes: where (a JSON pointer into the spec) and what it says."""
 
     where: str
     what: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"where": self.where, "what": self.what}
-
 
 @dataclass(frozen=True)
-class Refused:
+class Refused(Record):
     """A change drift would suggest but the patch does not make: it would hide a violation."""
 
     what: str
     why: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"what": self.what, "why": self.why}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from spidra_contract.core.codec import Record
 from spidra_contract.core.judgement import ClauseVerdict
 from spidra_contract.core.model import Report
 
@@ -44,34 +45,13 @@ class Severity(StrEnum):
 
 
 @dataclass(frozen=True)
-class Difference:
+class Difference(Record):
     probe: str
     severity: Severity
     what: str
     production: str
     candidate: str
     aspect: Aspect = Aspect.OTHER
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "probe": self.probe,
-            "severity": self.severity.value,
-            "aspect": self.aspect.value,
-            "what": self.what,
-            "production": self.production,
-            "candidate": self.candidate,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, str]) -> Difference:
-        return cls(
-            data["probe"],
-            Severity(data["severity"]),
-            data["what"],
-            data["production"],
-            data["candidate"],
-            Aspect(data.get("aspect", "")),
-        )
 
 
 def _shown(counts: dict[str, int], reads: int) -> str:
