@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spidra_contract.core.judgement import ExchangeRecord, Judgement, Kind, Place, Reproduction, TestFailure, Violation
+from spidra_contract.core.judgement import Judgement, Violation
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "spidra_contract"
 
@@ -116,58 +116,6 @@ def test_the_layers_contract_holds_and_names_every_layer():
 def test_a_violation_has_no_text_form_of_its_own_only_renderers_draw_it():
     assert "__str__" not in vars(Violation)
     assert "__str__" not in vars(Judgement)
-
-
-texts = st.text(max_size=30)
-violations = st.builds(
-    Violation,
-    clause=texts,
-    message=texts,
-    pointer=texts,
-    place=st.sampled_from(Place),
-    expected=texts,
-    observed=texts,
-    rule=texts,
-)
-exchanges = st.builds(
-    ExchangeRecord,
-    id=texts,
-    request=texts,
-    status=st.integers(0, 599),
-    content_type=texts,
-    excerpt=texts,
-    curl=texts,
-    location=texts,
-    problem=texts,
-    context=texts,
-)
-reproductions = st.builds(Reproduction, reads=st.integers(1, 3), violating=st.integers(0, 3), note=texts)
-judgements = st.builds(
-    Judgement,
-    clause=texts,
-    test=texts,
-    violations=st.lists(violations, max_size=3).map(tuple),
-    exchange=exchanges,
-    seed=texts,
-    earlier=st.none() | exchanges,
-    kind=st.sampled_from(Kind),
-    reproduction=reproductions,
-)
-
-
-@given(
-    st.builds(
-        TestFailure,
-        test=texts,
-        kind=st.sampled_from(Kind),
-        message=texts,
-        judgements=st.lists(judgements, max_size=2).map(tuple),
-    )
-)
-def test_a_failure_and_its_judgements_cross_a_boundary_unchanged(failure):
-    import json
-
-    assert TestFailure.from_dict(json.loads(json.dumps(failure.to_dict()))) == failure
 
 
 # The facts that cross modules as types: a kind, a trip, a verdict, a severity, an aspect, a step, a clause's
