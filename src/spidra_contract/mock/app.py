@@ -9,14 +9,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
-import posixpath
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
-from urllib.parse import unquote
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -27,15 +25,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spidra_contract.mock import catalogue
-from spidra_contract.mock.faults import REGISTRY, Chain, JobRead, write
+from spidra_contract.mock.faults import NOT_AUTHORIZED, NOT_FOUND, REGISTRY, Ask, Chain, JobRead, write
 from spidra_contract.mock.jobs import ACCOUNTS, Job, JobStore, add_corpus, seeded_store
 
 API_PREFIX = "/api"
 ALLOWED = "GET, HEAD"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
-BURST_LIMIT = 8
-NOT_FOUND = "Crawl job not found"
-NOT_AUTHORIZED = "Not authorized: missing or invalid API key"
 # Where the app was made with `per_request=True`, a request may name faults of its own (comma-separated) in this
 # header: one process serves the reference and any fault side by side.
 SWITCH_HEADER = "x-mock-switch"
@@ -141,132 +136,37 @@ def _page(chain: Chain, page: dict[str, Any], depth: int) -> Any:
 # --- request handling ----------------------------------------------------------------------------------
 
 
-def _presented_key(state: MockState, request: Request) -> tuple[str | None, str]:
-    """The key the request presents, and the channel it came by."""
+def _presented_key(chain: Chain, request: Request) -> tuple[str | None, str]:
+    """The key the request presents, and the channel it came by: x-api-key, as the spec says, or a Bearer token,
+    as the official SDKs send it (and any channel a fault or variant reads)."""
     key = request.headers.get("x-api-key")
     if key is not None:
         return key, "x-api-key"
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         return token.strip(), "bearer"
-    if state.on("query-key") or state.on("query-any-account"):
-        key = request.query_params.get("api_key")
-        if key is not None:
-            return key, "query"
-    if state.on("apikey-any-account"):
-        key = request.headers.get("apikey", request.query_params.get("apikey"))
-        if key is not None:
-            return key, "apikey"
-    if state.on("multi-channel"):
-        return _any_channel(request)
-    return None, ""
+    other = chain.first(lambda fault: fault.channel(request))
+    return (str(other[0]), str(other[1])) if other is not None else (None, "")
 
 
-def _any_channel(request: Request) -> tuple[str | None, str]:
-    """The `multi-channel` variant: the key in every header and cookie a gateway may take it from (ownership
-    still checked; never the query string, where keys end up in logs: `auth-required` judges that)."""
-    import base64
-    import binascii
-
-    authorization = request.headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() in ("token", "apikey") and token:
-        return token.strip(), scheme.lower()
-    if scheme.lower() == "basic" and token:
-        try:
-            user, _, password = base64.b64decode(token).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None, ""
-        return user or password, "basic"
-    if authorization and not token:
-        return authorization, "authorization"
-    for name in ("api-key", "apikey"):
-        if name in request.headers:
-            return request.headers[name], name
-    for name in ("api_key", "token"):
-        if name in request.cookies:
-            return request.cookies[name], f"cookie {name}"
-    return None, ""
-
-
-def authenticate(state: MockState, request: Request) -> str | None:
+def authenticate(request: Request) -> str | None:
     """The account the request's key belongs to (None: no key, or one no account has)."""
     chain = _chain(request)
-    key, channel = _presented_key(state, request)
+    key, channel = _presented_key(chain, request)
     forced = chain.first(lambda fault: fault.account(key))
     if forced is not None:
         return str(forced)
     if key is None:
-        if state.on("session-cookie"):
-            return SESSIONS.get(request.cookies.get(SESSION_COOKIE, ""))
-        return None
+        return chain.first(lambda fault: fault.account_without_key(request))  # type: ignore[no-any-return]
     for known, account in ACCOUNTS.items():
         if key == known or any(fault.accepts(key, known, channel) for fault in chain):
             return account
     return None
 
 
-def _skips_ownership(state: MockState, request: Request) -> bool:
-    """Door faults: a channel (or an id spelling) that checks the key is valid but not whose job it is."""
-    _, channel = _presented_key(state, request)
-    job_id = request.path_params.get("job_id", "")
-    return (
-        (channel == "bearer" and state.on("bearer-skips-ownership"))
-        or (channel == "query" and state.on("query-any-account"))
-        or (channel == "apikey" and state.on("apikey-any-account"))
-        or (state.on("upper-id-skips-ownership") and job_id != job_id.lower())
-    )
-
-
-# Client-IP headers a misconfigured proxy chain trusts (the `localhost-skips-auth` fault).
-CLIENT_IP_HEADERS = ("x-forwarded-for", "x-real-ip", "x-client-ip", "true-client-ip", "x-originating-ip")
-METHOD_OVERRIDES = ("x-http-method-override", "x-http-method", "x-method-override")
-
-
-def _skips_auth(state: MockState, request: Request, trailing_slash: bool) -> bool:
-    """Door faults: a method, a claimed method, a path spelling or a routing header let past the key check."""
-    claimed = {request.headers.get(name, "").upper() for name in METHOD_OVERRIDES}
-    claimed.add(request.query_params.get("_method", "").upper())
-    local = any(request.headers.get(name, "").startswith("127.0.0.1") for name in CLIENT_IP_HEADERS) or (
-        "for=127.0.0.1" in request.headers.get("forwarded", "")
-    )
-    return (
-        (request.method == "HEAD" and state.on("head-skips-auth"))
-        or (trailing_slash and state.on("slash-skips-auth"))
-        or (state.on("method-override-skips-auth") and bool(claimed & {"HEAD", "OPTIONS"}))
-        or (state.on("localhost-skips-auth") and local)
-        or (state.on("original-url-skips-auth") and bool(request.scope.get("spidra_rewritten")))
-        or (state.on("dot-segment-skips-auth") and _odd_segments(request.path_params.get("job_id", "")))
-    )
-
-
-def _odd_segments(job_id: str) -> bool:
-    return ";" in job_id or any(part in (".", "..") for part in job_id.split(";")[0].split("/"))
-
-
-def _normalised_id(job_id: str) -> str:
-    """What a router that resolves dot segments and drops path parameters makes of the id part of a path."""
-    parts = [part.split(";", 1)[0] for part in job_id.split("/")]
-    return posixpath.basename(posixpath.normpath("/" + "/".join(parts)))
-
-
-# The `session-cookie` variant: a 200 sets a session cookie that later stands for the key (a client that keeps
-# cookies would then read as that account without a key; the suite keeps none).
-SESSION_COOKIE = "spidra_session"
-SESSIONS = {f"session-{account}": account for account in ACCOUNTS.values()}
-# The `key-blind-cache` fault: a 200 is served again to anyone who asks for the same path within this long.
-CACHE_SECONDS = 2.0
-
-
-def _refusal_with_job(state: MockState, chain: Chain, status: int, message: str, job: Job) -> Response:
-    """The `refusal-carries-job` fault: the refusal is right, but its body embeds the record (a debug field)."""
-    record = render_job(state, chain, job, state.reads[job.id])
-    return _json(chain, status, {"status": "error", "message": message, "debug": {"job": record}})
-
-
-def _unknown(chain: Chain, job_id: str) -> Response:
+def _unknown(ask: Ask, chain: Chain) -> Response:
     """The answer to an id that names no job: 404 ErrorResponse."""
-    answer = chain.first(lambda fault: fault.unknown(job_id, partial(_json, chain)))
+    answer = chain.first(lambda fault: fault.unknown(ask))
     return answer if answer is not None else error(chain, 404, NOT_FOUND)
 
 
@@ -278,40 +178,40 @@ def _lookup(state: MockState, chain: Chain, job_id: str) -> Job | None:
 
 
 async def crawl_status(request: Request) -> Response:
+    """GET /crawl/{jobId} as the spec says: the key, the job, its owner, its body now; every fault and variant
+    bends it at a hook point (`faults.Fault`)."""
     state: MockState = request.app.state.mock
     chain = _chain(request)
     job_id = request.path_params["job_id"]
-    if request.method == "OPTIONS" and state.on("options-leaks-job"):
-        job = _lookup(state, chain, job_id)
-        if job is not None:  # to anyone, key or not
-            return _json(chain, 200, render_job(state, chain, job, state.reads[job.id]))
-    if request.method == "OPTIONS" and state.on("options-preflight"):
-        headers = {"Allow": "GET, HEAD, OPTIONS", "Access-Control-Allow-Methods": "GET, HEAD"}
-        return Response(status_code=204, headers=headers)  # to anyone, as a CORS preflight
+    ask = Ask(
+        request=request,
+        job_id=job_id,
+        find=partial(_lookup, state, chain),
+        write=partial(_json, chain),
+        refuse=partial(error, chain),
+        render=lambda job: render_job(state, chain, job, state.reads[job.id]),
+        account=partial(authenticate, request),
+        cache=state.cache,
+    )
+    first = chain.first(lambda fault: fault.answer_first(ask))
+    if first is not None:
+        return first  # type: ignore[no-any-return]
     if request.method not in ("GET", "HEAD"):
         return error(chain, 405, f"Method {request.method} not allowed", {"Allow": ALLOWED})
-    if request.method == "HEAD" and state.on("head-405"):
-        return error(chain, 405, "Method HEAD not allowed", {"Allow": "GET"})
-    head_blind = request.method == "HEAD" and state.on("head-blind")
-    if head_blind and authenticate(state, request) is not None and _lookup(state, chain, job_id) is None:
-        return Response(status_code=200, media_type="application/json")  # HEAD 200 where GET says 404
-    cached = state.cache.get(request.url.path) if state.on("key-blind-cache") else None
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return _json(chain, 200, cached[1])
-    trailing_slash = job_id.endswith("/") and (state.on("lenient-router") or state.on("slash-skips-auth"))
-    if trailing_slash:
+    trailing = job_id.endswith("/") and any(fault.trailing_slash for fault in chain)
+    if trailing:
         job_id = job_id[:-1]
-    if state.on("dot-segment-skips-auth") and _odd_segments(job_id):
-        job_id = _normalised_id(job_id)
-    if state.on("upper-id-skips-ownership") and job_id != job_id.lower() and state.store.get(job_id) is None:
-        job_id = job_id.lower()  # a case-insensitive lookup on a second code path
-    if _skips_auth(state, request, trailing_slash) and (found := _lookup(state, chain, job_id)) is not None:
+    for fault in chain:
+        job_id = fault.spell(job_id, ask) or job_id
+    opened = any(fault.opens(ask, trailing) for fault in chain)
+    if opened and (found := _lookup(state, chain, job_id)) is not None:
         account: str | None = found.account
     else:
-        account = authenticate(state, request)
+        account = authenticate(request)
     if account is None:
-        if state.on("refusal-carries-job") and (leaked := _lookup(state, chain, job_id)) is not None:
-            return _refusal_with_job(state, chain, 403, NOT_AUTHORIZED, leaked)
+        leaked = chain.first(lambda fault: fault.unauthenticated(ask))
+        if leaked is not None:
+            return leaked  # type: ignore[no-any-return]
         refused = 403
         for fault in chain:
             refused = fault.refusal_status(refused)
@@ -321,26 +221,20 @@ async def crawl_status(request: Request) -> Response:
         return crashed  # type: ignore[no-any-return]
     job = _lookup(state, chain, job_id)
     if job is None:
-        if state.on("forbid-unowned"):
-            return error(chain, 403, NOT_AUTHORIZED)
-        return _unknown(chain, job_id)
-    if job.account != account and not state.on("cross-account-read") and not _skips_ownership(state, request):
-        if state.on("refusal-carries-job"):
-            return _refusal_with_job(state, chain, 404, NOT_FOUND, job)
-        if state.on("foreign-403") or state.on("forbid-unowned"):
-            return error(chain, 403, "This job belongs to another account")
-        return error(chain, 404, NOT_FOUND)
+        return _unknown(ask, chain)
+    _, channel = _presented_key(chain, request)
+    if job.account != account and not any(fault.crosses(ask, channel) for fault in chain):
+        answer = chain.first(lambda fault: fault.stranger(ask, job))
+        return answer if answer is not None else error(chain, 404, NOT_FOUND)
     if job.account == account:
         state.store.touch(job)
     with state.lock:
         read_number = state.reads[job.id]
         state.reads[job.id] += 1
     body = render_job(state, chain, job, read_number)
-    if state.on("key-blind-cache"):
-        state.cache[request.url.path] = (time.monotonic(), body)
     response = _json(chain, 200, body)
-    if state.on("session-cookie"):
-        response.set_cookie(SESSION_COOKIE, f"session-{account}", httponly=True, path="/")
+    for fault in chain:
+        fault.served(ask, response, account, body)
     return response
 
 
@@ -352,7 +246,7 @@ async def crawl_pages(request: Request) -> Response:
     `watch_crawl` read a crawl's pages here, as many as it has crawled so far."""
     state: MockState = request.app.state.mock
     chain = _chain(request)
-    account = authenticate(state, request)
+    account = authenticate(request)
     if account is None:
         return error(chain, 403, NOT_AUTHORIZED)
     job = state.store.get(request.path_params["job_id"])
@@ -394,7 +288,7 @@ async def submit_crawl(request: Request) -> Response:
     """POST /crawl: not part of the contract; lets real clients (the official SDK) start a job."""
     state: MockState = request.app.state.mock
     chain = _chain(request)
-    account = authenticate(state, request)
+    account = authenticate(request)
     if account is None:
         return error(chain, 403, NOT_AUTHORIZED)
     try:
@@ -407,12 +301,12 @@ async def submit_crawl(request: Request) -> Response:
 
 
 async def api_root(request: Request) -> Response:
-    """GET /api/: the `public-root` variant's index, open to anyone (many APIs answer their root so); else none."""
-    state: MockState = request.app.state.mock
+    """GET /api/: no such route in the reference (the `public-root` variant answers an index to anyone)."""
     chain = _chain(request)
-    if not state.on("public-root"):
+    body = chain.first(lambda fault: fault.root())
+    if body is None:
         return error(chain, 404, f"No route for {request.method} {request.url.path}")
-    return _json(chain, 200, {"service": "spidra", "status": "ok", "docs": "https://docs.spidra.io"})
+    return _json(chain, 200, body)
 
 
 async def stats(request: Request) -> Response:
@@ -429,52 +323,6 @@ async def not_found(request: Request, exc: Exception) -> Response:
     if code == 405:
         return error(chain, 405, f"Method {request.method} not allowed", {"Allow": "POST"})
     return error(chain, code, f"No route for {request.method} {request.url.path}")
-
-
-# The `slow` variant: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail well past
-# hypothesis' default deadline). The `rate-limited` variant: every RATE_LIMITED_EVERY-th request gets 429.
-SLOW_S = 0.015
-SLOW_TAIL_EVERY = 100
-SLOW_TAIL_S = 0.6  # three times hypothesis' default deadline
-RATE_LIMITED_EVERY = 120
-# The `slow-first` variant: the first answer takes this long (a cold start).
-SLOW_FIRST_S = 3.0
-
-
-REWRITE_HEADERS = ("x-original-url", "x-rewrite-url")
-
-
-def _routed(state: MockState, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-    """The scope the app routes: rewritten by `X-Original-URL` / `X-Rewrite-URL` (the `honours-rewrite` variant
-    and the `original-url-skips-auth` fault, which then forgets the key check), or normalised by the
-    `normalizing-router` variant (slashes merged, dot segments resolved, path parameters dropped, `crawl` in
-    any case, a `.json` suffix and a trailing slash dropped)."""
-    rewrite = next((headers[name] for name in REWRITE_HEADERS if name in headers), None)
-    if rewrite and (state.on("honours-rewrite") or state.on("original-url-skips-auth")):
-        path = rewrite.split("?", 1)[0]
-        return {
-            **scope,
-            "path": path,
-            "raw_path": path.encode("latin-1"),
-            "spidra_rewritten": state.on("original-url-skips-auth"),
-        }
-    if state.on("normalizing-router") and scope["path"].lower().startswith(API_PREFIX):
-        # On the raw path, as RFC 3986 6.2.2 normalises: an encoded slash inside a segment stays in it.
-        raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
-        segments: list[str] = []
-        for segment in (part.split(";", 1)[0] for part in raw.split("/") if part):
-            dots = segment.replace("%2e", ".").replace("%2E", ".")
-            if dots == "..":
-                segments = segments[:-1]
-            elif dots != ".":
-                segments.append(segment)
-        if len(segments) > 1 and segments[1].lower() == "crawl":
-            segments[1] = "crawl"
-        if segments and segments[-1].endswith(".json"):
-            segments[-1] = segments[-1][: -len(".json")]
-        raw = "/" + "/".join(segments)
-        return {**scope, "path": unquote(raw), "raw_path": raw.encode("latin-1")}
-    return scope
 
 
 class Instrument:
@@ -510,7 +358,8 @@ class Instrument:
         asked = [name.strip() for name in headers.get(SWITCH_HEADER, "").split(",") if name.strip()]
         if asked and state.per_request:
             chain += Chain.of(asked)
-        scope = {**_routed(state, scope, headers), CHAIN_KEY: chain}
+        routed = chain.first(lambda fault: fault.route(scope, headers))
+        scope = {**(routed or scope), CHAIN_KEY: chain}
         try:
             refused = [name for name in asked if name not in REGISTRY] if state.per_request else []
             if refused:
@@ -520,21 +369,12 @@ class Instrument:
             if scope["path"].startswith(f"{API_PREFIX}/crawl/") and state.switches & TRANSPORT_FAULTS:
                 await transport_fault(state, chain, self.app, scope, receive, send, number, headers)
                 return
-            if state.on("slow"):
-                await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
-            if state.on("slow-first") and number == 1:
-                await asyncio.sleep(SLOW_FIRST_S)
-            if state.on("burst-503"):
-                # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
-                await asyncio.sleep(0.01)
-            if state.on("burst-503") and concurrent > BURST_LIMIT:
-                response: Response = error(chain, 503, "Service busy")
-            elif state.on("rate-limited") and number % RATE_LIMITED_EVERY == 0:
-                response = error(chain, 429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
-            else:
-                await self.app(scope, receive, send)
-                return
-            await response(scope, receive, send)
+            for fault in chain:
+                paced = await fault.pace(number, concurrent, partial(error, chain))
+                if paced is not None:
+                    await paced(scope, receive, send)
+                    return
+            await self.app(scope, receive, send)
         finally:
             with state.lock:
                 state.inflight -= 1

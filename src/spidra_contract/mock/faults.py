@@ -27,9 +27,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from spidra_contract.mock.jobs import ZERO_PAGES_JOB, Job
+from spidra_contract.mock.jobs import ACCOUNTS, ZERO_PAGES_JOB, Job
 
 TRACEBACK = (
     'Traceback (most recent call last):\n  File "/srv/spidra/api/jobs.py", line 88, in get_job\n'
@@ -74,10 +75,75 @@ class Outgoing:
         return progress if self.status == 200 and isinstance(progress, dict) else None
 
 
+@dataclass
+class Ask:
+    """One request to GET /crawl/{jobId} as the reference handles it: what the hooks that bend who is let in, to
+    which job, may look at and answer with."""
+
+    request: Request
+    job_id: str  # as the route captured it
+    find: Callable[[str], Job | None]  # the lookup, lookup faults included
+    write: Callable[[int, Any], Response]  # a JSON reply, through the faults on
+    refuse: Callable[..., Response]  # an ErrorResponse (status, message, headers), through the faults on
+    render: Callable[[Job], Any]  # a job's body now (a read not counted)
+    account: Callable[[], str | None]  # the account the request's key belongs to
+    cache: dict[str, tuple[float, Any]]  # the app's response cache (a cache fault's)
+
+
 class Fault:
     """A departure from the reference at one or more points; every hook leaves the answer as it is."""
 
     name: ClassVar[str] = ""
+    # routing: /crawl/{id}/ is served as /crawl/{id}
+    trailing_slash: ClassVar[bool] = False
+
+    # routing and pacing, before the app (the Instrument middleware)
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        """Another scope for the app to route (None: as sent)."""
+        return None
+
+    async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
+        """Wait before the answer, or answer instead of the app (a 429, a 503)."""
+        return None
+
+    def root(self) -> Any | None:
+        """A body for GET /api/ (None: no such route)."""
+        return None
+
+    # who is let in
+    def channel(self, request: Request) -> tuple[str, str] | None:
+        """A key this request presents in a channel the reference does not read, and the channel's name."""
+        return None
+
+    def account_without_key(self, request: Request) -> str | None:
+        return None
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        """An answer before the reference's method, key and lookup (a preflight, a cached reply...)."""
+        return None
+
+    def spell(self, job_id: str, ask: Ask) -> str | None:
+        """Another spelling of the id the handler goes on with (None: as routed)."""
+        return None
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        """The request is let past the key check to the job's owner."""
+        return False
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        """A stranger's key is let read another account's job."""
+        return False
+
+    def unauthenticated(self, ask: Ask) -> Response | None:
+        """The answer to a request no account's key came with (None: 403 ErrorResponse)."""
+        return None
+
+    def stranger(self, ask: Ask, job: Job) -> Response | None:
+        """The answer to another account's key (None: 404 ErrorResponse)."""
+        return None
+
+    def served(self, ask: Ask, response: Response, account: str, body: Any) -> None:
+        """After a 200 to the job's owner."""
 
     # authentication
     def accepts(self, key: str, known: str, channel: str) -> bool:
@@ -96,7 +162,7 @@ class Fault:
         """A job found for an id the reference finds none for."""
         return None
 
-    def unknown(self, job_id: str, outgoing: Callable[[int, Any], Response]) -> Response | None:
+    def unknown(self, ask: Ask) -> Response | None:
         """The answer to an id that names no job (None: the reference's 404)."""
         return None
 
@@ -241,7 +307,7 @@ class TraversalReadsJob(Fault):
 class Unknown500(Fault):
     name = "unknown-500"
 
-    def unknown(self, job_id: str, outgoing: Callable[[int, Any], Response]) -> Response | None:
+    def unknown(self, ask: Ask) -> Response | None:
         return Response("Internal Server Error", status_code=500, media_type="text/plain")
 
 
@@ -249,9 +315,9 @@ class Unknown500(Fault):
 class Unknown200(Fault):
     name = "unknown-200"
 
-    def unknown(self, job_id: str, outgoing: Callable[[int, Any], Response]) -> Response | None:
+    def unknown(self, ask: Ask) -> Response | None:
         empty = {"status": "waiting", "progress": {"message": "", "pagesCrawled": 0, "maxPages": 0}}
-        return outgoing(200, empty | {"result": None, "error": None})
+        return ask.write(200, empty | {"result": None, "error": None})
 
 
 @registered
@@ -641,3 +707,412 @@ def write(chain: Chain, status: int, body: Any, headers: dict[str, str] | None =
     for fault in chain:
         fault.encoded(out)
     return Response(out.text.encode("utf-8"), status_code=status, headers=out.headers, media_type=out.media_type)
+
+
+# --- who is let in: key channels, doors, ownership, refusals ---------------------------------------------------
+# (The door faults each leave one way in unlocked; the variants route, take keys or refuse in ways the contract
+# allows. The suite's door catalogue, `spidra_contract.clauses.doors`, cites where each way comes from.)
+
+NOT_FOUND = "Crawl job not found"
+NOT_AUTHORIZED = "Not authorized: missing or invalid API key"
+OTHER_ACCOUNT = "This job belongs to another account"
+# Client-IP headers a misconfigured proxy chain trusts (the `localhost-skips-auth` fault).
+CLIENT_IP_HEADERS = ("x-forwarded-for", "x-real-ip", "x-client-ip", "true-client-ip", "x-originating-ip")
+METHOD_OVERRIDES = ("x-http-method-override", "x-http-method", "x-method-override")
+REWRITE_HEADERS = ("x-original-url", "x-rewrite-url")
+# The `session-cookie` variant: a 200 sets a session cookie that later stands for the key (a client that keeps
+# cookies would then read as that account without a key; the suite keeps none).
+SESSION_COOKIE = "spidra_session"
+# The `key-blind-cache` fault: a 200 is served again to anyone who asks for the same path within this long.
+CACHE_SECONDS = 2.0
+REWRITTEN = "spidra_rewritten"  # the scope key the original-url fault marks a rewritten request with
+
+
+@registered
+class QueryKey(Fault):
+    name = "query-key"
+
+    def channel(self, request: Request) -> tuple[str, str] | None:
+        key = request.query_params.get("api_key")
+        return None if key is None else (key, "query")
+
+
+@registered
+class QueryAnyAccount(QueryKey):
+    name = "query-any-account"
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        return channel == "query"
+
+
+@registered
+class ApikeyAnyAccount(Fault):
+    name = "apikey-any-account"
+
+    def channel(self, request: Request) -> tuple[str, str] | None:
+        key = request.headers.get("apikey", request.query_params.get("apikey"))
+        return None if key is None else (key, "apikey")
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        return channel == "apikey"
+
+
+@registered
+class MultiChannel(Fault):
+    """The key in every header and cookie a gateway may take it from (ownership still checked; never the query
+    string, where keys end up in logs: `auth-required` judges that)."""
+
+    name = "multi-channel"
+
+    def channel(self, request: Request) -> tuple[str, str] | None:
+        import base64
+        import binascii
+
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() in ("token", "apikey") and token:
+            return token.strip(), scheme.lower()
+        if scheme.lower() == "basic" and token:
+            try:
+                user, _, password = base64.b64decode(token).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return user or password, "basic"
+        if authorization and not token:
+            return authorization, "authorization"
+        for name in ("api-key", "apikey"):
+            if name in request.headers:
+                return request.headers[name], name
+        for name in ("api_key", "token"):
+            if name in request.cookies:
+                return request.cookies[name], f"cookie {name}"
+        return None
+
+
+@registered
+class SessionCookie(Fault):
+    name = "session-cookie"
+
+    def account_without_key(self, request: Request) -> str | None:
+        sessions = {f"session-{account}": account for account in ACCOUNTS.values()}
+        return sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+
+    def served(self, ask: Ask, response: Response, account: str, body: Any) -> None:
+        response.set_cookie(SESSION_COOKIE, f"session-{account}", httponly=True, path="/")
+
+
+@registered
+class OptionsLeaksJob(Fault):
+    name = "options-leaks-job"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        job = ask.find(ask.job_id) if ask.request.method == "OPTIONS" else None
+        return None if job is None else ask.write(200, ask.render(job))  # to anyone, key or not
+
+
+@registered
+class OptionsPreflight(Fault):
+    name = "options-preflight"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        if ask.request.method != "OPTIONS":
+            return None
+        headers = {"Allow": "GET, HEAD, OPTIONS", "Access-Control-Allow-Methods": "GET, HEAD"}
+        return Response(status_code=204, headers=headers)  # to anyone, as a CORS preflight
+
+
+@registered
+class Head405(Fault):
+    name = "head-405"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        return ask.refuse(405, "Method HEAD not allowed", {"Allow": "GET"}) if ask.request.method == "HEAD" else None
+
+
+@registered
+class HeadBlind(Fault):
+    name = "head-blind"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        if ask.request.method == "HEAD" and ask.account() is not None and ask.find(ask.job_id) is None:
+            return Response(status_code=200, media_type="application/json")  # HEAD 200 where GET says 404
+        return None
+
+
+@registered
+class KeyBlindCache(Fault):
+    name = "key-blind-cache"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        import time
+
+        cached = ask.cache.get(ask.request.url.path) if ask.request.method in ("GET", "HEAD") else None
+        if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+            return ask.write(200, cached[1])
+        return None
+
+    def served(self, ask: Ask, response: Response, account: str, body: Any) -> None:
+        import time
+
+        ask.cache[ask.request.url.path] = (time.monotonic(), body)
+
+
+@registered
+class LenientRouter(Fault):
+    name = "lenient-router"
+    trailing_slash = True
+
+
+def _odd_segments(job_id: str) -> bool:
+    return ";" in job_id or any(part in (".", "..") for part in job_id.split(";")[0].split("/"))
+
+
+@registered
+class DotSegmentSkipsAuth(Fault):
+    """A path with a dot segment or a path parameter (;) is normalised after the key check."""
+
+    name = "dot-segment-skips-auth"
+
+    def spell(self, job_id: str, ask: Ask) -> str | None:
+        import posixpath
+
+        if not _odd_segments(job_id):
+            return None
+        parts = [part.split(";", 1)[0] for part in job_id.split("/")]
+        return posixpath.basename(posixpath.normpath("/" + "/".join(parts)))
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        return _odd_segments(ask.job_id)
+
+
+@registered
+class UpperIdSkipsOwnership(Fault):
+    name = "upper-id-skips-ownership"
+
+    def spell(self, job_id: str, ask: Ask) -> str | None:
+        # a case-insensitive lookup on a second code path
+        return job_id.lower() if job_id != job_id.lower() and ask.find(job_id) is None else None
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        return ask.job_id != ask.job_id.lower()
+
+
+@registered
+class HeadSkipsAuth(Fault):
+    name = "head-skips-auth"
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        return ask.request.method == "HEAD"
+
+
+@registered
+class SlashSkipsAuth(Fault):
+    name = "slash-skips-auth"
+    trailing_slash = True
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        return trailing
+
+
+@registered
+class MethodOverrideSkipsAuth(Fault):
+    name = "method-override-skips-auth"
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        request = ask.request
+        claimed = {request.headers.get(name, "").upper() for name in METHOD_OVERRIDES}
+        claimed.add(request.query_params.get("_method", "").upper())
+        return bool(claimed & {"HEAD", "OPTIONS"})
+
+
+@registered
+class LocalhostSkipsAuth(Fault):
+    name = "localhost-skips-auth"
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        headers = ask.request.headers
+        return any(headers.get(name, "").startswith("127.0.0.1") for name in CLIENT_IP_HEADERS) or (
+            "for=127.0.0.1" in headers.get("forwarded", "")
+        )
+
+
+def _rewritten(scope: dict[str, Any], headers: dict[str, str], mark: bool) -> dict[str, Any] | None:
+    rewrite = next((headers[name] for name in REWRITE_HEADERS if name in headers), None)
+    if not rewrite:
+        return None
+    path = rewrite.split("?", 1)[0]
+    return {**scope, "path": path, "raw_path": path.encode("latin-1"), REWRITTEN: mark}
+
+
+@registered
+class HonoursRewrite(Fault):
+    """X-Original-URL / X-Rewrite-URL rewrite the route, which runs its own key and owner checks."""
+
+    name = "honours-rewrite"
+
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        return _rewritten(scope, headers, mark=False)
+
+
+@registered
+class OriginalUrlSkipsAuth(Fault):
+    """X-Original-URL / X-Rewrite-URL route a request for / to the job, and the key check is forgotten."""
+
+    name = "original-url-skips-auth"
+
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        return _rewritten(scope, headers, mark=True)
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        return bool(ask.request.scope.get(REWRITTEN))
+
+
+@registered
+class NormalizingRouter(Fault):
+    """Slashes merged, dot segments resolved, path parameters dropped, `crawl` in any case, a `.json` suffix and
+    a trailing slash dropped; on the raw path, as RFC 3986 6.2.2 normalises (an encoded slash inside a segment
+    stays in it)."""
+
+    name = "normalizing-router"
+    api_prefix = "/api"
+
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        from urllib.parse import unquote
+
+        if not scope["path"].lower().startswith(self.api_prefix):
+            return None
+        raw = scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0]
+        segments: list[str] = []
+        for segment in (part.split(";", 1)[0] for part in raw.split("/") if part):
+            dots = segment.replace("%2e", ".").replace("%2E", ".")
+            if dots == "..":
+                segments = segments[:-1]
+            elif dots != ".":
+                segments.append(segment)
+        if len(segments) > 1 and segments[1].lower() == "crawl":
+            segments[1] = "crawl"
+        if segments and segments[-1].endswith(".json"):
+            segments[-1] = segments[-1][: -len(".json")]
+        raw = "/" + "/".join(segments)
+        return {**scope, "path": unquote(raw), "raw_path": raw.encode("latin-1")}
+
+
+@registered
+class BearerSkipsOwnership(Fault):
+    name = "bearer-skips-ownership"
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        return channel == "bearer"
+
+
+@registered
+class CrossAccountRead(Fault):
+    name = "cross-account-read"
+
+    def crosses(self, ask: Ask, channel: str) -> bool:
+        return True
+
+
+@registered
+class RefusalCarriesJob(Fault):
+    """The refusal is right, but its body embeds the job's record (a debug field)."""
+
+    name = "refusal-carries-job"
+
+    def unauthenticated(self, ask: Ask) -> Response | None:
+        job = ask.find(ask.job_id)
+        return None if job is None else self._with(ask, 403, NOT_AUTHORIZED, job)
+
+    def stranger(self, ask: Ask, job: Job) -> Response | None:
+        return self._with(ask, 404, NOT_FOUND, job)
+
+    @staticmethod
+    def _with(ask: Ask, status: int, message: str, job: Job) -> Response:
+        return ask.write(status, {"status": "error", "message": message, "debug": {"job": ask.render(job)}})
+
+
+@registered
+class Foreign403(Fault):
+    name = "foreign-403"
+
+    def stranger(self, ask: Ask, job: Job) -> Response | None:
+        return ask.refuse(403, OTHER_ACCOUNT)
+
+
+@registered
+class ForbidUnowned(Fault):
+    """403 to everything a key does not own: another account's jobs and ids that name no job."""
+
+    name = "forbid-unowned"
+
+    def stranger(self, ask: Ask, job: Job) -> Response | None:
+        return ask.refuse(403, OTHER_ACCOUNT)
+
+    def unknown(self, ask: Ask) -> Response | None:
+        return ask.refuse(403, NOT_AUTHORIZED)
+
+
+@registered
+class PublicRoot(Fault):
+    name = "public-root"
+
+    def root(self) -> Any | None:
+        return {"service": "spidra", "status": "ok", "docs": "https://docs.spidra.io"}
+
+
+# --- pacing: how fast and how often an answer comes ---------------------------------------------------------
+
+# `slow`: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail past hypothesis'
+# default deadline). `rate-limited`: every RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first
+# answer takes SLOW_FIRST_S (a cold start). `burst-503`: more than BURST_LIMIT at once get 503.
+SLOW_S = 0.015
+SLOW_TAIL_EVERY = 100
+SLOW_TAIL_S = 0.6  # three times hypothesis' default deadline
+RATE_LIMITED_EVERY = 120
+SLOW_FIRST_S = 3.0
+BURST_LIMIT = 8
+
+
+@registered
+class Slow(Fault):
+    name = "slow"
+
+    async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
+        import asyncio
+
+        await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
+        return None
+
+
+@registered
+class SlowFirst(Fault):
+    name = "slow-first"
+
+    async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
+        import asyncio
+
+        if number == 1:
+            await asyncio.sleep(SLOW_FIRST_S)
+        return None
+
+
+@registered
+class Burst503(Fault):
+    name = "burst-503"
+
+    async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
+        import asyncio
+
+        # Let concurrent requests overlap, as a real worker pool would, then shed the excess.
+        await asyncio.sleep(0.01)
+        return refuse(503, "Service busy") if concurrent > BURST_LIMIT else None
+
+
+@registered
+class RateLimited(Fault):
+    name = "rate-limited"
+
+    async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
+        if number % RATE_LIMITED_EVERY == 0:
+            return refuse(429, "Too many requests", {"Retry-After": "1", "RateLimit-Remaining": "0"})
+        return None
