@@ -3,18 +3,23 @@
 
 The points, in the order a request meets them (pytest-httpserver composes its answers from hooks the same way):
 
-- `accepts` / `account` / `refusal_status`: authentication (which key is taken for which account, what a
-  refusal's status is);
+- `route` / `pace`: the route the app sees, and how fast (or whether: a 429, a 503) it answers;
+- `answer_first`: an answer before the reference's checks (a preflight, a cached reply...);
+- `trailing_slash` / `spell`: the id the handler goes on with;
+- `channel` / `account` / `account_without_key` / `accepts` / `opens` / `refusal_status` / `unauthenticated`:
+  authentication (where a key is read, which key is taken for which account, who is let past the check);
+- `crosses` / `stranger`: another account's key on a job, and its refusal;
 - `lookup` / `unknown` / `crash`: finding the job, answering an id that names none, failing on an id;
 - `job_read`: the facts of one read of a job (status, progress, result, error) before they become a body;
 - `page`: one result item; `job_body`: the 200 body as a whole;
 - `message` / `error_body` / `error_page`: a refusal's ErrorResponse;
-- `shape` / `encoded`: any JSON reply on its way out, before and after it is written as text.
+- `shape` / `encoded`: any JSON reply on its way out, before and after it is written as text;
+- `served`: after a 200 to the job's owner (a session cookie, a cache entry); `root`: GET /api/.
 
 A fault is chosen per app instance (`make_state(switches)`), or per request (`X-Mock-Switch`, where the app was
-made with `per_request=True`), so one process can serve the reference and any fault side by side. The faults of
-the wire and the routing doors (`wire.py`, and the switches `app.py` still asks `state.on` for) bend bytes and
-routes the ASGI app does not see: they are chosen per app instance only.
+made with `per_request=True`), so one process can serve the reference and any fault side by side. The transport and
+wire faults (`transport_fault` in `app.py`, `wire.py`) bend the bytes of an answer, which the ASGI app does not
+write: they are chosen per app instance only.
 """
 
 from __future__ import annotations
