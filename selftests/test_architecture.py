@@ -230,8 +230,11 @@ def strategy_for(hint: object) -> st.SearchStrategy[object]:
         return st.floats(allow_nan=False, allow_infinity=False, width=32)
     if origin is tuple:
         return st.lists(strategy_for(args[0]), max_size=2).map(tuple)
+    if origin is list:
+        return st.lists(strategy_for(args[0]), max_size=2)
     if origin is dict:
-        return st.dictionaries(st.text(max_size=6), st.integers() | st.text(max_size=6), max_size=3)
+        values = st.integers() | st.text(max_size=6) if args[1] is typing.Any else strategy_for(args[1])
+        return st.dictionaries(st.text(max_size=6), values, max_size=3)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
         fields = {item.name: strategy_for(hints[item.name]) for item in dataclasses.fields(hint) if item.init}

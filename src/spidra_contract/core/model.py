@@ -93,7 +93,8 @@ class Report:
     baseline: dict[str, Any] | None = None
     spec_name: str = "openapi.yaml"
     report_dir: str = ""
-    # The behavioural fingerprint: per probe class, what came back (`fingerprint.summary`); `diff.py` compares two.
+    # The behavioural fingerprint: per probe class, what came back (`fingerprint.ClassStats.summary`); `diff.py`
+    # compares two.
     fingerprint: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # --- what renderers ask -----------------------------------------------------------------------------

@@ -10,9 +10,11 @@ different job ids compare class by class. `diff.py` compares two fingerprints.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from spidra_contract.core.codec import Record
 from spidra_contract.core.exchange import Reply, json_type
 
 # Headers whose values a client acts on (caching, security, CORS, authentication): compared by value.
@@ -53,8 +55,9 @@ def probe_class(probe: str, reply: Reply, known_ids: frozenset[str]) -> str:
     return " | ".join(parts)
 
 
-def skeleton(body: Any) -> tuple[dict[str, str], dict[str, str]]:
-    """The body's field paths (items folded as `*`) with their JSON types, and the values of enum-like fields."""
+def skeleton(body: Any) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+    """The body's field paths (items folded as `*`) with their JSON types (a field seen with two types in one body
+    is one union, written "integer|null"), and the values of enum-like fields."""
     fields: dict[str, set[str]] = {}
     values: dict[str, set[str]] = {}
 
@@ -75,7 +78,7 @@ def skeleton(body: Any) -> tuple[dict[str, str], dict[str, str]]:
     walk(body, "")
     return (
         {path: "|".join(sorted(types)) for path, types in fields.items()},
-        {path: "|".join(sorted(seen)) for path, seen in values.items()},
+        {path: frozenset(seen) for path, seen in values.items()},
     )
 
 
@@ -87,67 +90,87 @@ def test_of(probe: str, known_ids: frozenset[str]) -> str:
     return re.sub(r"\[\{job\}\]$", "", name)
 
 
-def new_stats(test: str = "") -> dict[str, Any]:
-    return {
-        "test": test,
-        "stranger": False,  # a door knocked on with a key that is not the job owner's
-        "reads": 0,
-        "statuses": {},
-        "media_types": {},
-        "fields": {},
-        "values": {},
-        "headers": {},
-        "latency_ms": [],
-    }
-
-
 def _count(counter: dict[str, int], key: str, by: int = 1) -> None:
     counter[key] = counter.get(key, 0) + by
 
 
-def observe(stats: dict[str, Any], reply: Reply) -> None:
-    """Add one exchange to its class' stats (counts: how many of the class' reads showed each thing)."""
-    stats["reads"] += 1
-    stats["stranger"] = stats.get("stranger", False) or reply.stranger
-    _count(stats["statuses"], str(reply.status))
-    _count(stats["media_types"], reply.media_type or "-")
-    body = reply.body if reply.method == "GET" else None
-    if body is not None:
-        fields, values = skeleton(body)
-        for path, types in fields.items():
-            stats["fields"].setdefault(path, {})
-            _count(stats["fields"][path], types)
-        for path, seen in values.items():
-            stats["values"].setdefault(path, {})
-            for value in seen.split("|"):
-                _count(stats["values"][path], value)
-    for name, value in reply.headers.items():
-        lowered = name.lower()
-        if lowered in VALUE_HEADERS:
-            shown = " ".join(value.split())[:MAX_VALUE_CHARS]
-        elif lowered in NAME_HEADERS or lowered.startswith(NAME_PREFIXES):
-            shown = "(present)"
-        else:
-            continue
-        stats["headers"].setdefault(lowered, {})
-        _count(stats["headers"][lowered], shown)
-    if len(stats["latency_ms"]) < MAX_LATENCIES:
-        stats["latency_ms"].append(round(reply.elapsed_ms, 2))
+@dataclass
+class ClassStats(Record):
+    """What one probe class' reads showed: how many of them showed each status, media type, field type, enum
+    value and notable header, whether a stranger knocked, and latency samples (bounded)."""
 
+    test: str = ""
+    stranger: bool = False  # a door knocked on with a key that is not the job owner's
+    reads: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    media_types: dict[str, int] = field(default_factory=dict)
+    fields: dict[str, dict[str, int]] = field(default_factory=dict)
+    values: dict[str, dict[str, int]] = field(default_factory=dict)
+    headers: dict[str, dict[str, int]] = field(default_factory=dict)
+    latency_ms: list[float] = field(default_factory=list)
 
-def merge(into: dict[str, Any], other: dict[str, Any]) -> None:
-    into["reads"] += other["reads"]
-    into["stranger"] = bool(into.get("stranger") or other.get("stranger"))
-    for name in ("statuses", "media_types"):
-        for key, count in other[name].items():
-            _count(into[name], key, count)
-    for name in ("fields", "values", "headers"):
-        for key, counts in other[name].items():
-            target = into[name].setdefault(key, {})
-            for value, count in counts.items():
-                _count(target, value, count)
-    room = MAX_LATENCIES - len(into["latency_ms"])
-    into["latency_ms"].extend(other["latency_ms"][: max(0, room)])
+    def observe(self, reply: Reply) -> None:
+        """Add one exchange (counts: how many of the class' reads showed each thing)."""
+        self.reads += 1
+        self.stranger = self.stranger or reply.stranger
+        _count(self.statuses, str(reply.status))
+        _count(self.media_types, reply.media_type or "-")
+        body = reply.body if reply.method == "GET" else None
+        if body is not None:
+            fields, values = skeleton(body)
+            for path, types in fields.items():
+                _count(self.fields.setdefault(path, {}), types)
+            for path, seen in values.items():
+                for value in seen:
+                    _count(self.values.setdefault(path, {}), value)
+        for name, value in reply.headers.items():
+            lowered = name.lower()
+            if lowered in VALUE_HEADERS:
+                shown = " ".join(value.split())[:MAX_VALUE_CHARS]
+            elif lowered in NAME_HEADERS or lowered.startswith(NAME_PREFIXES):
+                shown = "(present)"
+            else:
+                continue
+            _count(self.headers.setdefault(lowered, {}), shown)
+        if len(self.latency_ms) < MAX_LATENCIES:
+            self.latency_ms.append(round(reply.elapsed_ms, 2))
+
+    def merge(self, other: ClassStats) -> None:
+        """Another process' reads of the same class (an xdist worker's)."""
+        self.reads += other.reads
+        self.stranger = self.stranger or other.stranger
+        for mine, theirs in ((self.statuses, other.statuses), (self.media_types, other.media_types)):
+            for key, count in theirs.items():
+                _count(mine, key, count)
+        for mine_nested, theirs_nested in (
+            (self.fields, other.fields),
+            (self.values, other.values),
+            (self.headers, other.headers),
+        ):
+            for key, counts in theirs_nested.items():
+                target = mine_nested.setdefault(key, {})
+                for value, count in counts.items():
+                    _count(target, value, count)
+        room = MAX_LATENCIES - len(self.latency_ms)
+        self.latency_ms.extend(other.latency_ms[: max(0, room)])
+
+    def summary(self) -> dict[str, Any]:
+        """As summary.json keeps it: the counts in a stable order, and latency as percentiles (not its samples)."""
+        return {
+            "test": self.test,
+            "stranger": self.stranger,
+            "reads": self.reads,
+            "statuses": dict(sorted(self.statuses.items())),
+            "media_types": dict(sorted(self.media_types.items())),
+            "fields": {path: dict(sorted(types.items())) for path, types in sorted(self.fields.items())},
+            "values": {path: dict(sorted(seen.items())) for path, seen in sorted(self.values.items())},
+            "headers": {name: dict(sorted(seen.items())) for name, seen in sorted(self.headers.items())},
+            "latency_ms": {
+                "samples": len(self.latency_ms),
+                "p50": percentile(self.latency_ms, 0.5),
+                "p95": percentile(self.latency_ms, 0.95),
+            },
+        }
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -156,23 +179,3 @@ def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
     index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
     return round(ordered[index], 2)
-
-
-def summary(stats: dict[str, Any]) -> dict[str, Any]:
-    """A class' stats as summary.json keeps them: the counts, and latency as percentiles (not its samples)."""
-    samples = stats["latency_ms"]
-    return {
-        "test": stats.get("test", ""),
-        "stranger": bool(stats.get("stranger")),
-        "reads": stats["reads"],
-        "statuses": dict(sorted(stats["statuses"].items())),
-        "media_types": dict(sorted(stats["media_types"].items())),
-        "fields": {path: dict(sorted(types.items())) for path, types in sorted(stats["fields"].items())},
-        "values": {path: dict(sorted(seen.items())) for path, seen in sorted(stats["values"].items())},
-        "headers": {name: dict(sorted(seen.items())) for name, seen in sorted(stats["headers"].items())},
-        "latency_ms": {
-            "samples": len(samples),
-            "p50": percentile(samples, 0.5),
-            "p95": percentile(samples, 0.95),
-        },
-    }

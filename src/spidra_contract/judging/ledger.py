@@ -49,8 +49,8 @@ class Ledger:
     door_axes: dict[str, str] = field(default_factory=dict)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
-    # The behavioural fingerprint: per probe class, what came back (`fingerprint.observe`).
-    fingerprints: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The behavioural fingerprint: per probe class, what came back (`fingerprint.ClassStats`).
+    fingerprints: dict[str, fingerprint.ClassStats] = field(default_factory=dict)
     ok_replies: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
@@ -85,7 +85,7 @@ class Ledger:
         about drift from the spec."""
         with self.lock:
             if probe:
-                fingerprint.observe(self.fingerprints.setdefault(probe, fingerprint.new_stats(test)), reply)
+                self.fingerprints.setdefault(probe, fingerprint.ClassStats(test=test)).observe(reply)
             if len(self.exchanges) < CASSETTE_LIMIT:
                 self.exchanges.append(_har_entry(reply))
             else:
@@ -226,9 +226,10 @@ class Ledger:
             self.exchanges.extend(incoming[:room])
             self.exchanges_dropped += data.get("exchanges_dropped", 0) + max(0, len(incoming) - room)
             self.ok_replies += data.get("ok_replies", 0)
-            for probe, stats in data.get("fingerprints", {}).items():
+            for probe, given in data.get("fingerprints", {}).items():
+                stats = fingerprint.ClassStats.from_dict(given)
                 if probe in self.fingerprints:
-                    fingerprint.merge(self.fingerprints[probe], stats)
+                    self.fingerprints[probe].merge(stats)
                 else:
                     self.fingerprints[probe] = stats
 
@@ -254,7 +255,7 @@ class Ledger:
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,
-                "fingerprints": self.fingerprints,
+                "fingerprints": {probe: stats.to_dict() for probe, stats in self.fingerprints.items()},
             }
 
     @property

@@ -23,7 +23,6 @@ from spidra_contract.core import outcome as outcomes
 from spidra_contract.core.exchange import encodable
 from spidra_contract.core.model import Drift, Finding, Report, TestResult
 from spidra_contract.core.outcome import Evidence
-from spidra_contract.judging import fingerprint
 from spidra_contract.plugin.run import Run
 from spidra_contract.reporting import render, specpatch
 
@@ -47,7 +46,7 @@ def build_report(run: Run, evidence: Evidence, results: tuple[TestResult, ...] =
         findings = tuple(Finding.from_dict(finding) for finding in ledger.findings)
         notes, timelines = tuple(ledger.notes), dict(ledger.timelines)
         access = access_matrix(ledger.access, ledger.door_axes)
-        prints = {probe: fingerprint.summary(stats) for probe, stats in sorted(ledger.fingerprints.items())}
+        prints = {probe: stats.summary() for probe, stats in sorted(ledger.fingerprints.items())}
     gate = run.gate.state()
     return Report(
         outcome=outcome,
