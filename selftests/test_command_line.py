@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -18,7 +19,7 @@ FAST = (
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        pytest.param(["--profile", "bogus"], {}, "invalid choice: 'bogus'", id="unknown-profile"),
+        pytest.param(["--profile", "bogus"], {}, "--profile must be one of ci, dev, nightly", id="unknown-profile"),
         pytest.param([], {"SPIDRA_PROFILE": "cii"}, "SPIDRA_PROFILE must be one of", id="unknown-profile-from-env"),
         pytest.param(["--mock-switch", "no-such-fault"], {}, "unknown mock switch", id="unknown-switch"),
         pytest.param(["--base-url", "http://127.0.0.1:9/api"], {}, "needs --api-key", id="live-without-key"),
@@ -35,7 +36,9 @@ def test_bad_option_exits_4_with_one_clear_line(args, env, message, tmp_path):
     error_lines = [line for line in result.output.splitlines() if line.startswith("ERROR:")]
     assert len(error_lines) == 1, result.output
     assert time.monotonic() - started < 15
-    assert not tmp_path.exists() or not any(tmp_path.iterdir()), "bad options wrote reports"
+    # Only the reports that say why: the run never started.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["junit.xml", "summary.json", "summary.md"]
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["exit_code"] == 4
 
 
 def test_malformed_spec_exits_4(tmp_path):
@@ -180,3 +183,29 @@ def test_a_test_path_that_does_not_exist_is_exit_4_in_every_report_as_in_the_pro
     assert result.exit_code == 4, result.output
     assert "file or directory not found" in result.output
     assert_reports_agree(tmp_path, 4, result.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        pytest.param(("--profile", "nope"), "--profile must be one of ci, dev, nightly, got 'nope'", id="bad-profile"),
+        pytest.param(("--spec={bad}",), "is not valid YAML at line 5, column 1: expected ','", id="malformed-spec"),
+        pytest.param(
+            ("--base-url", "https://api.test/api"), "--base-url needs --api-key (or SPIDRA_API_KEY)", id="no-key"
+        ),
+    ],
+)
+def test_a_run_refused_before_it_starts_still_writes_the_reports_that_say_why(args, says, tmp_path):
+    """A CI job that uploads the report folder uploads the reason: summary.json, summary.md and junit.xml say
+    usage error, exit 4, and the one line the terminal gave (a spec's with the parser's line and column)."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("openapi: 3.1.0\npaths:\n  /crawl/{jobId}:\n    get: [unclosed\n", encoding="utf-8")
+    result = run_suite(*(arg.format(bad=bad) for arg in args), report_dir=tmp_path / "reports")
+    assert result.exit_code == 4, result.output[-2000:]
+    assert says in result.output
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["junit.xml", "summary.json", "summary.md"]
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["headline"] == f"usage error (exit 4): {summary['reason']}"
+    assert says in summary["reason"]
+    assert says.split(" (")[0] in (tmp_path / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert 'name="exit_code" value="4"' in (tmp_path / "reports" / "junit.xml").read_text(encoding="utf-8")

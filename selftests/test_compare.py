@@ -274,3 +274,51 @@ def test_a_side_that_cannot_be_reached_ends_the_comparison_with_its_exit_code_na
     assert result.returncode == 6, result.stdout + result.stderr
     assert "the candidate run ended with exit 6: could not test" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_signal_to_compare_stops_both_sides_each_writing_its_reports(tmp_path):
+    """SIGTERM to `compare` (a CI timeout) reaches both runs; each stops and says so in its reports; exit 2."""
+    import json
+    import signal
+    import time
+
+    production_state, candidate_state = make_state(("slow",), time_scale=2.5), make_state(("slow",), time_scale=2.5)
+    production, candidate = MockServer(production_state).start(), MockServer(candidate_state).start()
+    try:
+        ids = [f"--job-id={job_id}" for job_id in production_state.job_ids("alpha")]
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "spidra_contract.cli",
+                "compare",
+                "--base-url",
+                production.base_url,
+                "--candidate-url",
+                candidate.base_url,
+                "--same-accounts",
+                f"--report-dir={tmp_path}",
+                *ids,
+                "--",
+                "--rate-limit=0",
+                "--watch=60",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"},
+        )
+        deadline = time.monotonic() + 60
+        while min(production_state.requests_seen, candidate_state.requests_seen) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        output, _ = process.communicate(timeout=60)
+    finally:
+        production.stop()
+        candidate.stop()
+    assert process.returncode == 2, output[-3000:]
+    assert time.monotonic() - sent < 30
+    for side in ("production", "candidate"):
+        summary = json.loads((tmp_path / side / "summary.json").read_text(encoding="utf-8"))
+        assert summary["verdict"] == "interrupted", (side, summary["headline"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -106,6 +107,70 @@ def test_sigterm_ends_the_run_with_every_report_saying_it_was_interrupted(served
     assert time.monotonic() - sent < 40
     assert sorted(p.name for p in server.report_dir.iterdir()) == sorted(ARTIFACTS)
     assert_reports_agree(server.report_dir, 2, output)
+
+
+def _wrapper(server, state, *extra: str) -> subprocess.Popen[str]:
+    """`spidra-contract run` against the served mock, in a process group of its own (as a shell starts it)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "spidra_contract.cli",
+            "run",
+            f"--report-dir={server.report_dir}",
+            *live_args(server, state),
+            *extra,
+        ],
+        cwd=server.report_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _started(state, process: subprocess.Popen[str], requests: int = 30) -> None:
+    deadline = time.monotonic() + 60
+    while state.requests_seen < requests and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+
+
+@pytest.mark.parametrize(
+    ("how", "signum"), [("SIGTERM to the wrapper", signal.SIGTERM), ("Ctrl-C to its group", signal.SIGINT)]
+)
+def test_the_wrapper_passes_a_signal_to_its_suite_waits_for_the_reports_and_exits_2(served_mock_with, how, signum):
+    """What a CI runner (SIGTERM to the process it started) and a person (Ctrl-C: SIGINT to the terminal's
+    process group) send `spidra-contract run`: its pytest stops, writes every report saying so, and nothing of
+    it goes on testing the target."""
+    server, state = served_mock_with("slow")
+    process = _wrapper(server, state)
+    _started(state, process)
+    if signum == signal.SIGINT:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
+    output, _ = process.communicate(timeout=45)
+    assert process.returncode == 2, output[-3000:]
+    assert sorted(p.name for p in server.report_dir.iterdir()) == sorted(ARTIFACTS)
+    assert_reports_agree(server.report_dir, 2)
+    seen = state.requests_seen
+    time.sleep(0.5)
+    assert state.requests_seen == seen, "the suite went on testing the target after its wrapper ended"
+
+
+def test_a_suite_does_not_outlive_its_wrapper(served_mock_with):
+    """A wrapper killed outright (SIGKILL: no handler runs) takes its pytest along: nothing keeps testing."""
+    server, state = served_mock_with("slow")
+    process = _wrapper(server, state, "--watch=60")  # left alone, the run would watch its jobs for a minute
+    _started(state, process)
+    process.kill()
+    killed = time.monotonic()
+    process.communicate(timeout=30)  # the output ends when the last process holding it, the suite, does
+    assert time.monotonic() - killed < 15, "the suite went on after its wrapper was killed"
+    seen = state.requests_seen
+    time.sleep(0.5)
+    assert state.requests_seen == seen
 
 
 @pytest.fixture

@@ -36,7 +36,8 @@ def run(ctx: click.Context) -> None:
     project; pytest's own options go through as they are. Reports go to ./reports unless --report-dir (or
     SPIDRA_REPORT_DIR) says otherwise."""
     import os
-    import subprocess
+
+    from spidra_contract.tools.runner import Supervised
 
     args = [a for a in ctx.args if a != "--"]
     if "--pytest-help" in args:
@@ -47,12 +48,10 @@ def run(ctx: click.Context) -> None:
     args, env = with_paths_from(args, Path.cwd())
     # A pytest process of its own (this one has imported what pytest must see first, to rewrite plugins), run in
     # the packaged suite's folder so its test paths stay short; every path the user gave is absolute by now.
-    try:
-        code = subprocess.call(
+    with Supervised() as supervised:
+        code = supervised.call(
             [sys.executable, "-m", "pytest", *suite_args(), *args], cwd=SUITE, env={**os.environ, **env}
         )
-    except KeyboardInterrupt:
-        code = 2
     sys.exit(code)
 
 
@@ -425,6 +424,7 @@ def compare_command(
     import os
 
     from spidra_contract.tools import compare
+    from spidra_contract.tools.runner import Supervised
 
     job_ids = job_ids or tuple(os.environ.get("SPIDRA_JOB_IDS", "").replace(",", " ").split())
     candidate_job_ids = candidate_job_ids or tuple(
@@ -443,7 +443,11 @@ def compare_command(
         compare.Side("candidate", candidate_url, candidate_api_key, candidate_other_api_key, candidate_job_ids),
     )
     report_dir = report_dir.absolute()
-    codes = compare.run_both(sides, report_dir, extra)
+    with Supervised() as supervised:
+        codes = compare.run_both(sides, report_dir, extra, supervised)
+    if supervised.signalled is not None:
+        click.echo("spidra-contract compare: interrupted; each side's reports say how far it got", err=True)
+        sys.exit(2)
     for side in compare.SIDES:
         if codes[side] not in (0, 1):
             log = report_dir / f"{side}.log"

@@ -184,7 +184,13 @@ def load_contract(path: str | Path) -> Contract:
     except OSError as exc:
         raise SpecError(f"cannot read spec {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise SpecError(f"spec {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        # Where the parser stopped (1-based, as editors count) and what it found there.
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        said = f"{problem} ({context})" if context else problem
+        raise SpecError(f"spec {path} is not valid YAML{where}: {said}") from None
     if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3."):
         raise SpecError(f"spec {path} is not an OpenAPI 3.x document")
     operation = raw.get("paths", {}).get(OPERATION_PATH, {}).get(OPERATION_METHOD)

@@ -43,7 +43,10 @@ def _add(group: Any, option: Option, names: tuple[str, ...], *, listed: bool = T
         metavar = option.name.upper().replace("-", "_")
         group.addoption(*names, action="append", default=[], dest=option.dest, metavar=metavar, help=help_text)
     elif option.choices:
-        group.addoption(*names, default=None, dest=option.dest, choices=option.choices, help=help_text)
+        # The choices are checked when the options are resolved (a typo is exit 4 with one line, and the reports
+        # say so); argparse's own check would end the run before any report could be written.
+        metavar = "{" + ",".join(option.choices) + "}"
+        group.addoption(*names, default=None, dest=option.dest, metavar=metavar, help=help_text)
     else:
         group.addoption(*names, default=None, dest=option.dest, help=help_text)
 
@@ -150,11 +153,39 @@ def pytest_configure(config: pytest.Config) -> None:
         if not suite.is_worker(config) and not config.option.collectonly:
             check_report_dir(settings.report_dir)
     except (OptionError, SpecError, BaselineError) as exc:
+        if not suite.is_worker(config) and not config.option.collectonly:
+            _report_usage_error(config, str(exc))
         raise pytest.UsageError(f"spidra-contract: {exc}") from None
     seed, hypothesis_seed = _choose_seed(config, settings.profile.derandomize)
     run = Run(settings=settings, contract=contract, seed=seed, hypothesis_seed=hypothesis_seed, baseline=baseline)
     config.stash[RUN_KEY] = run
     config.stash[SESSION_KEY] = suite.register(config, run)
+
+
+def _report_usage_error(config: pytest.Config, reason: str) -> None:
+    """A run refused before it started still leaves summary.json, summary.md and junit.xml saying why, in the
+    report folder the options name (when that folder is usable: when it is the problem, the line is all)."""
+    import os
+
+    from spidra_contract.core.exchange import Redactor
+    from spidra_contract.plugin.reports import write_usage_error
+
+    def given(name: str) -> str:
+        option = next(option for option in OPTIONS if option.dest == f"spidra_{name}")
+        value = config.getoption(option.dest, default=None) or os.environ.get(option.env) or config.getini(option.ini)
+        return str(value or "")
+
+    folder = Path(given("report_dir") or "reports")
+    folder = folder if folder.is_absolute() else Path(str(config.rootpath)) / folder
+    redactor = Redactor()
+    redactor.add(given("api_key"), "$SPIDRA_API_KEY")
+    redactor.add(given("other_api_key"), "$SPIDRA_OTHER_API_KEY")
+    target = {"kind": "live" if given("base_url") else "embedded mock", "base_url": redactor.url(given("base_url"))}
+    try:
+        check_report_dir(folder)
+        write_usage_error(folder, reason, redactor, target)
+    except (OptionError, OSError):
+        return
 
 
 def _refuse_misread_path(config: pytest.Config) -> None:

@@ -20,7 +20,7 @@ import pytest
 from spidra_contract import __version__
 from spidra_contract.clauses.doors import AXES, CALLERS, EMPTY_KEY, FRONT, NEAR_MISS
 from spidra_contract.core import outcome as outcomes
-from spidra_contract.core.exchange import encodable
+from spidra_contract.core.exchange import Redactor, encodable
 from spidra_contract.core.model import Drift, Finding, Report, TestResult
 from spidra_contract.core.outcome import Evidence
 from spidra_contract.plugin.run import Run
@@ -217,3 +217,25 @@ def mock_reproduction(run: Run) -> str:
 
 def terminal_lines(run: Run, report: Report) -> list[str]:
     return [str(encodable(run.redactor.text(line))) for line in render.terminal_lines(report)]
+
+
+USAGE_REPORTS = ("summary.json", "summary.md", "junit.xml")
+
+
+def write_usage_error(directory: Path, reason: str, redactor: Redactor, target: dict[str, Any]) -> None:
+    """The reports a run that never started writes (a bad option, a spec that does not parse, a baseline that
+    cannot be read): exit 4 and why, so a CI job that uploads the report folder uploads the reason. Nothing is
+    written when the folder itself is the problem."""
+    from spidra_contract.core.judgement import RunVerdict
+    from spidra_contract.core.outcome import Outcome, TestCounts
+
+    outcome = Outcome(RunVerdict.USAGE_ERROR, outcomes.EXIT_USAGE, reason)
+    report = Report(outcome=outcome, tests=TestCounts(), clauses=(), target=target)
+    drawn = {
+        "summary.json": json.dumps(encodable(report.to_dict()), indent=2, ensure_ascii=False),
+        "summary.md": render.markdown(report),
+        "junit.xml": render.junit(report),
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in drawn.items():
+        (directory / name).write_text(redactor.text(text), encoding="utf-8", errors="backslashreplace")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from spidra_contract.core.model import Report
 from spidra_contract.tools.diff import Difference, Severity, breaking, diff
-from spidra_contract.tools.runner import suite_args
+from spidra_contract.tools.runner import Supervised, suite_args
 
 SIDES = ("production", "candidate")
 REPORT_MD = "comparison.md"
@@ -33,7 +33,7 @@ class Side:
     other_api_key: str | None = field(default=None, repr=False)
     job_ids: tuple[str, ...] = ()
 
-    def run(self, report_dir: Path, extra: tuple[str, ...]) -> int:
+    def run(self, report_dir: Path, extra: tuple[str, ...], supervised: Supervised) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SPIDRA_")}
         env.pop("GITHUB_STEP_SUMMARY", None)  # the comparison writes its own
         env["SPIDRA_API_KEY"] = self.api_key
@@ -44,7 +44,7 @@ class Side:
         log = report_dir.parent / f"{self.name}.log"
         report_dir.mkdir(parents=True, exist_ok=True)
         with log.open("w", encoding="utf-8") as handle:
-            return subprocess.call(
+            return supervised.call(
                 [sys.executable, "-m", "pytest", *suite_args(), *args, *extra],
                 stdout=handle,
                 stderr=subprocess.STDOUT,
@@ -137,8 +137,11 @@ def write(directory: Path, comparison: Comparison) -> None:
     (directory / REPORT_HTML).write_text(html(comparison), encoding="utf-8", errors="backslashreplace")
 
 
-def run_both(sides: tuple[Side, Side], directory: Path, extra: tuple[str, ...]) -> dict[str, int]:
-    """Both sides at once (each its own process, budget and rate limit); their exit codes by name."""
+def run_both(
+    sides: tuple[Side, Side], directory: Path, extra: tuple[str, ...], supervised: Supervised
+) -> dict[str, int]:
+    """Both sides at once (each its own process, budget and rate limit, under one supervisor: a signal stops
+    both, and each writes its reports); their exit codes by name."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        codes = list(pool.map(lambda side: side.run(directory / side.name, extra), sides))
+        codes = list(pool.map(lambda side: side.run(directory / side.name, extra, supervised), sides))
     return {side.name: code for side, code in zip(sides, codes, strict=True)}

@@ -3,9 +3,12 @@ and the benchmark."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +62,75 @@ def with_paths_from(args: list[str], cwd: Path) -> tuple[list[str], dict[str, st
     if "SPIDRA_REPORT_DIR" not in named and "SPIDRA_REPORT_DIR" not in env:
         out.append(f"--report-dir={cwd / 'reports'}")
     return out, env
+
+
+# The exit code of a run a signal ended (pytest's own for an interrupted run).
+EXIT_INTERRUPTED = 2
+FORWARDED = (signal.SIGINT, signal.SIGTERM)
+
+
+# Started first in a supervised child: on Linux it asks the kernel for SIGTERM when the wrapper dies
+# (PR_SET_PDEATHSIG, which survives the exec), checks the wrapper did not die already, then becomes the command.
+# (A preexec_fn would do the same, but is not safe beside threads: `compare` starts its sides from two.)
+_LAUNCH = (
+    "import os, signal, sys\n"
+    "if sys.platform.startswith('linux'):\n"
+    "    import ctypes\n"
+    "    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "    if os.getppid() != int(sys.argv[1]):\n"
+    "        sys.exit(2)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def launched(command: list[str]) -> list[str]:
+    """`command`, started so that it does not outlive this process."""
+    return [sys.executable, "-c", _LAUNCH, str(os.getpid()), *command]
+
+
+class Supervised:
+    """Suite processes started by a wrapper (`spidra-contract run`, both sides of `compare`): each in a process
+    group of its own, so a signal reaches it once, from here. SIGINT and SIGTERM sent to the wrapper are passed
+    to every group; each suite then stops its tests and writes its reports (pytest's interrupt, the plugin's
+    SIGTERM), the wrapper waits for them and ends with exit 2. A wrapper that dies takes its suites along."""
+
+    def __init__(self) -> None:
+        self.children: list[subprocess.Popen[Any]] = []
+        self.signalled: int | None = None
+        self._lock = threading.Lock()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Supervised:
+        if threading.current_thread() is threading.main_thread():
+            for number in FORWARDED:
+                self._previous[number] = signal.signal(number, self._forward)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+
+    def _forward(self, number: int, frame: Any) -> None:
+        self.signalled = number
+        with self._lock:
+            children = list(self.children)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, number)
+
+    def call(self, command: list[str], **options: Any) -> int:
+        """Run `command` to its end (a signal to the wrapper reaches it); its exit code, 2 once signalled."""
+        child = subprocess.Popen(launched(command), start_new_session=True, **options)
+        with self._lock:
+            self.children.append(child)
+            if self.signalled is not None:  # a signal came while it started
+                os.killpg(child.pid, self.signalled)
+        try:
+            code = child.wait()
+        finally:
+            with self._lock:
+                self.children.remove(child)
+        return EXIT_INTERRUPTED if self.signalled is not None else code
 
 
 @dataclass
