@@ -121,3 +121,18 @@ def test_a_run_in_process_leaves_hypothesis_and_the_plugin_manager_as_it_found_t
     [config] = configs.seen
     names = [name for name, _ in config.pluginmanager.list_name_plugin() if str(name).startswith("spidra-contract-")]
     assert names == []
+
+
+@pytest.mark.parametrize(("blocked", "said"), [((), True), (("-p", "no:timeout"), False)])
+def test_a_plain_spelling_another_plugin_owns_is_named_at_the_start_of_the_run(
+    pytester, suite_modules_loaded, blocked, said
+):
+    """With pytest-timeout installed (the dev extra has it), `--timeout` is its option: the run says so in one
+    line, -q or not, and names the suite's own spelling; without it, nothing is said."""
+    from spidra_contract.tools import runner
+
+    args = (*runner.suite_args(), *blocked, "-q", "-m", "job_body", f"--report-dir={pytester.path / 'r'}")
+    result = pytester.runpytest_inprocess(*args)
+    assert result.ret == 0, result.outlines[-10:]
+    line = "spidra-contract: --timeout is another plugin's option here; the suite's is --spidra-timeout"
+    assert (line in result.outlines) is said, result.outlines[:8]

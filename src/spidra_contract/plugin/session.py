@@ -18,7 +18,7 @@ from spidra_contract.core.exchange import encodable
 from spidra_contract.core.judgement import Kind, TestFailure
 from spidra_contract.core.model import Report, TestResult
 from spidra_contract.core.outcome import Evidence
-from spidra_contract.core.settings import cache_dir
+from spidra_contract.core.settings import OPTIONS, Option, cache_dir
 from spidra_contract.http.client import SuiteRefusal, TargetNotAnswering, shared_gate_path
 from spidra_contract.judging.judge import classify
 from spidra_contract.plugin.run import Run
@@ -78,6 +78,15 @@ def register(config: pytest.Config, run: Run) -> ContractSession:
 
     config.add_cleanup(unregister)
     return session
+
+
+def owned_elsewhere(config: pytest.Config) -> list[Option]:
+    """The suite's options whose plain spelling another plugin registered (argparse names its destination after
+    the spelling: `--timeout` -> `timeout`; the suite's own plain spellings keep the `spidra_` destination)."""
+    missing = object()
+    return [
+        option for option in OPTIONS if config.getoption(option.name.replace("-", "_"), default=missing) is not missing
+    ]
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -145,10 +154,25 @@ class ContractSession:
         return not self.worker and not self.config.option.collectonly
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.worker:
+            self._say_whose_options()
         if not self.config.option.collectonly:
             self._end_on_sigterm()
             self._read_long_integers()
             self.run.start()
+
+    def _say_whose_options(self) -> None:
+        """One line a plain spelling another installed plugin owns (pytest-timeout's `--timeout`): it means that
+        plugin's option here, and the suite's answers to its `--spidra-` spelling only. Said at the start of every
+        run, -q or not."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        for option in owned_elsewhere(self.config):
+            reporter.write_line(
+                f"spidra-contract: {option.flag} is another plugin's option here; the suite's is {option.prefixed}",
+                yellow=True,
+            )
 
     def _read_long_integers(self) -> None:
         """JSON sets no limit on an integer's digits; Python (CVE-2020-10735) stops at 4300. The suite's own
