@@ -159,6 +159,28 @@ def test_a_probe_only_one_side_asked_is_noise():
     assert [(d.severity, d.what) for d in found] == [(Severity.NOISE, "asked on the production only")]
 
 
+KEYS = {"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"}
+
+
+def compare_command(production: MockServer, candidate: MockServer, report_dir, *extra: str) -> list[str]:
+    """`spidra-contract compare` of two served mocks (the same accounts, the reference's job ids)."""
+    ids = [f"--job-id={job_id}" for job_id in make_state(()).job_ids("alpha")]
+    return [
+        sys.executable,
+        "-m",
+        "spidra_contract.cli",
+        "compare",
+        "--base-url",
+        production.base_url,
+        "--candidate-url",
+        candidate.base_url,
+        "--same-accounts",
+        f"--report-dir={report_dir}",
+        *ids,
+        *extra,
+    ]
+
+
 # One layer each fault shows in, and the doors: fast, yet a full comparison of those classes.
 LAYERS = ("--", "-m", "job_body or unknown or doors", "--rate-limit", "0")
 
@@ -178,26 +200,12 @@ def test_compare_runs_both_sides_and_names_each_difference(candidate, exit_code,
     production = MockServer(make_state((), time_scale=2.5)).start()
     other = MockServer(make_state(candidate, time_scale=2.5)).start()
     try:
-        ids = [f"--job-id={job_id}" for job_id in make_state((), time_scale=2.5).job_ids("alpha")]
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "spidra_contract.cli",
-                "compare",
-                "--base-url",
-                production.base_url,
-                "--candidate-url",
-                other.base_url,
-                "--same-accounts",
-                f"--report-dir={tmp_path}",
-                *ids,
-                *LAYERS,
-            ],
+            compare_command(production, other, tmp_path, *LAYERS),
             capture_output=True,
             text=True,
             timeout=300,
-            env={"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"},
+            env=KEYS,
             check=False,
         )
     finally:
@@ -285,28 +293,12 @@ def test_a_signal_to_compare_stops_both_sides_each_writing_its_reports(tmp_path)
     production_state, candidate_state = make_state(("slow",), time_scale=2.5), make_state(("slow",), time_scale=2.5)
     production, candidate = MockServer(production_state).start(), MockServer(candidate_state).start()
     try:
-        ids = [f"--job-id={job_id}" for job_id in production_state.job_ids("alpha")]
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "spidra_contract.cli",
-                "compare",
-                "--base-url",
-                production.base_url,
-                "--candidate-url",
-                candidate.base_url,
-                "--same-accounts",
-                f"--report-dir={tmp_path}",
-                *ids,
-                "--",
-                "--rate-limit=0",
-                "--watch=60",
-            ],
+            compare_command(production, candidate, tmp_path, "--", "--rate-limit=0", "--watch=60"),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"},
+            env=KEYS,
         )
         deadline = time.monotonic() + 60
         while min(production_state.requests_seen, candidate_state.requests_seen) < 20 and time.monotonic() < deadline:
