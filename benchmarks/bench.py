@@ -384,7 +384,8 @@ def bench_good_citizen(workdir: Path, runs: int) -> list[tuple[str, ...]]:
     """What an unrelated project's pytest (two trivial tests) pays when this package is installed beside it:
     nothing installed (an isolated tool install leaves the project's environment so; pytest alone, no plugin
     autoloaded), the dependencies' pytest plugins with this plugin blocked, and everything as installed with
-    SPIDRA_API_KEY set (the plugin stays off). Bytecode cached, one warm-up, medians of `runs`."""
+    SPIDRA_API_KEY set (the plugin stays off). Each with bytecode cached (as on a user's machine) and without any
+    cache; one warm-up, medians of `runs`."""
     project = workdir / "unrelated"
     project.mkdir()
     (project / "test_unrelated.py").write_text("def test_one():\n    pass\n\n\ndef test_two():\n    pass\n")
@@ -400,20 +401,35 @@ def bench_good_citizen(workdir: Path, runs: int) -> list[tuple[str, ...]]:
         ),
         ("installed beside it, SPIDRA_API_KEY set (the plugin stays off)", [], {"SPIDRA_API_KEY": "sk-x"}),
     ]
+    # Without a bytecode cache: nothing written, and the cache looked up in an empty folder, so every module is
+    # compiled from source in every run (what a machine with PYTHONDONTWRITEBYTECODE=1 and no .pyc pays).
+    uncached = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": str(workdir / "no-pycache")}
     rows: list[tuple[str, ...]] = []
-    baseline = 0.0
+    baselines: dict[bool, float] = {}
     for label, args, extra in cases:
-        walls = []
-        for attempt in range(runs + 1):
-            started = time.perf_counter()
-            done = subprocess.run(
-                [*pytest_cmd, *args], cwd=project, env={**base, **extra}, capture_output=True, text=True, check=False
+        medians: dict[bool, float] = {}
+        for cached in (True, False):
+            walls = []
+            for attempt in range(runs + 1):
+                env = {**base, **extra, **({} if cached else uncached)}
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [*pytest_cmd, *args], cwd=project, env=env, capture_output=True, text=True, check=False
+                )
+                if attempt:
+                    walls.append(time.perf_counter() - started)
+            medians[cached] = statistics.median(walls)
+            baselines.setdefault(cached, medians[cached])
+        rows.append(
+            (
+                label,
+                f"{medians[True]:.2f}",
+                f"+{medians[True] - baselines[True]:.2f}",
+                f"{medians[False]:.2f}",
+                f"+{medians[False] - baselines[False]:.2f}",
+                f"exit {done.returncode}",
             )
-            if attempt:
-                walls.append(time.perf_counter() - started)
-        median = statistics.median(walls)
-        baseline = baseline or median
-        rows.append((label, f"{median:.2f}", f"+{median - baseline:.2f}", f"exit {done.returncode}"))
+        )
     return rows
 
 
@@ -439,7 +455,12 @@ def main() -> None:
         workdir = Path(tmp)
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         citizen = bench_good_citizen(workdir, options.runs)
-        print(table(("an unrelated project's pytest (2 tests)", "median wall s", "cost", "verdict"), citizen))
+        print(
+            table(
+                ("an unrelated project's pytest (2 tests)", "wall s, cached", "cost", "wall s, no cache", "cost", ""),
+                citizen,
+            )
+        )
         print()
         if options.good_citizen:
             return
