@@ -14,31 +14,32 @@ def timelines(run):
     return run.watch().result()
 
 
-def test_job_only_moves_forward_and_progress_never_drops(known_job, timelines, judge, judge_pair, ledger, options, run):
+def test_job_only_moves_forward_progress_never_drops_and_a_finished_job_stays_as_it_finished(
+    known_job, timelines, judge, judge_pair, ledger, options, run
+):
+    """Every read the watch made of the job, in order: each judged alone, each pair judged for a forward move and
+    progress that never drops, and once the job is completed or failed, every later read against that first
+    terminal one. A job that does not finish within the watch is judged on what it did, and the reports say so."""
     timeline = timelines[known_job]
     if timeline.error:
         pytest.skip(f"watch of {known_job} stopped: {timeline.error}")
     for reply in timeline.reads:
         judge(reply)
     if timeline.reads and timeline.reads[0].status != 200:
-        pytest.skip(f"job {known_job} answered {timeline.reads[0].status}: nothing to watch")
+        pytest.skip(f"job {known_job} answered {timeline.reads[0].status} to its owner: check --job-id")
     ledger.timeline(known_job, timeline.story, timeline.finished)
     for before, after in zip(timeline.reads, timeline.reads[1:], strict=False):
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
+    first = timeline.first_terminal
+    if first is not None:
+        for later in timeline.reads[first + 1 :]:
+            judge_pair(timeline.reads[first], later, "terminal-stable")
     if not timeline.finished:
         ledger.note(
             f"job {known_job} did not finish within the {options.watch:g} s watch "
-            f"of profile {options.profile.name}{_clock(run)} (statuses seen: {timeline.story})"
+            f"of profile {options.profile.name}{_clock(run)} (statuses seen: {timeline.story}): judged on its "
+            "moves and progress; terminal-stable needs it finished (a longer --watch)"
         )
-
-
-def test_terminal_job_keeps_its_status_result_and_error(known_job, timelines, judge_pair):
-    timeline = timelines[known_job]
-    first = timeline.first_terminal
-    if first is None:
-        pytest.skip(f"job {known_job} was not seen completed or failed ({timeline.story})")
-    for later in timeline.reads[first + 1 :]:
-        judge_pair(timeline.reads[first], later, "terminal-stable")
 
 
 def _clock(run) -> str:
