@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -196,3 +197,53 @@ def test_every_channel_is_a_record_and_the_redactor_hides_every_name_a_key_trave
     shown = redactor.url("http://api.test/api/crawl/1?access_token=anything-at-all&page=2")
     assert "anything-at-all" not in shown
     assert "page=2" in shown
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_every_reproduction_line_runs_and_gets_what_the_suite_got(tmp_path):
+    """A report's curl line, run as printed (the keys from the environment), sends what the suite sent and gets
+    the status it got: for GET, for HEAD (`-I`: `-X HEAD` waits for a body that never comes), for OPTIONS, and for
+    doors whose path curl would otherwise normalise (`--path-as-is`)."""
+    import os
+    import subprocess
+
+    from spidra_contract.clauses.doors import METHOD, OPTIONS_DOOR, PATH, member, one_axis
+    from spidra_contract.core.exchange import Redactor
+    from spidra_contract.http.client import Gate, GuardedSession, reply_of
+    from spidra_contract.mock.app import make_state
+    from spidra_contract.mock.jobs import ALPHA_KEY
+    from spidra_contract.mock.server import MockServer
+
+    state = make_state(time_scale=1000.0)
+    redactor = Redactor()
+    redactor.add(ALPHA_KEY, "$SPIDRA_API_KEY")
+    doors = [
+        FRONT_DOOR,
+        one_axis(member(METHOD, "HEAD")),
+        OPTIONS_DOOR,
+        one_axis(member(PATH, "/crawl/./{id} (dot segment)")),
+        one_axis(member(PATH, "/crawl//{id} (doubled slash)")),
+    ]
+    with MockServer(state) as server:
+        session = GuardedSession(
+            redactor=redactor, gate=Gate(rate=0, max_requests=0), origin=server.base_url, timeout=10, allow_unsafe=True
+        )
+        job_id = state.job_ids("alpha")[0]
+        for door in doors:
+            for key in (ALPHA_KEY, None):
+                method, url, headers = door.request(server.base_url, job_id, key, "x-api-key")
+                reply = reply_of(session.request(method, url, headers=dict(headers)))
+                line = reply.curl()
+                assert ALPHA_KEY not in line
+                done = subprocess.run(
+                    ["bash", "-c", line],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                    env={**os.environ, "SPIDRA_API_KEY": ALPHA_KEY},
+                    check=False,
+                )
+                assert done.returncode == 0, (line, done.stderr)
+                status = int(done.stdout.split(None, 2)[1])
+                assert status == reply.status, (door.name, line, done.stdout[:200])
+        session.close()

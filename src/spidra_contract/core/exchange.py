@@ -359,8 +359,11 @@ class Reply:
         return f"{self.method} {self.url}"
 
     def curl(self) -> str:
-        """A shell line that sends the same request; keys appear as environment variables, never as values."""
-        parts = ["curl", "-sS", "-i", "-X", self.method]
+        """A shell line that sends the same request; keys appear as environment variables, never as values. The
+        path goes as it was sent (`--path-as-is`: a door's dot segments are not resolved by curl); HEAD is `-I`
+        (curl's `-X HEAD` would wait for a body that never comes), GET curl's own default."""
+        method = {"GET": [], "HEAD": ["-I"]}.get(self.method, ["-X", self.method])
+        parts = ["curl", "-sS", "-i", "--path-as-is", *method]
         for name, value in self.request_headers.items():
             if name.lower() in {"user-agent", "accept-encoding", "connection", "content-length", "host"}:
                 continue
