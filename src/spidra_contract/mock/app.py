@@ -1,7 +1,9 @@
-"""The embedded mock: a reference implementation of GET /crawl/{jobId}, with fault and variant switches.
+"""The embedded mock: a reference implementation of GET /crawl/{jobId}, with its faults and variants beside it.
 
-Reference mode follows `openapi.yaml` to the letter. Each switch in `catalogue.py` bends one behaviour:
-a fault breaks one clause, a variant does something unusual that the contract still allows.
+The handlers follow `openapi.yaml` to the letter and call fixed hook points; each fault or variant of
+`faults.py` is an object that bends the answer at one or more of them (a fault breaks one clause, a variant does
+something unusual the contract still allows), chosen per app or per request. The transport faults below bend the
+bytes of an answer (and `wire.py` writes what no ASGI server would): they are switches asked by name, per app.
 """
 
 from __future__ import annotations
