@@ -136,3 +136,18 @@ def test_a_plain_spelling_another_plugin_owns_is_named_at_the_start_of_the_run(
     assert result.ret == 0, result.outlines[-10:]
     line = "spidra-contract: --timeout is another plugin's option here; the suite's is --spidra-timeout"
     assert (line in result.outlines) is said, result.outlines[:8]
+
+
+def test_an_integer_of_a_million_digits_is_judged_by_value_by_every_check(suite_in_process, tmp_path, monkeypatch):
+    """JSON sets no limit on an integer's digits: a conformant body whose maxPages has a million is judged (the
+    clauses and schemathesis' checks read the suite's own parse, by value), not called unreadable; afterwards
+    schemathesis reads JSON as it did before the run."""
+    from schemathesis.core import deserialization
+
+    import spidra_contract.mock.faults as faults
+    from spidra_contract.plugin.generation import suite_json
+
+    monkeypatch.setattr(faults, "HUGE_DIGITS", 1_000_000)
+    result = suite_in_process("--mock-switch=huge-ints", "-m", "job_body or property", report_dir=tmp_path)
+    assert result.exit_code == 0, result.output[-3000:]
+    assert deserialization._DESERIALIZERS["application/json"] is not suite_json

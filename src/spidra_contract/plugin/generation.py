@@ -7,8 +7,9 @@ from typing import Any
 
 import schemathesis
 
+from spidra_contract.core.exchange import Reply
 from spidra_contract.core.settings import Profile
-from spidra_contract.core.spec import Contract
+from spidra_contract.core.spec import JSON_MEDIA_TYPE, Contract
 
 # Built-in checks that fit this contract. positive_data_acceptance is off: any string is a valid jobId,
 # and an id that names no job is rightly a 404. Stateful checks need links this document does not have.
@@ -77,3 +78,26 @@ def schemathesis_config(inputs: SchemaInputs) -> dict[str, Any]:
 def build_schema(contract: Contract, inputs: SchemaInputs) -> Any:
     config = schemathesis.Config.from_dict(schemathesis_config(inputs))
     return schemathesis.openapi.from_dict(contract.document, config=config)
+
+
+def suite_json(ctx: Any, response: Any) -> Any:
+    """schemathesis' JSON deserializer while the suite runs: for a reply the suite's own session received, the
+    body as the suite parsed it (integers of any length by value, as every clause reads them; the interpreter's
+    `json` stops at a few thousand digits, which made schemathesis call a valid body unreadable); for any other
+    response, exactly schemathesis' own (`response.json()`)."""
+    reply = getattr(getattr(response, "request", None), "spidra_reply", None)
+    if isinstance(reply, Reply):
+        return reply.json  # its own ValueError when the body is not JSON, as `response.json()` would raise
+    return response.json()
+
+
+def builtin_json(ctx: Any, response: Any) -> Any:
+    """schemathesis' own JSON deserializer, as it registers it: put back when the suite's run ends."""
+    return response.json()
+
+
+def read_bodies_as_the_suite_does(config: Any) -> None:
+    """Use `suite_json` for this run; put schemathesis' own back at the run's end (a process that goes on, such
+    as a pytester run, finds schemathesis as it was)."""
+    schemathesis.deserializer(JSON_MEDIA_TYPE)(suite_json)
+    config.add_cleanup(lambda: schemathesis.deserializer(JSON_MEDIA_TYPE)(builtin_json))

@@ -146,6 +146,9 @@ class ContractSession:
         self.results: list[TestResult] = []
         self.deselected = 0
         run.hypothesis = _hypothesis_settings(config, run)
+        from spidra_contract.plugin.generation import read_bodies_as_the_suite_does
+
+        read_bodies_as_the_suite_does(config)
         if not self.worker and not config.option.collectonly and not config.option.xmlpath:
             config.option.xmlpath = str(run.settings.report_dir / "junit-tests.xml")
 
