@@ -443,3 +443,43 @@ def test_the_watch_reads_at_the_end_of_its_budget_whatever_its_back_off_and_re_r
     assert timeline.finished, timeline.story
     assert timeline.story.endswith("completed x4"), timeline.story
     assert clock.now <= budget + 3 * 1.0
+
+
+@pytest.mark.parametrize(
+    ("field", "clauses"),
+    [
+        pytest.param('"pagesCrawled":-{n}', ("progress",), id="negative-pages"),
+        pytest.param('"pagesCrawled":{n}', ("progress",), id="pages-past-max"),
+        pytest.param('"error":{n}', ("nullable-error", "status-semantics"), id="error-an-integer"),
+        pytest.param('"result":{n}', ("result-shape", "status-semantics"), id="result-an-integer"),
+    ],
+)
+def test_a_violation_by_an_integer_of_a_million_digits_is_judged_by_value_and_shown_by_its_length(field, clauses):
+    """JSON sets no limit on an integer's length; Python will not write one of more than a few thousand digits.
+    A clause judges it by value and its violation describes it (`<an integer of about N digits>`), never a crash."""
+    from spidra_contract.core.exchange import Redactor, reply_from_parts
+    from spidra_contract.core.spec import load_contract
+
+    status = "failed" if "error" in field else "completed"
+    values = {"pagesCrawled": 1, "maxPages": 5, "result": "[]" if status == "completed" else "null", "error": "null"}
+    key = field.split('"')[1]
+    huge = field.format(n="9" * 1_000_000)
+    progress = ",".join(huge if name == key else f'"{name}":{values[name]}' for name in ("pagesCrawled", "maxPages"))
+    rest = ",".join(huge if name == key else f'"{name}":{values[name]}' for name in ("result", "error"))
+    body = f'{{"status":"{status}","progress":{{"message":"m",{progress}}},{rest}}}'
+    reply = reply_from_parts(
+        method="GET",
+        url="http://api.test/api/crawl/1",
+        request_headers={},
+        status=200,
+        headers={"Content-Type": "application/json"},
+        content=body.encode(),
+        elapsed_ms=1,
+        redactor=Redactor(),
+    )
+    contract = load_contract(ROOT / "openapi.yaml")
+    for name in clauses:
+        verdict = CLAUSES[name].check(reply, contract)
+        assert verdict, name
+        assert "integer of about 1000001 digits" in verdict[0].message, verdict[0].message[:200]
+        assert len(verdict[0].message) < 300

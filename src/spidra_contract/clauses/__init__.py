@@ -18,7 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from spidra_contract.clauses.doors import carried, is_job_body, is_open, job_marks, lets_in
-from spidra_contract.core.exchange import Reply
+from spidra_contract.core.exchange import Reply, shown, with_short_integers
 from spidra_contract.core.judgement import Place, Verdict, Violation
 from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import JSON_MEDIA_TYPE, Contract
@@ -104,15 +104,26 @@ def _schema_violations(name: str, validator: Draft202012Validator | None, instan
     if validator is None:
         return []
     found = []
-    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+    # A validator writes the values it rejects into its messages: an integer too long to write out is checked as
+    # one of the same type, sign and order (10**60), and shown by its length.
+    checked = with_short_integers(instance)
+    for error in sorted(validator.iter_errors(checked), key=lambda e: list(e.absolute_path)):
         pointer = base + "".join(f"/{part}" for part in error.absolute_path)
+        observed, message = error.instance, error.message
+        if checked is not instance:
+            original: Any = instance
+            for part in error.absolute_path:
+                original = original[part]
+            observed = original
+            if error.instance is not original:  # a stand-in was checked: the message names the value itself
+                message = message.replace(repr(error.instance), shown(original))
         found.append(
             Violation(
                 name,
-                error.message,
+                message,
                 pointer,
                 expected=_short(error.validator_value, 200),
-                observed=_short(error.instance, 200),
+                observed=_short(observed, 200),
                 rule="/".join(map(str, error.schema_path)),
             )
         )
@@ -253,9 +264,10 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
     crawled, limit = value.get("pagesCrawled"), value.get("maxPages")
     for key, number in (("pagesCrawled", crawled), ("maxPages", limit)):
         if isinstance(number, int) and number < 0:
-            found.append(Violation("progress", f"{key} is negative ({number})", f"/progress/{key}"))
+            found.append(Violation("progress", f"{key} is negative ({shown(number)})", f"/progress/{key}"))
     if isinstance(crawled, int) and isinstance(limit, int) and crawled > limit:
-        found.append(Violation("progress", f"pagesCrawled ({crawled}) exceeds maxPages ({limit})", "/progress"))
+        message = f"pagesCrawled ({shown(crawled)}) exceeds maxPages ({shown(limit)})"
+        found.append(Violation("progress", message, "/progress"))
     return found
 
 
@@ -305,13 +317,15 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     if status == "completed":
         if not isinstance(result, list):
             found.append(
-                Violation("status-semantics", f"completed job has result {result!r}, expected an array", "/result")
+                Violation("status-semantics", f"completed job has result {shown(result)}, expected an array", "/result")
             )
         if error not in (None, ""):
-            found.append(Violation("status-semantics", f"completed job carries an error: {error!r}", "/error"))
+            found.append(Violation("status-semantics", f"completed job carries an error: {shown(error)}", "/error"))
     elif status == "failed":
         if not isinstance(error, str) or not error.strip():
-            found.append(Violation("status-semantics", f"failed job has no error message (error={error!r})", "/error"))
+            found.append(
+                Violation("status-semantics", f"failed job has no error message (error={shown(error)})", "/error")
+            )
     elif status == "waiting" and isinstance(result, list) and result:
         found.append(Violation("status-semantics", f"waiting job already has {len(result)} result items", "/result"))
     return found
@@ -528,7 +542,7 @@ def lifecycle_forward(before: Reply, after: Reply, contract: Contract) -> Verdic
         and b in STATUS_ORDER
         and (STATUS_ORDER[b] < STATUS_ORDER[a] or (a in TERMINAL_STATUSES and a != b))
     ):
-        return [Violation("lifecycle-forward", f"status went from {a!r} to {b!r}", "/status")]
+        return [Violation("lifecycle-forward", f"status went from {shown(a)} to {shown(b)}", "/status")]
     return []
 
 
@@ -588,8 +602,7 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
 
 
 def _short(value: Any, limit: int = 120) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shown(value, limit)
 
 
 # Groups, read off the registry: which clauses judge which kind of reply.

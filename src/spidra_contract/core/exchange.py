@@ -49,6 +49,59 @@ def encodable(node: Any) -> Any:
     return node
 
 
+# Past this many digits an integer is not written out in a report (Python itself refuses to past a limit; and a
+# million digits would fill a report): it is described, and judged by value all the same.
+SHOWN_DIGITS = 60
+_BITS_PER_DIGIT = 3.3219280948873626
+
+
+class _LongInteger:
+    """Stands for an integer too long to write out, wherever a value is shown."""
+
+    def __init__(self, value: int) -> None:
+        self.negative = value < 0
+        self.digits = int(abs(value).bit_length() / _BITS_PER_DIGIT) + 1
+
+    def __repr__(self) -> str:
+        return f"<{'a negative' if self.negative else 'an'} integer of about {self.digits} digits>"
+
+
+def _long_integers_described(node: Any) -> Any:
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node).bit_length() > SHOWN_DIGITS * 3.33:
+        return _LongInteger(node)
+    if isinstance(node, dict):
+        return {key: _long_integers_described(value) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_long_integers_described(item) for item in node]
+    return node
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A value as a report shows it: its repr cut to `limit` characters, an integer too long to write out
+    described by its length."""
+    text = repr(_long_integers_described(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# Past this many digits a validator could not write an integer into its messages (Python's own limit is 4300):
+# it checks one of the same type and sign instead, past every bound a schema writes.
+CHECKED_DIGITS = 4000
+
+
+def with_short_integers(node: Any) -> Any:
+    """`node` with every integer longer than CHECKED_DIGITS replaced by 10**CHECKED_DIGITS of its sign: what a
+    validator may write into its messages; type, sign and order against any bound a schema writes are kept."""
+    if isinstance(node, int) and not isinstance(node, bool) and abs(node).bit_length() > CHECKED_DIGITS * 3.33:
+        return -(10**CHECKED_DIGITS) if node < 0 else 10**CHECKED_DIGITS
+    if isinstance(node, dict):
+        items = {key: with_short_integers(value) for key, value in node.items()}
+        return node if all(items[key] is node[key] for key in node) else items
+    if isinstance(node, list):
+        changed = [with_short_integers(item) for item in node]
+        return node if all(new is old for new, old in zip(changed, node, strict=True)) else changed
+    return node
+
+
 def shape_of(value: Any, depth: int = 0) -> dict[str, Any]:
     """A schema of one observed JSON value: its type and, for arrays and objects, their items' and fields' (to a
     depth of four). Types only, never a value: a body that echoed a key keeps nothing of it here."""
