@@ -162,8 +162,8 @@ def test_a_probe_only_one_side_asked_is_noise():
 KEYS = {"SPIDRA_API_KEY": ALPHA_KEY, "SPIDRA_OTHER_API_KEY": BETA_KEY, "PATH": "/usr/bin:/bin"}
 
 
-def compare_command(production: MockServer, candidate: MockServer, report_dir, *extra: str) -> list[str]:
-    """`spidra-contract compare` of two served mocks (the same accounts, the reference's job ids)."""
+def compare_command(production: str, candidate: str, report_dir, *extra: str) -> list[str]:
+    """`spidra-contract compare` of two targets by URL (the same accounts, the reference mock's job ids)."""
     ids = [f"--job-id={job_id}" for job_id in make_state(()).job_ids("alpha")]
     return [
         sys.executable,
@@ -171,9 +171,9 @@ def compare_command(production: MockServer, candidate: MockServer, report_dir, *
         "spidra_contract.cli",
         "compare",
         "--base-url",
-        production.base_url,
+        production,
         "--candidate-url",
-        candidate.base_url,
+        candidate,
         "--same-accounts",
         f"--report-dir={report_dir}",
         *ids,
@@ -201,7 +201,7 @@ def test_compare_runs_both_sides_and_names_each_difference(candidate, exit_code,
     other = MockServer(make_state(candidate, time_scale=2.5)).start()
     try:
         result = subprocess.run(
-            compare_command(production, other, tmp_path, *LAYERS),
+            compare_command(production.base_url, other.base_url, tmp_path, *LAYERS),
             capture_output=True,
             text=True,
             timeout=300,
@@ -254,23 +254,9 @@ def test_a_side_that_cannot_be_reached_ends_the_comparison_with_its_exit_code_na
     production = MockServer(make_state((), time_scale=2.5)).start()
     try:
         result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "spidra_contract.cli",
-                "compare",
-                "--base-url",
-                production.base_url,
-                "--candidate-url",
-                "http://127.0.0.1:9/api",
-                "--same-accounts",
-                f"--report-dir={tmp_path}",
-                "--",
-                "-m",
-                "unknown",
-                "--rate-limit",
-                "0",
-            ],
+            compare_command(
+                production.base_url, "http://127.0.0.1:9/api", tmp_path, "--", "-m", "unknown", "--rate-limit", "0"
+            ),
             capture_output=True,
             text=True,
             timeout=120,
@@ -294,7 +280,7 @@ def test_a_signal_to_compare_stops_both_sides_each_writing_its_reports(tmp_path)
     production, candidate = MockServer(production_state).start(), MockServer(candidate_state).start()
     try:
         process = subprocess.Popen(
-            compare_command(production, candidate, tmp_path, "--", "--rate-limit=0", "--watch=60"),
+            compare_command(production.base_url, candidate.base_url, tmp_path, "--", "--rate-limit=0", "--watch=60"),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

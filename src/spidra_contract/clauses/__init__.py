@@ -122,8 +122,8 @@ def _schema_violations(name: str, validator: Draft202012Validator | None, instan
                 name,
                 message,
                 pointer,
-                expected=_short(error.validator_value, 200),
-                observed=_short(observed, 200),
+                expected=shown(error.validator_value, 200),
+                observed=shown(observed, 200),
                 rule="/".join(map(str, error.schema_path)),
             )
         )
@@ -593,16 +593,12 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     return [
         Violation(
             "terminal-stable",
-            f"{key} changed after the job was {old['status']}: {_short(old.get(key))} -> {_short(new.get(key))}",
+            f"{key} changed after the job was {old['status']}: {shown(old.get(key))} -> {shown(new.get(key))}",
             f"/{key}",
         )
         for key in ("status", "result", "error")
         if old.get(key) != new.get(key)
     ]
-
-
-def _short(value: Any, limit: int = 120) -> str:
-    return shown(value, limit)
 
 
 # Groups, read off the registry: which clauses judge which kind of reply.

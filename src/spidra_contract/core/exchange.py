@@ -55,6 +55,11 @@ SHOWN_DIGITS = 60
 _BITS_PER_DIGIT = 3.3219280948873626
 
 
+def _longer_than(node: Any, digits: int) -> bool:
+    """An integer (not a bool) with more than about `digits` decimal digits, told without writing it out."""
+    return isinstance(node, int) and not isinstance(node, bool) and abs(node).bit_length() > digits * _BITS_PER_DIGIT
+
+
 class _LongInteger:
     """Stands for an integer too long to write out, wherever a value is shown."""
 
@@ -67,7 +72,7 @@ class _LongInteger:
 
 
 def _long_integers_described(node: Any) -> Any:
-    if isinstance(node, int) and not isinstance(node, bool) and abs(node).bit_length() > SHOWN_DIGITS * 3.33:
+    if _longer_than(node, SHOWN_DIGITS):
         return _LongInteger(node)
     if isinstance(node, dict):
         return {key: _long_integers_described(value) for key, value in node.items()}
@@ -91,7 +96,7 @@ CHECKED_DIGITS = 4000
 def with_short_integers(node: Any) -> Any:
     """`node` with every integer longer than CHECKED_DIGITS replaced by 10**CHECKED_DIGITS of its sign: what a
     validator may write into its messages; type, sign and order against any bound a schema writes are kept."""
-    if isinstance(node, int) and not isinstance(node, bool) and abs(node).bit_length() > CHECKED_DIGITS * 3.33:
+    if _longer_than(node, CHECKED_DIGITS):
         return -(10**CHECKED_DIGITS) if node < 0 else 10**CHECKED_DIGITS
     if isinstance(node, dict):
         items = {key: with_short_integers(value) for key, value in node.items()}

@@ -266,7 +266,7 @@ def strip_credentials(url: str) -> str:
     return parts._replace(netloc="[REDACTED]@" + parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
-def _raw(option: Option, cli: Any, ini: Any) -> tuple[Any, str]:
+def given(option: Option, cli: Any, ini: Any) -> tuple[Any, str]:
     """Command line first, then the environment, then ini, then the default; with the name that gave it (what
     an error about the value must point at)."""
     if cli not in (None, [], False):
@@ -300,7 +300,7 @@ def resolve(get_cli: Any, get_ini: Any, rootdir: Path, *, known_switches: Collec
     values: dict[str, Any] = {}
     said: dict[str, str] = {}  # which spelling gave each value: the one an error names
     for option in OPTIONS:
-        raw, source = _raw(option, get_cli(option.dest), get_ini(option.ini))
+        raw, source = given(option, get_cli(option.dest), get_ini(option.ini))
         said[option.dest.removeprefix("spidra_")] = source
         if option.kind is OptionKind.INT:
             raw = _number(source, raw, int)

@@ -165,17 +165,16 @@ def pytest_configure(config: pytest.Config) -> None:
 def _report_usage_error(config: pytest.Config, reason: str) -> None:
     """A run refused before it started still leaves summary.json, summary.md and junit.xml saying why, in the
     report folder the options name (when that folder is usable: when it is the problem, the line is all)."""
-    import os
-
     from spidra_contract.core.exchange import Redactor
+    from spidra_contract.core.settings import given as value_of
     from spidra_contract.plugin.reports import write_usage_error
 
     def given(name: str) -> str:
         option = next(option for option in OPTIONS if option.dest == f"spidra_{name}")
-        value = config.getoption(option.dest, default=None) or os.environ.get(option.env) or config.getini(option.ini)
+        value, _ = value_of(option, config.getoption(option.dest, default=None), config.getini(option.ini))
         return str(value or "")
 
-    folder = Path(given("report_dir") or "reports")
+    folder = Path(given("report_dir"))
     folder = folder if folder.is_absolute() else Path(str(config.rootpath)) / folder
     redactor = Redactor()
     redactor.add(given("api_key"), "$SPIDRA_API_KEY")
