@@ -391,29 +391,22 @@ def _job_reply(body: dict[str, object]) -> Reply:
     )
 
 
-class _FakeClock:
-    """Job time for the watch: `wait` (its pause) moves the clock on instead of sleeping."""
+def _job_time():
+    """The embedded mock's job clock as the watch sees it: a pause moves the job on instead of sleeping."""
+    from spidra_contract.judging.lifecycle import JobTime
+    from spidra_contract.mock.jobs import SteppedClock
 
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def wait(self, timeout: float) -> bool:
-        self.now += timeout
-        return False
+    clock = SteppedClock()
+    return clock, JobTime(clock)
 
 
-def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_one_that_moves(monkeypatch):
+def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_one_that_moves():
     """Over a budget of 64 intervals a stuck job is read a handful of times (pauses doubling up to MAX_BACKOFF
-    intervals), a job whose progress moves on every read at every interval. On a fake clock: no sleeping."""
+    intervals), a job whose progress moves on every read at every interval. In job time: no sleeping."""
     from spidra_contract.judging import lifecycle
 
     def watched(read):
-        clock = _FakeClock()
-        monkeypatch.setattr(lifecycle.time, "monotonic", clock.monotonic)
-        return lifecycle.watch("j", read, interval=1.0, budget=64.0, stable_reads=0, stop=clock)  # type: ignore[arg-type]
+        return lifecycle.watch("j", read, interval=1.0, budget=64.0, stable_reads=0, pace=_job_time()[1])
 
     stuck = watched(lambda _: _job_reply({"status": "waiting"}))
     pages = iter(range(10_000))
@@ -425,24 +418,63 @@ def test_the_watch_backs_off_from_a_job_that_reads_the_same_and_keeps_pace_with_
 
 
 @pytest.mark.parametrize("budget", [63.5, 64.0, 64.9, 70.2])
-def test_the_watch_reads_at_the_end_of_its_budget_whatever_its_back_off_and_re_reads_a_job_that_finished(
-    monkeypatch, budget
-):
+def test_the_watch_reads_at_the_end_of_its_budget_whatever_its_back_off_and_re_reads_a_job_that_finished(budget):
     """A job stuck in `waiting` that completes just before the budget ends (after the watch has backed off to 8
     intervals a read) is read at the budget's end, seen completed, and read `stable_reads` times more."""
     from spidra_contract.judging import lifecycle
 
-    clock = _FakeClock()
-    monkeypatch.setattr(lifecycle.time, "monotonic", clock.monotonic)
+    clock, pace = _job_time()
     finishes_at = budget - 0.25
 
-    def read(_: str) -> Reply:
-        return _job_reply({"status": "completed" if clock.now >= finishes_at else "waiting"})
+    def read(job_id: str) -> Reply:
+        return _job_reply({"status": "completed" if clock.now(job_id) >= finishes_at else "waiting"})
 
-    timeline = lifecycle.watch("j", read, interval=1.0, budget=budget, stable_reads=3, stop=clock)  # type: ignore[arg-type]
+    timeline = lifecycle.watch("j", read, interval=1.0, budget=budget, stable_reads=3, pace=pace)
     assert timeline.finished, timeline.story
     assert timeline.story.endswith("completed x4"), timeline.story
-    assert clock.now <= budget + 3 * 1.0
+    assert clock.now("j") <= budget + 3 * 1.0
+
+
+def test_on_job_time_the_watch_reads_the_same_story_whatever_the_machine_and_the_other_readers_do():
+    """The embedded mock's jobs move only when the watch waits, each on its own clock: a read that takes long,
+    jobs watched side by side, and other readers of the same job in between change nothing the watch reads
+    (issue 30: the default ci run makes the same requests every time). The watch is over when `start` returns."""
+    import time
+
+    from spidra_contract.judging.lifecycle import JobTime, Watch
+    from spidra_contract.mock.app import make_state
+    from spidra_contract.mock.jobs import SteppedClock
+
+    def stories(slow: float, meddle: bool) -> dict[str, str]:
+        state = make_state(time_scale=10.0, clock=SteppedClock())
+        owner = state.store.ids_of("alpha")
+        reads: list[str] = []
+
+        def read(job_id: str) -> Reply:
+            reads.append(job_id)
+            job = state.store.get(job_id)
+            assert job is not None
+            state.store.touch(job, state.clock.now(job_id))
+            status, crawled, _, _ = job.state(state.clock.now(job_id), state.time_scale)
+            if meddle:  # another layer reads some other job at the same moment: no job moves for it
+                other = state.store.get(owner[-1])
+                assert other is not None
+                other.state(state.clock.now(other.id), state.time_scale)
+            time.sleep(slow)
+            return _job_reply({"status": status, "progress": {"pagesCrawled": crawled}})
+
+        watch = Watch(tuple(owner), read, interval=0.05, budget=1.0, stable_reads=3, pace=JobTime(state.clock))
+        watch.start()
+        made = len(reads)
+        time.sleep(0.05)
+        assert len(reads) == made  # nothing left running once start() returned
+        timelines = watch.result()
+        assert sum(len(timeline.reads) for timeline in timelines.values()) == made
+        return {job: timeline.story for job, timeline in timelines.items()}
+
+    first = stories(0.0, meddle=False)
+    assert any("-> completed" in story for story in first.values()), first  # a job was seen moving to its end
+    assert stories(0.003, meddle=True) == first
 
 
 @pytest.mark.parametrize(

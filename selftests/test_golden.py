@@ -1,7 +1,10 @@
 """The default run's summary.json, in what does not depend on time or ports, is what it was: a golden file kept
-through every move of the house (layers, registry, mock). Counts that vary with timing (requests, replies
-judged, latency, how far the watch saw a job) are left out; which tests ran and how, every clause's verdict and
-metadata, the spec's defects, drift, findings and the access matrix are kept.
+through every move of the house (layers, registry, mock). Which tests ran and how, every clause's verdict,
+metadata and count of judgements, the requests sent (by method and layer), every job's story as the watch read
+it, the spec's defects, drift, findings and the access matrix are kept: the ci profile against the embedded mock
+makes the same requests and reaches the same verdict counts on every run, on any machine (its jobs move on a
+clock the watch moves, see judging.lifecycle.JobTime), so a run that differs from this file in a count is a
+change to review, not noise. Only times, ports and latencies are left out.
 
 When a change means to alter the default run, write the new golden file and review its diff:
 `SPIDRA_UPDATE_GOLDEN=1 python -m pytest -c selftests/pytest.ini selftests/test_golden.py`."""
@@ -31,8 +34,7 @@ def shape(summary: dict[str, Any]) -> dict[str, Any]:
         "test_results": sorted(f"{row['outcome']} {row['test']}" for row in summary["test_results"]),
         "failures": summary["failures"],
         "clauses": [
-            {key: row[key] for key in ("clause", "title", "reference", "verdict", "failed", "violation_keys")}
-            | {"judged": row["judged"] > 0}
+            {key: row[key] for key in ("clause", "title", "reference", "verdict", "failed", "violation_keys", "judged")}
             for row in summary["clauses"]
         ],
         "statuses_not_observed": summary["statuses_not_observed"],
@@ -46,7 +48,9 @@ def shape(summary: dict[str, Any]) -> dict[str, Any]:
             "callers": matrix["callers"],
             "rows": [row for row in matrix["rows"] if "+" not in row["axis"]],
         },
-        "lifecycle_jobs": sorted(summary["lifecycle"]),
+        "lifecycle_jobs": {job: story["statuses"] for job, story in summary["lifecycle"].items()},
+        "requests": {key: summary["requests"][key] for key in ("sent", "rereads", "by_method", "by_layer")},
+        "ok_replies": summary["ok_replies"],
         "profile": summary["profile"],
         "target": summary["target"]["kind"],
         "fingerprint_tests": sorted({probe.split(" | ")[0] for probe in summary["fingerprint"]}),

@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
+from typing import Protocol
 
 from spidra_contract.clauses import TERMINAL_STATUSES
 from spidra_contract.core.exchange import Reply
@@ -52,6 +53,55 @@ class Timeline:
         return None
 
 
+class Pace(Protocol):
+    """The watch's sense of time, per job: `now` and `wait` (True when `stop` was set instead)."""
+
+    def now(self, job_id: str) -> float: ...
+
+    def wait(self, job_id: str, seconds: float, stop: threading.Event) -> bool: ...
+
+    @property
+    def takes_time(self) -> bool: ...
+
+
+class RealTime:
+    """Real seconds: a live API's jobs, and a served mock's, move while the watch sleeps."""
+
+    takes_time = True
+
+    def now(self, job_id: str) -> float:
+        return time.monotonic()
+
+    def wait(self, job_id: str, seconds: float, stop: threading.Event) -> bool:
+        return stop.wait(seconds)
+
+
+class JobTime:
+    """A clock the target's jobs run on and the watch moves (the embedded mock's): a pause advances the job's own
+    time by that much instead of sleeping, so the watch reads every job at the same job times on every run, on any
+    machine, and takes no wall time waiting."""
+
+    takes_time = False
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self, job_id: str) -> float:
+        return self._clock.now(job_id)
+
+    def wait(self, job_id: str, seconds: float, stop: threading.Event) -> bool:
+        if stop.is_set():
+            return True
+        self._clock.advance(job_id, seconds)
+        return False
+
+
+class Clock(Protocol):
+    def now(self, job_id: str) -> float: ...
+
+    def advance(self, job_id: str, seconds: float) -> None: ...
+
+
 def _status(reply: Reply) -> str | None:
     body = reply.body if reply.status == 200 else None
     status = body.get("status") if isinstance(body, dict) else None
@@ -66,13 +116,16 @@ def watch(
     budget: float,
     stable_reads: int,
     stop: threading.Event | None = None,
+    pace: Pace | None = None,
 ) -> Timeline:
     """Poll one job until it is terminal or `budget` seconds pass (backing off while it reads the same, see
     `MAX_BACKOFF`; the last read falls at the budget's end); once terminal, `stable_reads` more reads. Setting
-    `stop` ends the watch at the next pause (the run is over or interrupted)."""
+    `stop` ends the watch at the next pause (the run is over or interrupted). Seconds are `pace`'s (real ones by
+    default)."""
     stop = stop or threading.Event()
+    pace = pace or RealTime()
     timeline = Timeline(job_id)
-    deadline = time.monotonic() + budget
+    deadline = pace.now(job_id) + budget
     pause = interval
     try:
         while True:
@@ -83,18 +136,18 @@ def watch(
                 return timeline  # not a job body (an error, a broken body): nothing to watch
             if status in TERMINAL_STATUSES:
                 break
-            remaining = deadline - time.monotonic()
+            remaining = deadline - pace.now(job_id)
             if remaining <= 0:
                 return timeline  # this read was at the budget's end: the job did not finish within it
             unchanged = len(timeline.reads) > 1 and timeline.reads[-2].body == reply.body
             pause = min(pause * 2, interval * MAX_BACKOFF) if unchanged else interval
             # Never past the budget's end, and always a read there, whatever the back-off: a job that changes
             # just before the end is seen, and if it finished, re-read `stable_reads` times.
-            if stop.wait(min(pause, remaining)):
+            if pace.wait(job_id, min(pause, remaining), stop):
                 return timeline
         timeline.finished = True
         for _ in range(stable_reads):
-            if stop.wait(interval):
+            if pace.wait(job_id, interval, stop):
                 return timeline
             timeline.reads.append(read(job_id))
     except (Exception, SuiteRefusal) as exc:  # a refused or failed request ends this job's watch, not the others'
@@ -114,20 +167,32 @@ class Watch:
         interval: float,
         budget: float,
         stable_reads: int,
+        pace: Pace | None = None,
     ) -> None:
         self.job_ids = job_ids
+        self.pace = pace or RealTime()
         self._stop = threading.Event()
         self._watch_one = partial(
-            watch, read=read, interval=interval, budget=budget, stable_reads=stable_reads, stop=self._stop
+            watch,
+            read=read,
+            interval=interval,
+            budget=budget,
+            stable_reads=stable_reads,
+            stop=self._stop,
+            pace=self.pace,
         )
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future[Timeline]] = {}
 
     def start(self) -> Watch:
+        """Start watching. On a pace that takes no wall time there is nothing to overlap: the watch ends before
+        this returns, so no other reader sees a job part-way through its story (the same reads on every run)."""
         if self._pool is None and self.job_ids:
             workers = min(MAX_POLLERS, len(self.job_ids))
             self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="spidra-watch")
             self._futures = {job_id: self._pool.submit(self._watch_one, job_id) for job_id in self.job_ids}
+            if not self.pace.takes_time:
+                wait(self._futures.values())
         return self
 
     def result(self) -> dict[str, Timeline]:

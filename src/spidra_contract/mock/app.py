@@ -28,7 +28,7 @@ from starlette.routing import Route
 
 from spidra_contract.mock import catalogue
 from spidra_contract.mock.faults import NOT_AUTHORIZED, NOT_FOUND, REGISTRY, Ask, Chain, JobRead, write
-from spidra_contract.mock.jobs import ACCOUNTS, Job, JobStore, add_corpus, seeded_store
+from spidra_contract.mock.jobs import ACCOUNTS, Clock, Job, JobStore, WallClock, add_corpus, seeded_store
 
 API_PREFIX = "/api"
 ALLOWED = "GET, HEAD"
@@ -41,10 +41,11 @@ CHAIN_KEY = "spidra_mock_chain"
 
 @dataclass
 class MockState:
-    """What the mock holds: jobs, switches, a clock speed, and a log of what it received."""
+    """What the mock holds: jobs, switches, a clock and its speed, and a log of what it received."""
 
     switches: frozenset[str] = frozenset()
     time_scale: float = 1.0
+    clock: Clock = field(default_factory=WallClock)
     store: JobStore = field(default_factory=seeded_store)
     received: collections.deque[dict[str, Any]] = field(default_factory=lambda: collections.deque(maxlen=50_000))
     reads: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -72,10 +73,17 @@ class MockState:
 
 
 def make_state(
-    switches: tuple[str, ...] | list[str] = (), time_scale: float = 1.0, corpus: int = 0, per_request: bool = False
+    switches: tuple[str, ...] | list[str] = (),
+    time_scale: float = 1.0,
+    corpus: int = 0,
+    per_request: bool = False,
+    clock: Clock | None = None,
 ) -> MockState:
     state = MockState(
-        switches=frozenset(catalogue.validate(tuple(switches))), time_scale=time_scale, per_request=per_request
+        switches=frozenset(catalogue.validate(tuple(switches))),
+        time_scale=time_scale,
+        per_request=per_request,
+        clock=clock or WallClock(),
     )
     if corpus:
         add_corpus(state.store, corpus)
@@ -110,7 +118,7 @@ def error(chain: Chain, status: int, message: str, headers: dict[str, str] | Non
 
 def render_job(state: MockState, chain: Chain, job: Job, read_number: int) -> Any:
     """The 200 body for `job` as of now: the spec's shape, bent by the faults on."""
-    status, crawled, err, message = job.state(time.monotonic(), state.time_scale)
+    status, crawled, err, message = job.state(state.clock.now(job.id), state.time_scale)
     read = JobRead(job, read_number, status, status, crawled, err, message, job.max_pages, list(job.pages))
     read.result = (
         [_page(chain, page, depth) for depth, page in enumerate(read.pages)] if status == "completed" else None
@@ -229,7 +237,7 @@ async def crawl_status(request: Request) -> Response:
         answer = chain.first(lambda fault: fault.stranger(ask, job))
         return answer if answer is not None else error(chain, 404, NOT_FOUND)
     if job.account == account:
-        state.store.touch(job)
+        state.store.touch(job, state.clock.now(job.id))
     with state.lock:
         read_number = state.reads[job.id]
         state.reads[job.id] += 1
@@ -259,7 +267,7 @@ async def crawl_pages(request: Request) -> Response:
         limit = min(PAGES_LIMIT, max(1, int(request.query_params.get("limit") or PAGES_LIMIT)))
     except ValueError:
         return error(chain, 400, "offset and limit must be integers")
-    _, crawled, _, _ = job.state(time.monotonic(), state.time_scale)
+    _, crawled, _, _ = job.state(state.clock.now(job.id), state.time_scale)
     rows = [
         {
             "id": f"{job.id}-page-{index}",

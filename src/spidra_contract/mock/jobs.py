@@ -45,6 +45,35 @@ def _pages(site: str, titles: list[str]) -> list[dict[str, Any]]:
 ZERO_PAGES_JOB = _job_id("alpha-completed-shop")
 
 
+class WallClock:
+    """Job time is real time: a progressing job moves while nobody looks (a served mock, as a live API does)."""
+
+    def now(self, job_id: str) -> float:
+        return time.monotonic()
+
+
+class SteppedClock:
+    """Job time that moves only when its caller moves it, each job on a clock of its own (`advance`): a job's
+    state is then a function of how long its watcher has waited, never of the machine's speed or of other readers,
+    so a run reads the same statuses, and makes the same requests, every time. The embedded mock runs on it; the
+    watcher's pauses advance the job instead of sleeping."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def now(self, job_id: str) -> float:
+        with self._lock:
+            return self._times.get(job_id, 0.0)
+
+    def advance(self, job_id: str, seconds: float) -> None:
+        with self._lock:
+            self._times[job_id] = self._times.get(job_id, 0.0) + max(0.0, seconds)
+
+
+Clock = WallClock | SteppedClock
+
+
 @dataclass
 class Job:
     """A crawl job; a progressing one computes its state from the time since a worker picked it up."""
@@ -103,11 +132,11 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
 
-    def touch(self, job: Job) -> None:
-        """A worker picks a progressing job up the first time its owner asks about it."""
+    def touch(self, job: Job, now: float) -> None:
+        """A worker picks a progressing job up the first time its owner asks about it (`now`, on the job's clock)."""
         with self.lock:
             if job.progressing and job.started_at is None:
-                job.started_at = time.monotonic()
+                job.started_at = now
 
     def create(self, account: str, url: str, max_pages: int) -> Job:
         name = f"submitted-{len(self.jobs)}-{time.monotonic_ns()}"

@@ -23,9 +23,9 @@ from spidra_contract.judging.baseline import Baseline
 from spidra_contract.judging.fingerprint import probe_class, test_of
 from spidra_contract.judging.judge import Judge
 from spidra_contract.judging.ledger import Ledger
-from spidra_contract.judging.lifecycle import Watch
+from spidra_contract.judging.lifecycle import JobTime, Pace, RealTime, Watch
 from spidra_contract.mock.app import MockState, make_state
-from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
+from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY, SteppedClock
 from spidra_contract.mock.server import MockServer
 
 KEY_LABEL = "$SPIDRA_API_KEY"
@@ -81,7 +81,10 @@ class Run:
     def __post_init__(self) -> None:
         settings = self.settings
         if settings.is_mock:
-            self.mock_state = make_state(settings.mock_switches, time_scale=settings.profile.mock_time_scale)
+            # Its jobs move on a clock the watch moves (see judging.lifecycle.JobTime): the same reads every run.
+            self.mock_state = make_state(
+                settings.mock_switches, time_scale=settings.profile.mock_time_scale, clock=SteppedClock()
+            )
         self.redactor.add(self.api_key, KEY_LABEL)
         self.redactor.add(self.other_api_key, OTHER_KEY_LABEL)
         for secret in settings.url_secrets:
@@ -203,8 +206,15 @@ class Run:
                 interval=profile.poll_interval / self.time_scale,
                 budget=self.settings.watch / self.time_scale,
                 stable_reads=profile.stable_reads,
+                pace=self.pace,
             )
         return self._watch
+
+    @property
+    def pace(self) -> Pace:
+        """The watch's time: the embedded mock's job clock, moved by the watch; real seconds anywhere else."""
+        clock = self.mock_state.clock if self.mock_state is not None else None
+        return JobTime(clock) if isinstance(clock, SteppedClock) else RealTime()
 
     def stop(self, wait: bool = True) -> None:
         """Stop the watch, the session and the embedded mock. Without `wait` the mock's shutdown (about 0.2 s of

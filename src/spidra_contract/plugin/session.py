@@ -215,7 +215,8 @@ class ContractSession:
     def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
         """One GET before any test against a live target: unreachable means one line and exit 6 (reports
         written), not a failure per test. Then the lifecycle watch starts, in the background, if its tests were
-        selected (under xdist a worker starts it when its first lifecycle test asks)."""
+        selected (under xdist a worker starts it when its first lifecycle test asks); on the embedded mock's job
+        clock it is over before the first test (see `judging.lifecycle.JobTime`)."""
         if self.config.option.collectonly or self.worker:
             return None
         if not self.run.settings.is_mock and self._probe():
