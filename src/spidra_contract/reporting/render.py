@@ -4,6 +4,7 @@ for CI, and decide nothing. report.html is drawn from a Jinja2 template (`templa
 from __future__ import annotations
 
 import html as html_lib
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from functools import cache
@@ -281,7 +282,7 @@ def environment() -> Any:
         compiled: Any = jinja2.FileSystemBytecodeCache(str(folder))  # compiled once, not every run
     except OSError:
         compiled = None
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("spidra_contract.reporting", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
@@ -289,6 +290,21 @@ def environment() -> Any:
         lstrip_blocks=True,
         bytecode_cache=compiled,
     )
+    env.filters["ticks"] = ticks
+    return env
+
+
+# What a page draws as code in running text: `backticked` words (the clauses' titles and suggestions write field
+# names so, for markdown) and URLs (a test's message names the request it judged).
+_CODE_SPANS = re.compile(r"`([^`]+)`|(https?://[^\s<>\"]+)")
+
+
+def ticks(text: Any) -> Any:
+    """Text drawn for a page with its code spans as code: escaped first, so nothing of the text becomes markup
+    but the code spans (which may break anywhere: a URL is no word)."""
+    from markupsafe import Markup, escape
+
+    return Markup(_CODE_SPANS.sub(lambda found: f"<code>{found.group(1) or found.group(2)}</code>", str(escape(text))))
 
 
 def patch_markdown(patch: SpecPatch) -> str:
