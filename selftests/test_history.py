@@ -3,6 +3,7 @@ regression marked at the night it started, the terminal's summary, and the page 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import shutil
@@ -57,15 +58,42 @@ def test_the_terminal_summary_says_what_changed_and_since_when(nights):
 
     result = CliRunner().invoke(main, ["history", str(nights), "--last", "15"])
     assert result.exit_code == 0, result.output
-    assert "error-response has failed since 2026-11-21 02:00 (10 run(s))" in result.output
-    assert "since 2026-11-21 02:00: error-response fails" in result.output
+    assert "error-response has failed since 2026-11-21 02:00:00 (10 run(s))" in result.output
+    assert "since 2026-11-21 02:00:00: error-response fails" in result.output
     assert len(result.output.splitlines()) < 40
+
+
+def test_runs_of_the_same_minute_read_apart_to_the_second(tmp_path):
+    """Several runs a night (a retry, a second target) within one minute: each line says its own time."""
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    summary = {"clauses": [], "verdict": "conformant", "exit_code": 0, "reason": "r"}
+    for second in (5, 17, 42):
+        history.record(tmp_path, dict(summary, started=f"2026-11-30T02:00:{second:02d}Z"))
+    result = CliRunner().invoke(main, ["history", str(tmp_path), "--last", "3"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split("  conformant")[0].strip() for line in result.output.splitlines()[1:4]]
+    assert lines == ["2026-11-30 02:00:05", "2026-11-30 02:00:17", "2026-11-30 02:00:42"]
+
+
+@pytest.mark.parametrize("top", [0, 1, 3, 7, 13, 48, 491, 5000])
+def test_a_count_axis_reads_whole_numbers_in_a_few_round_steps(top):
+    ticks = history.integer_ticks(top)
+    assert all(isinstance(tick, int) for tick in ticks)
+    assert ticks[0] == 0
+    assert ticks[-1] >= top
+    assert len(ticks) <= 7
+    step = ticks[1] - ticks[0]
+    assert {b - a for a, b in itertools.pairwise(ticks)} == {step}
+    assert str(step).strip("0") in ("1", "2", "5")
 
 
 def test_the_history_page_draws_its_plots_in_a_real_browser(nights, tmp_path):
     from click.testing import CliRunner
 
-    from selftests.test_reports import CHROMIUM_FLAGS
+    from selftests.browser import FLAGS as CHROMIUM_FLAGS
     from spidra_contract.cli import main
 
     result = CliRunner().invoke(main, ["history", str(nights)])
@@ -99,18 +127,39 @@ def test_the_history_page_draws_its_plots_in_a_real_browser(nights, tmp_path):
     assert dom.count("<svg") >= 3, "the plots are drawn"
     assert dom.count('class="dot') + dom.count('class="line') > 30, "with data"
     # The heat map, as the browser built it: error-response's row marks night 21, and only it.
-    row = re.search(r'<th class="clause">error-response</th>(.*?)</tr>', dom, re.S)
-    assert row is not None
-    cells = re.findall(r'<td class="([^"]*)"', row.group(1))
+    cells = re.findall(r'<div class="cell ([^"]*)"[^>]*data-night="(\d+)" data-clause="error-response"', dom)
     assert len(cells) == 30
-    assert [night for night, classes in enumerate(cells, start=1) if "step" in classes.split()] == [21]
-    assert [night for night, classes in enumerate(cells, start=1) if "fail" in classes.split()] == list(range(21, 31))
+    assert [int(night) for classes, night in cells if "step" in classes.split()] == [21]
+    assert [int(night) for classes, night in cells if "fail" in classes.split()] == list(range(21, 31))
+    # Counts are drawn on whole-number axes: no tick of the violations' plot reads a fraction.
+    violations = text.split("Violations per night")[1].split("</svg>")[0]
+    y_axis = violations.split('class="axis y')[1].split('class="axis x"')[0]
+    ticks = re.findall(r"<text[^>]*>([^<]*)</text>", y_axis)
+    assert ticks
+    assert all(re.fullmatch(r"\d+", tick) for tick in ticks), ticks
     # The latency step is a series of its own on the p95 plot, one dot.
     assert "step: latency jump" in dom
     assert "CONSOLE" not in run.stderr, run.stderr[-2000:]
     for night in history.load(nights):
         assert night.page
         assert (nights / night.page).is_file()
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_the_history_page_reads_at_a_phones_width_and_a_desktops(nights, tmp_path, width):
+    """Thirty nights laid out by Chromium at 400 px and 1280 px: the verdict strip and the heat map fit the
+    window (at 400 px the heat map turns: nights down, clauses across), plots are drawn for the width, and no
+    number or word breaks across lines (issue 30)."""
+    from click.testing import CliRunner
+
+    from selftests.browser import layout
+    from spidra_contract.cli import main
+
+    folder = tmp_path / "nights"
+    shutil.copytree(nights, folder)
+    assert CliRunner().invoke(main, ["history", str(folder)]).exit_code == 0
+    found = layout(folder / history.PAGE, width, tmp_path, wide="#verdict, #heat-map, figure, svg, table")
+    assert not found.problems, found.problems[:20]
 
 
 def test_runs_ending_together_each_add_a_whole_summary_and_the_window_keeps_the_newest(tmp_path):

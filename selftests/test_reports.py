@@ -272,50 +272,67 @@ def test_a_mock_runs_reproduction_brings_the_same_mock_back_so_the_curl_line_wor
     assert reply.json()["result"][0]["data"].startswith("# ")  # the same fault, the same evidence
 
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-)
-
-
-def test_report_html_renders_in_a_real_browser_with_the_verdict_banner_on_top(broken_run, tmp_path):
+@pytest.mark.parametrize("width", [400, 1280])
+def test_report_html_renders_in_a_real_browser_with_the_verdict_banner_on_top(broken_run, tmp_path, width):
     """Headless Chromium (Debian's `chromium`) opens report.html: its DOM has the verdict banner first, and the
-    top of the screenshot is the banner's failing colour."""
-    import shutil
+    top of the screenshot is the banner's failing colour, in a phone's width and a desktop's."""
     import subprocess
 
+    from selftests.browser import FLAGS, chromium, screenshot
     from selftests.conftest import banner_of
 
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-    if browser is None:
-        pytest.skip("no Chromium here (apt-get install chromium) to render report.html in")
     result, _ = broken_run
     page = result.artifact("report.html")
-    flags = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
-        [*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90, check=False
+        [chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
     ).stdout
     summary = json.loads(result.artifact("summary.json").read_text())
     assert banner_of(dom) == summary["headline"], "the page Chromium built opens with the verdict"
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [*flags, "--window-size=1280,400", f"--screenshot={shot}", page.as_uri()],
-        capture_output=True,
-        timeout=90,
-        check=False,
-    )
-    width, height, pixels = read_png(shot.read_bytes())
-    assert (width, height) == (1280, 400)
+    width_seen, height, pixels = read_png(screenshot(page, width, 400, tmp_path).read_bytes())
+    assert height == 400
+    assert width_seen >= width
     top = [pixels[y][x] for y in range(0, 200) for x in range(0, width, 4)]
     failing = sum(pixel[:3] == (0xFF, 0xEB, 0xE9) for pixel in top) / len(top)
     assert failing > 0.15, f"the banner's colour covers {failing:.0%} of the page's top"
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_report_html_reads_at_a_phones_width_and_a_desktops(broken_run, tmp_path, width):
+    """Laid out by Chromium at 400 px and 1280 px: nothing scrolls sideways (banner, compliance matrix, access
+    matrix, evidence, tests), and no number, header, verdict or word breaks across lines (issue 30)."""
+    from selftests.browser import layout
+
+    result, _ = broken_run
+    page = result.artifact("report.html")
+    assert 'id="access-matrix"' in page.read_text(), "the run opened a door: the access matrix is on the page"
+    found = layout(page, width, tmp_path)
+    assert found.width == width
+    assert not found.problems, found.problems[:20]
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_comparison_html_reads_at_a_phones_width_and_a_desktops(broken_run, tmp_path, width):
+    """A comparison with many differences (every field's type changed in every probe class), laid out by
+    Chromium at 400 px and 1280 px: no sideways scroll, no word broken across lines."""
+    from selftests.browser import layout
+    from spidra_contract.core.model import Report
+    from spidra_contract.tools import compare
+
+    result, _ = broken_run
+    candidate = json.loads(result.artifact("summary.json").read_text())
+    production = json.loads(json.dumps(candidate))
+    for stats in production["fingerprint"].values():
+        stats["fields"] = {pointer: {"boolean": sum(kinds.values())} for pointer, kinds in stats["fields"].items()}
+    comparison = compare.compare_reports(Report.from_dict(production), Report.from_dict(candidate))
+    assert len(comparison.breaking) > 20
+    page = tmp_path / "comparison.html"
+    page.write_text(compare.html(comparison), encoding="utf-8")
+    found = layout(page, width, tmp_path)
+    assert not found.problems, found.problems[:20]
 
 
 def read_png(data: bytes) -> tuple[int, int, list[list[tuple[int, ...]]]]:

@@ -11,6 +11,7 @@ bokeh inline megabytes of JavaScript or load it from a CDN).
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import statistics
@@ -39,7 +40,8 @@ class Night:
 
     @property
     def label(self) -> str:
-        return self.report.started.replace("T", " ").removesuffix("Z")[:16] or self.name
+        """When the night's run started, to the second (a night of several runs reads line by line)."""
+        return self.report.started.replace("T", " ").removesuffix("Z")[:19] or self.name
 
 
 class StepKind(StrEnum):
@@ -252,29 +254,67 @@ def _pygal() -> Any:
     return pygal
 
 
-def _chart(kind: str, title: str, labels: list[str], series: dict[str, list[float | None]], **options: Any) -> str:
-    pygal = _pygal()
+def integer_ticks(top: float, most: int = 6) -> list[int]:
+    """Axis labels for a count: whole numbers from 0 to `top` or just past it, at most `most` steps of 1, 2 or 5
+    times a power of ten (a count never reads 0.1)."""
+    top = max(1, math.ceil(top))
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 5):
+            step = factor * magnitude
+            if math.ceil(top / step) <= most:
+                return list(range(0, math.ceil(top / step) * step + 1, step))
+        magnitude *= 10
 
-    chart = getattr(pygal, kind)(
-        style=_style(),
-        width=1100,
-        height=300,
-        js=[],  # no script from anywhere: the page is self-contained and static
-        disable_xml_declaration=True,
-        show_minor_x_labels=len(labels) <= 31,
-        x_label_rotation=45 if len(labels) > 12 else 0,
-        truncate_label=-1,
-        legend_at_bottom=True,
-        print_values=False,
-        allow_interruptions=True,
-        **options,
-    )
-    chart.title = title
-    chart.x_labels = labels
-    for name, values in series.items():
-        chart.add(name, values)
-    # pygal puts its tooltip configuration in a <script> even with no script to run it: the page has none.
-    return re.sub(r"<script\b.*?</script>", "", str(chart.render(is_unicode=True)), flags=re.S)
+
+# Two drawings of every plot: one for a wide window, one for a phone's (shown by the page's media query); pygal's
+# SVG scales, but its text would be unreadable at a third of its size.
+SIZES = {"wide": {"width": 1100, "height": 320}, "narrow": {"width": 400, "height": 360}}
+
+
+def _chart(
+    kind: str,
+    title: str,
+    labels: list[str],
+    series: dict[str, list[float | None]],
+    *,
+    counts: bool = False,
+    **options: Any,
+) -> dict[str, str]:
+    """The plot drawn at each of `SIZES`; `counts`: the values are counts, the axis whole numbers."""
+    pygal = _pygal()
+    if counts:
+        top = max((value or 0 for values in series.values() for value in values), default=1)
+        if kind == "StackedBar":
+            top = max((sum(values[i] or 0 for values in series.values()) for i in range(len(labels))), default=1)
+        options = {"y_labels": integer_ticks(top), "value_formatter": lambda value: f"{value:.0f}", **options}
+    drawings = {}
+    for size, box in SIZES.items():
+        narrow = size == "narrow"
+        chart = getattr(pygal, kind)(
+            style=_style(),
+            width=box["width"],
+            height=box["height"],
+            js=[],  # no script from anywhere: the page is self-contained and static
+            disable_xml_declaration=True,
+            show_minor_x_labels=len(labels) <= (10 if narrow else 31),
+            x_labels_major_every=5 if narrow and len(labels) > 10 else None,
+            x_label_rotation=0 if narrow or len(labels) <= 12 else 45,
+            truncate_label=-1,
+            truncate_legend=-1,
+            legend_at_bottom=True,
+            legend_at_bottom_columns=2 if narrow else None,
+            print_values=False,
+            allow_interruptions=True,
+            **options,
+        )
+        chart.title = title
+        chart.x_labels = labels
+        for name, values in series.items():
+            chart.add(name, values)
+        # pygal puts its tooltip configuration in a <script> even with no script to run it: the page has none.
+        drawings[size] = re.sub(r"<script\b.*?</script>", "", str(chart.render(is_unicode=True)), flags=re.S)
+    return drawings
 
 
 def page(nights: list[Night]) -> str:
@@ -289,11 +329,8 @@ def page(nights: list[Night]) -> str:
                 "StackedBar",
                 "Violations per night: new, known (seen the night before), fixed",
                 labels,
-                {
-                    "new": list(map(float, analysis.new)),
-                    "known": list(map(float, analysis.known)),
-                    "fixed": list(map(float, analysis.fixed)),
-                },
+                {"new": list(analysis.new), "known": list(analysis.known), "fixed": list(analysis.fixed)},
+                counts=True,
             )
         )
         marks: dict[str, list[float | None]] = {}
@@ -317,19 +354,31 @@ def page(nights: list[Night]) -> str:
                 dots_size=2,
             )
         )
+        # One unit an axis: requests, then the counts of what went wrong around them, then seconds.
+        charts.append(
+            _chart(
+                "Bar",
+                "Requests sent per night",
+                labels,
+                {"requests": [n.report.requests.get("sent", 0) for n in nights]},
+                counts=True,
+            )
+        )
         charts.append(
             _chart(
                 "Line",
-                "Requests, 429s, drift items and wall time (s) per night",
+                "429 answers and drift items per night",
                 labels,
                 {
-                    "requests": [float(n.report.requests.get("sent", 0)) for n in nights],
-                    "429s": [float(len(n.report.requests.get("rate_limited") or [])) for n in nights],
-                    "drift items": [float(len(n.report.drift)) for n in nights],
-                    "wall time s": [float(n.report.duration_s) for n in nights],
+                    "429 answers": [len(n.report.requests.get("rate_limited") or []) for n in nights],
+                    "drift items": [len(n.report.drift) for n in nights],
                 },
-                logarithmic=False,
+                counts=True,
+                dots_size=3,
             )
+        )
+        charts.append(
+            _chart("Line", "Wall time per night (s)", labels, {"seconds": [n.report.duration_s for n in nights]})
         )
     cells = {
         (index, row.clause): row.verdict.value for index, night in enumerate(nights) for row in night.report.clauses
