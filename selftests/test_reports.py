@@ -15,7 +15,7 @@ QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/tes
 
 @pytest.fixture(scope="module")
 def broken_run(tmp_path_factory):
-    """One run against a mock that breaks two clauses, with a GitHub step summary file."""
+    """One run against a mock that breaks three clauses (a door among them), with a GitHub step summary file."""
     report_dir = tmp_path_factory.mktemp("broken")
     step_summary = report_dir.parent / "step-summary.md"
     result = run_suite(
@@ -23,6 +23,8 @@ def broken_run(tmp_path_factory):
         "result-data-string",
         "--mock-switch",
         "error-empty-message",
+        "--mock-switch",
+        "head-skips-auth",
         report_dir=report_dir,
         env={"GITHUB_STEP_SUMMARY": str(step_summary)},
     )
@@ -42,7 +44,7 @@ def test_summary_json_names_each_failing_clause_with_evidence(broken_run):
     assert summary["verdict"] == "violations"
     assert summary["exit_code"] == 1
     failing = {row["clause"]: row for row in summary["clauses"] if row["verdict"] == "fail"}
-    assert set(failing) == {"result-shape", "error-response"}
+    assert set(failing) == {"result-shape", "error-response", "door-locked"}
     example = failing["result-shape"]["examples"][0]
     exchange = example["exchange"]
     assert exchange["request"].startswith("GET ")
@@ -84,13 +86,38 @@ def test_markdown_matrix_lists_clauses_and_goes_to_the_step_summary(broken_run):
     assert step_summary.read_text() == markdown
 
 
+def test_summary_md_fits_a_pull_request_comment_with_the_rest_folded(broken_run):
+    """summary.md shows the verdict, every failing clause with its evidence, drift and the doors that opened;
+    every clause's row and the access matrix are folded (<details>, closed on GitHub); it stays under GitHub's
+    65,536-character limit for a comment body and its shown part reads on one screen (issue 30)."""
+    import re
+
+    result, _ = broken_run
+    summary = json.loads(result.artifact("summary.json").read_text())
+    markdown = result.artifact("summary.md").read_text()
+    assert len(markdown) < 65_536
+    shown = re.sub(r"<details>.*?</details>", "", markdown, flags=re.S)
+    assert len(shown.splitlines()) <= 60, shown
+    assert summary["headline"].split(":")[0] in shown
+    for row in summary["clauses"]:
+        if row["verdict"] == "fail":
+            assert f"| `{row['clause']}` | ❌ fail | {row['failed']} of {row['judged']} |" in shown
+    assert "| `status-enum`" not in shown, "a passing clause's row is folded"
+    assert "### Doors that opened" in shown
+    assert "**HEAD** (method): open to" in shown
+    assert "### Drift" in shown
+    folded = "".join(re.findall(r"<details>.*?</details>", markdown, flags=re.S))
+    assert "| axis | door |" in folded, "the whole access matrix, folded"
+    assert "| `status-enum`" in folded
+
+
 def test_junit_has_one_case_per_clause_and_one_per_test_and_the_html_shows_the_matrix(broken_run):
     result, _ = broken_run
     clauses = ET.parse(result.artifact("junit.xml")).getroot().findall(".//testcase")
     assert {case.get("name") for case in clauses} >= {"status-enum", "result-shape", "error-response"}
     failed = {case.get("name") for case in clauses if case.find("failure") is not None}
-    assert failed == {"result-shape", "error-response"}, "one case per violated clause, nothing else"
-    assert ET.parse(result.artifact("junit.xml")).getroot().get("failures") == "2"
+    assert failed == {"result-shape", "error-response", "door-locked"}, "one case per violated clause, nothing else"
+    assert ET.parse(result.artifact("junit.xml")).getroot().get("failures") == "3"
     assert "curl" in next(case for case in clauses if case.get("name") == "result-shape").find("failure").text
     tests = ET.parse(result.artifact("junit-tests.xml")).getroot().findall(".//testcase")
     assert len(tests) > 20
@@ -216,7 +243,7 @@ def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_
     result, _ = broken_run
     summary = json.loads(result.artifact("summary.json").read_text())
     violated = sorted(row["clause"] for row in summary["clauses"] if row["verdict"] == "fail")
-    assert violated == ["error-response", "result-shape"]
+    assert violated == ["door-locked", "error-response", "result-shape"]
     lines = result.output.splitlines()
     assert sorted(line.split()[1] for line in lines if line.startswith("VIOLATED ")) == violated
     # The evidence (a curl line) once per clause, not once per failed test; no hypothesis or schemathesis dump.

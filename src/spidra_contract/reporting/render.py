@@ -132,6 +132,28 @@ MD_ICON = {
 }
 
 
+# summary.md goes into a pull-request comment and a CI step summary: what a reviewer needs shows (the verdict, each
+# failing clause with its evidence, drift, the doors that opened, the baseline's story) and the rest is folded in
+# <details> (GitHub renders it closed). Well under GitHub's 65,536-character limit for a comment body.
+MD_SHOWN_ROWS = 12  # rows of a shown list before the rest is folded
+
+
+def _details(summary: str, lines: list[str]) -> list[str]:
+    return ["", f"<details><summary>{summary}</summary>", "", *lines, "", "</details>"]
+
+
+def _open_doors(matrix: dict[str, Any]) -> list[str]:
+    """One line per door that some caller other than the owner got through."""
+    lines = []
+    for door in matrix["rows"]:
+        opened = [
+            f"{md(caller)} ({status})" for caller, status in door["cells"].items() if open_to_stranger(caller, status)
+        ]
+        if opened:
+            lines.append(f"- **{md(door['door'])}** ({md(door['axis'])}): open to {', '.join(opened)}")
+    return lines
+
+
 def markdown(report: Report) -> str:
     lines = [
         f"## Spidra crawl-status contract: {report.outcome.verdict} (exit {report.outcome.exit_code})",
@@ -141,42 +163,33 @@ def markdown(report: Report) -> str:
         f"Target: {md(report.target.get('base_url'))} ({report.target.get('kind')}) · profile "
         f"{md(report.profile)} · seed {md(report.seed)} · {report.requests.get('sent', 0)} requests · "
         f"{report.duration_s} s · tests: {report.tests.line}",
-        "",
-        "| clause | verdict | judged | failed | evidence | reproduces |",
-        "|---|---|---:|---:|---|---|",
     ]
-    for row in report.clauses:
-        evidence = reproduces = ""
-        if row.examples:
+    failing = [row for row in report.clauses if row.verdict is not ClauseVerdict.PASS and row.examples]
+    if failing:
+        lines += ["", "| clause | verdict | failed | evidence | reproduces |", "|---|---|---:|---|---|"]
+        for row in failing:
             example = row.examples[0]
             evidence = md(
                 f"{example.exchange.request} → {example.exchange.status}: {violation_line(example.violations[0])}"[:300]
             )
-            reproduces = md(example.reproduction.label)
-        lines.append(
-            f"| `{row.clause}` {md(row.title)} | {MD_ICON[row.verdict]} | {row.judged} | {row.failed} | "
-            f"{evidence} | {reproduces} |"
-        )
+            lines.append(
+                f"| `{row.clause}` | {MD_ICON[row.verdict]} | {row.failed} of {row.judged} | {evidence} | "
+                f"{md(example.reproduction.label)} |"
+            )
+    table = ["| clause | verdict | judged | failed |", "|---|---|---:|---:|"]
+    table += [
+        f"| `{row.clause}` {md(row.title)} | {MD_ICON[row.verdict]} | {row.judged} | {row.failed} |"
+        for row in report.clauses
+    ]
+    passing = sum(row.verdict is ClauseVerdict.PASS for row in report.clauses)
+    lines += _details(f"Every clause ({passing} of {len(report.clauses)} pass)", table)
     if report.statuses_not_observed:
         lines += ["", f"Statuses never observed among known jobs: {', '.join(report.statuses_not_observed)}"]
-    if report.drift or report.spec_defects:
-        lines += [
-            "",
-            "### Drift: what the API does that the spec does not say",
-            "",
-            "| kind | what | seen | suggested change to openapi.yaml |",
-            "|---|---|---:|---|",
-        ]
-        lines += [f"| {md(e.kind)} | {md(e.what)} | {e.count} | {md(e.suggestion)} |" for e in report.drift]
-        lines += [
-            f"| spec defect | {md(d['pointer'])} nullable in 3.1 | - | {md(d['suggestion'])} |"
-            for d in report.spec_defects
-        ]
     if report.baseline:
         base = report.baseline
         lines += [
             "",
-            f"### Against baseline `{base['path']}`",
+            f"### Against baseline `{md(base['path'])}`",
             "",
             f"- new (fail the run): {md(', '.join(base['new']) or 'none')}",
             f"- known: {md(', '.join(base['known']) or 'none')}",
@@ -184,10 +197,13 @@ def markdown(report: Report) -> str:
         ]
     matrix = report.access_matrix
     if matrix:
-        lines += [
-            "",
-            "### Access matrix: the status each caller got at each door (a 2xx outside the owner's column is open)",
-            "",
+        opened = _open_doors(matrix)
+        if opened:
+            lines += ["", "### Doors that opened (a 2xx for a caller who may not read the job)", ""]
+            lines += opened[:MD_SHOWN_ROWS]
+            if len(opened) > MD_SHOWN_ROWS:
+                lines += _details(f"{len(opened) - MD_SHOWN_ROWS} more open doors", opened[MD_SHOWN_ROWS:])
+        grid = [
             "| axis | door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
             "|---|---|" + "---:|" * len(matrix["callers"]),
         ]
@@ -196,22 +212,39 @@ def markdown(report: Report) -> str:
                 f"**{status} open**" if open_to_stranger(caller, status) else str(status)
                 for caller, status in door["cells"].items()
             ]
-            lines.append(f"| {md(door['axis'])} | {md(door['door'])} | " + " | ".join(cells) + " |")
+            grid.append(f"| {md(door['axis'])} | {md(door['door'])} | " + " | ".join(cells) + " |")
+        lines += _details(
+            f"Access matrix: the status each caller got at each of {len(matrix['rows'])} doors ({len(opened)} open)",
+            grid,
+        )
+    if report.drift or report.spec_defects:
+        drift = [f"| {md(e.kind)} | {md(e.what)} | {e.count} | {md(e.suggestion)} |" for e in report.drift]
+        drift += [
+            f"| spec defect | {md(d['pointer'])} nullable in 3.1 | - | {md(d['suggestion'])} |"
+            for d in report.spec_defects
+        ]
+        head = ["| kind | what | seen | suggested change to openapi.yaml |", "|---|---|---:|---|"]
+        lines += ["", "### Drift: what the API does that the spec does not say", "", *head, *drift[:MD_SHOWN_ROWS]]
+        if len(drift) > MD_SHOWN_ROWS:
+            lines += _details(f"{len(drift) - MD_SHOWN_ROWS} more drift items", [*head, *drift[MD_SHOWN_ROWS:]])
+    if report.findings or report.notes:
+        notes = [f"- **{md(f.kind)}**: {md(f.message)}" for f in report.findings]
+        notes += [f"- {md(note)}" for note in report.notes]
+        lines += ["", "### Findings and notes", "", *notes[:MD_SHOWN_ROWS]]
+        if len(notes) > MD_SHOWN_ROWS:
+            lines += _details(f"{len(notes) - MD_SHOWN_ROWS} more", notes[MD_SHOWN_ROWS:])
     if report.lifecycle:
-        lines += ["", "### Jobs over time", ""]
-        lines += [
+        jobs = [
             f"- {md(job)}: {md(entry['statuses'])}{'' if entry['finished'] else ' (not finished in the budget)'}"
             for job, entry in report.lifecycle.items()
         ]
-    if report.findings:
-        lines += ["", "### Findings", ""]
-        lines += [f"- **{md(f.kind)}**: {md(f.message)}" for f in report.findings]
-    if report.notes:
-        lines += ["", "### Notes", ""]
-        lines += [f"- {md(note)}" for note in report.notes]
+        lines += _details(f"Jobs over time ({len(jobs)} watched)", jobs)
     if report.failures:
-        lines += ["", "### Failed tests", ""]
-        lines += [f"- {md(f.test)} ({f.kind}): {md(f.message)}" for f in report.failures[:20]]
+        failed = [f"- {md(f.test)} ({f.kind}): {md(f.message)}" for f in report.failures[:50]]
+        more = len(report.failures) - len(failed)
+        lines += _details(
+            f"Failed tests ({len(report.failures)})", failed + ([f"- and {more} more: report.html"] if more else [])
+        )
     return "\n".join(lines) + "\n"
 
 

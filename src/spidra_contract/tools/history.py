@@ -279,13 +279,15 @@ def _chart(
     series: dict[str, list[float | None]],
     *,
     counts: bool = False,
+    stacked: bool = False,
     **options: Any,
 ) -> dict[str, str]:
-    """The plot drawn at each of `SIZES`; `counts`: the values are counts, the axis whole numbers."""
+    """The plot drawn at each of `SIZES`; `counts`: the values are counts, the axis whole numbers (`stacked`: the
+    series pile up, the axis reaches their sum)."""
     pygal = _pygal()
     if counts:
         top = max((value or 0 for values in series.values() for value in values), default=1)
-        if kind == "StackedBar":
+        if stacked:
             top = max((sum(values[i] or 0 for values in series.values()) for i in range(len(labels))), default=1)
         options = {"y_labels": integer_ticks(top), "value_formatter": lambda value: f"{value:.0f}", **options}
     drawings = {}
@@ -331,6 +333,7 @@ def page(nights: list[Night]) -> str:
                 labels,
                 {"new": list(analysis.new), "known": list(analysis.known), "fixed": list(analysis.fixed)},
                 counts=True,
+                stacked=True,
             )
         )
         marks: dict[str, list[float | None]] = {}
