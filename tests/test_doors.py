@@ -67,11 +67,14 @@ def strangers(target):
     return callers
 
 
-def _judge_stranger(judging, request, reference, reply) -> None:
-    """A stranger's reply: never a 2xx, never the job in any refusal (`door-locked`), and a whole reply."""
+def _judge_strangers(judging, request, reference, replies) -> None:
+    """Every stranger's reply: never a 2xx, never the job in any refusal (`door-locked`), and a whole reply. All
+    are judged before the test fails, so each caller that got through is a finding of its own, with its curl."""
     __tracebackhide__ = True
-    found = judging.judge_pair(request.node.nodeid, reference, reply, ("door-locked",))
-    found += judging.judge(request.node.nodeid, reply, ("complete-body",))
+    found = []
+    for reply in replies:
+        found += judging.judge_pair(request.node.nodeid, reference, reply, ("door-locked",))
+        found += judging.judge(request.node.nodeid, reply, ("complete-body",))
     judging.fail_on(found)
 
 
@@ -106,9 +109,7 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
             f"{stray.status} for an id that names no job",
             {"job": replies[stranger].as_evidence(), "unknown": stray.as_evidence()},
         )
-    for caller, reply in replies.items():
-        if caller != OWNER:
-            _judge_stranger(judging, request, reference, reply)
+    _judge_strangers(judging, request, reference, [reply for caller, reply in replies.items() if caller != OWNER])
 
 
 @pytest.mark.parametrize("door", OTHER_DOORS, ids=[door.name for door in OTHER_DOORS])
@@ -125,8 +126,7 @@ def test_no_member_of_any_axis_opens_a_job_to_a_stranger(
         callers.append(OTHER_AFTER)
     replies = {caller: knock(door, job_id, caller, strangers[caller]) for caller in callers}
     ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
-    for reply in replies.values():
-        _judge_stranger(judging, request, reference, reply)
+    _judge_strangers(judging, request, reference, replies.values())
 
 
 def _doors_of_several_axes(draw: st.DrawFn) -> Door:
@@ -151,7 +151,7 @@ def test_combined_doors_stay_shut_to_strangers(
         caller = keyed[index]
         reply = knock(door, job_id, caller, strangers[caller])
         ledger.door(door.name, {caller: reply.status}, axis=door.axis)
-        _judge_stranger(judging, request, reference, reply)
+        _judge_strangers(judging, request, reference, [reply])
 
     run.explore(knock_on, max_examples=options.profile.door_examples)()
 
@@ -176,7 +176,10 @@ def test_options_never_gives_a_stranger_the_job(door_reference, target, knock, j
     if not (target.is_mock or options.allow_unsafe):
         pytest.skip("OPTIONS goes to a live API only with --allow-unsafe")
     job_id, reference = door_reference
-    _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, NO_KEY, None))
-    _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, WRONG_KEY, wrong_key(target.api_key)))
+    replies = [
+        knock(OPTIONS_DOOR, job_id, NO_KEY, None),
+        knock(OPTIONS_DOOR, job_id, WRONG_KEY, wrong_key(target.api_key)),
+    ]
     if target.other_api_key:
-        _judge_stranger(judging, request, reference, knock(OPTIONS_DOOR, job_id, OTHER_AFTER, target.other_api_key))
+        replies.append(knock(OPTIONS_DOOR, job_id, OTHER_AFTER, target.other_api_key))
+    _judge_strangers(judging, request, reference, replies)

@@ -515,32 +515,35 @@ _SUMMARY = click.option(
 @_SUMMARY
 @click.argument("baseline", type=click.Path(dir_okay=False, path_type=Path))
 def baseline_update(summary: Path, baseline: Path) -> None:
-    """Accept the run's violations as known (BASELINE is created when missing)."""
+    """Accept the run's findings as known, by identity (BASELINE is created when missing; one of the earlier
+    format, by clause and field, is rewritten by identity)."""
     from spidra_contract.judging import baseline as baselines
 
     try:
-        added, everything = baselines.update(baseline, summary)
+        added, everything, coarse = baselines.update(baseline, summary)
     except baselines.BaselineError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{baseline}: {len(everything)} known violation(s), {len(added)} accepted from {summary}")
-    for key in sorted(added):
-        click.echo(f"  + {key}")
+    click.echo(f"{baseline}: {len(everything)} known finding(s), {len(added)} accepted from {summary}")
+    for identity in sorted(added):
+        click.echo(f"  + {identity.key}")
+    for key in sorted(coarse):
+        click.echo(f"  kept by clause and field (the run showed no finding it stands for): {key}")
 
 
 @baseline_group.command("prune")
 @_SUMMARY
 @click.argument("baseline", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def baseline_prune(summary: Path, baseline: Path) -> None:
-    """Drop the known violations the run (a complete one) no longer shows."""
+    """Drop the known findings the run (a complete one) no longer shows."""
     from spidra_contract.judging import baseline as baselines
 
     try:
         dropped, kept = baselines.prune(baseline, summary)
     except baselines.BaselineError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{baseline}: {len(kept)} known violation(s) kept, {len(dropped)} no longer seen and dropped")
-    for key in sorted(dropped):
-        click.echo(f"  - {key}")
+    click.echo(f"{baseline}: {len(kept)} known finding(s) kept, {len(dropped)} no longer seen and dropped")
+    for identity in sorted(dropped):
+        click.echo(f"  - {identity.key}")
 
 
 if __name__ == "__main__":

@@ -167,6 +167,7 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
             place=Place.STATUS,
             expected=", ".join(map(str, sorted(contract.documented_statuses))),
             observed=str(reply.status),
+            rule="undocumented-status",
         )
     ]
 
@@ -184,7 +185,9 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
 def complete_body(reply: Reply, contract: Contract) -> Verdict:
     if reply.method not in ("GET", "HEAD"):
         return None
-    return [Violation("complete-body", reply.problem, place=Place.MESSAGE)] if reply.problem else []
+    return (
+        [Violation("complete-body", reply.problem, place=Place.MESSAGE, rule="whole-message")] if reply.problem else []
+    )
 
 
 @clause(
@@ -207,12 +210,17 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
                 place=Place.HEADER,
                 expected=JSON_MEDIA_TYPE,
                 observed=reply.header("content-type"),
+                rule="media-type",
             )
         )
     try:
         body = reply.json
     except ValueError as exc:
-        found.append(Violation("json-body", f"body does not parse as JSON ({exc})", expected="JSON", observed=str(exc)))
+        found.append(
+            Violation(
+                "json-body", f"body does not parse as JSON ({exc})", expected="JSON", observed=str(exc), rule="parse"
+            )
+        )
     else:
         if not isinstance(body, dict):
             found.append(
@@ -221,6 +229,7 @@ def json_body(reply: Reply, contract: Contract) -> Verdict:
                     f"body is a JSON {type(body).__name__}, the schema says object",
                     expected="object",
                     observed=type(body).__name__,
+                    rule="type",
                 )
             )
     return found
@@ -264,10 +273,12 @@ def progress(reply: Reply, contract: Contract) -> Verdict:
     crawled, limit = value.get("pagesCrawled"), value.get("maxPages")
     for key, number in (("pagesCrawled", crawled), ("maxPages", limit)):
         if isinstance(number, int) and number < 0:
-            found.append(Violation("progress", f"{key} is negative ({shown(number)})", f"/progress/{key}"))
+            found.append(
+                Violation("progress", f"{key} is negative ({shown(number)})", f"/progress/{key}", rule="non-negative")
+            )
     if isinstance(crawled, int) and isinstance(limit, int) and crawled > limit:
         message = f"pagesCrawled ({shown(crawled)}) exceeds maxPages ({shown(limit)})"
-        found.append(Violation("progress", message, "/progress"))
+        found.append(Violation("progress", message, "/progress", rule="crawled-within-max"))
     return found
 
 
@@ -317,17 +328,41 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
     if status == "completed":
         if not isinstance(result, list):
             found.append(
-                Violation("status-semantics", f"completed job has result {shown(result)}, expected an array", "/result")
+                Violation(
+                    "status-semantics",
+                    f"completed job has result {shown(result)}, expected an array",
+                    "/result",
+                    rule="completed-has-result",
+                )
             )
         if error not in (None, ""):
-            found.append(Violation("status-semantics", f"completed job carries an error: {shown(error)}", "/error"))
+            found.append(
+                Violation(
+                    "status-semantics",
+                    f"completed job carries an error: {shown(error)}",
+                    "/error",
+                    rule="completed-has-no-error",
+                )
+            )
     elif status == "failed":
         if not isinstance(error, str) or not error.strip():
             found.append(
-                Violation("status-semantics", f"failed job has no error message (error={shown(error)})", "/error")
+                Violation(
+                    "status-semantics",
+                    f"failed job has no error message (error={shown(error)})",
+                    "/error",
+                    rule="failed-has-error",
+                )
             )
     elif status == "waiting" and isinstance(result, list) and result:
-        found.append(Violation("status-semantics", f"waiting job already has {len(result)} result items", "/result"))
+        found.append(
+            Violation(
+                "status-semantics",
+                f"waiting job already has {len(result)} result items",
+                "/result",
+                rule="waiting-has-no-result",
+            )
+        )
     return found
 
 
@@ -346,11 +381,15 @@ def error_response(reply: Reply, contract: Contract) -> Verdict:
         return None
     body = _body_object(reply)
     if body is None:
-        return [Violation("error-response", f"{reply.status} body is not a JSON object", expected="ErrorResponse")]
+        return [
+            Violation(
+                "error-response", f"{reply.status} body is not a JSON object", expected="ErrorResponse", rule="type"
+            )
+        ]
     found = _schema_violations("error-response", _validator(contract, reply.status, None), body, "")
     message = body.get("message")
     if isinstance(message, str) and not message.strip():
-        found.append(Violation("error-response", "message is empty", "/message"))
+        found.append(Violation("error-response", "message is empty", "/message", rule="message-not-empty"))
     return found
 
 
@@ -391,7 +430,7 @@ def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
         return None
     text = "\n".join(_strings(reply.body)) if isinstance(reply.body, (dict, list)) else reply.text
     return [
-        Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}")
+        Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}", rule=kind)
         for kind, pattern in _LEAK_PATTERNS.items()
         if (match := pattern.search(text))
     ]
@@ -430,7 +469,7 @@ def _expect_status(name: str, reply: Reply, allowed: tuple[int, ...], message: s
     if reply.status in allowed:
         return []
     expected = " or ".join(map(str, allowed))
-    return [Violation(name, message, place=Place.STATUS, expected=expected, observed=str(reply.status))]
+    return [Violation(name, message, place=Place.STATUS, expected=expected, observed=str(reply.status), rule="status")]
 
 
 @clause(
@@ -486,6 +525,7 @@ def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
                 place=Place.STATUS,
                 expected="a refusal (not 2xx, not the job)",
                 observed=str(reply.status),
+                rule="stranger-let-in",
             )
         ]
     if leak:
@@ -496,6 +536,7 @@ def door_locked(reference: Reply, reply: Reply, contract: Contract) -> Verdict:
                 "embeds the record is a leak",
                 expected="a refusal that does not carry the job",
                 observed=str(leak),
+                rule="refusal-carries-job",
             )
         ]
     return []
@@ -542,7 +583,7 @@ def lifecycle_forward(before: Reply, after: Reply, contract: Contract) -> Verdic
         and b in STATUS_ORDER
         and (STATUS_ORDER[b] < STATUS_ORDER[a] or (a in TERMINAL_STATUSES and a != b))
     ):
-        return [Violation("lifecycle-forward", f"status went from {shown(a)} to {shown(b)}", "/status")]
+        return [Violation("lifecycle-forward", f"status went from {shown(a)} to {shown(b)}", "/status", rule="forward")]
     return []
 
 
@@ -572,10 +613,18 @@ def progress_monotonic(before: Reply, after: Reply, contract: Contract) -> Verdi
                 "progress-monotonic",
                 f"pagesCrawled dropped from {crawled_a} to {crawled_b}",
                 "/progress/pagesCrawled",
+                rule="never-drops",
             )
         )
     if isinstance(max_a, int) and isinstance(max_b, int) and max_a != max_b:
-        found.append(Violation("progress-monotonic", f"maxPages changed from {max_a} to {max_b}", "/progress/maxPages"))
+        found.append(
+            Violation(
+                "progress-monotonic",
+                f"maxPages changed from {max_a} to {max_b}",
+                "/progress/maxPages",
+                rule="max-fixed",
+            )
+        )
     return found
 
 
@@ -595,6 +644,7 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
             "terminal-stable",
             f"{key} changed after the job was {old['status']}: {shown(old.get(key))} -> {shown(new.get(key))}",
             f"/{key}",
+            rule="unchanged",
         )
         for key in ("status", "result", "error")
         if old.get(key) != new.get(key)

@@ -66,11 +66,51 @@ class Violation(Record):
 
     @property
     def key(self) -> str:
-        """What identifies this violation across runs (baselines): its clause and its field, items folded."""
+        """The earlier, coarse name of a violation (clause and field, items folded): what baselines written
+        before `Identity` hold. A finding is named by its `Identity`."""
         return f"{self.clause}:{field_path(self.pointer)}"
+
+    def identity(self, probe: str) -> Identity:
+        """This violation as a finding of the probe class `probe` (see `Identity`)."""
+        return Identity(self.clause, probe, self.place, field_path(self.pointer), self.rule)
 
 
 Verdict = list[Violation] | None
+
+
+@dataclass(frozen=True, order=True)
+class Identity(Record):
+    """What makes a finding the same one from the exchange to the baseline, the comparison and the history, on
+    any run and any target: the clause; the probe class (the test, the method, the door's axis and member and the
+    caller, the request's input class, such as a known job's status: `judging.fingerprint.probe_class`, with no
+    ids, ports, times or request ids); where in the reply (the status, a header, a JSON pointer with array
+    indexes folded, the message itself); and the rule that decided it (a schema's keyword path, or the clause's
+    own rule)."""
+
+    clause: str
+    probe: str
+    place: Place = Place.BODY
+    pointer: str = ""
+    rule: str = ""
+    derived = ("key",)
+
+    @property
+    def where(self) -> str:
+        if self.place is Place.BODY:
+            return f"body {self.pointer or '/'}"
+        if self.place is Place.HEADER:
+            return f"header {self.pointer.lower()}"
+        return self.place.value
+
+    @property
+    def key(self) -> str:
+        """One line for people: `clause @ probe class @ where @ rule`."""
+        return " @ ".join(part for part in (self.clause, self.probe, self.where, self.rule) if part)
+
+    @property
+    def coarse(self) -> str:
+        """The earlier name of the same finding (`Violation.key`), which a baseline of that format holds."""
+        return f"{self.clause}:{self.pointer}"
 
 
 def field_path(pointer: str) -> str:
@@ -132,10 +172,12 @@ class Judgement(Record):
     earlier: ExchangeRecord | None = None
     kind: Kind = Kind.VIOLATION
     reproduction: Reproduction = field(default_factory=Reproduction)
+    probe: str = ""  # the probe class of the exchange (see `Identity`)
+    derived = ("identities",)
 
     @property
-    def keys(self) -> frozenset[str]:
-        return frozenset(violation.key for violation in self.violations)
+    def identities(self) -> tuple[Identity, ...]:
+        return tuple(dict.fromkeys(violation.identity(self.probe) for violation in self.violations))
 
 
 @dataclass(frozen=True)
@@ -153,7 +195,8 @@ class TestFailure(Record):
 @dataclass(frozen=True)
 class ClauseResult(Record):
     """One clause over the whole run: its verdict, how many replies it judged, how many broke it, the first
-    judgements (evidence) and the keys of every violation seen."""
+    judgements (evidence) and the identity of every finding (`violation_keys`: their keys; in a summary written
+    before identities, the coarse keys `clause:/field`)."""
 
     clause: str
     title: str
@@ -163,10 +206,40 @@ class ClauseResult(Record):
     failed: int
     examples: tuple[Judgement, ...]
     violation_keys: tuple[str, ...]
+    identities: tuple[Identity, ...] = ()
 
     @property
     def anchor(self) -> str:
         return f"clause-{self.clause}"
+
+
+@dataclass(frozen=True)
+class BaselineStory(Record):
+    """A run against its baseline, by identity: the findings that are new (they fail the run), known, and fixed
+    since (in the baseline, not seen); `fixed_coarse`, the keys of an earlier-format baseline no finding matched;
+    `note`, the line such a baseline gets."""
+
+    path: str
+    new: tuple[Identity, ...] = ()
+    known: tuple[Identity, ...] = ()
+    fixed: tuple[Identity, ...] = ()
+    fixed_coarse: tuple[str, ...] = ()
+    note: str = ""
+
+    @classmethod
+    def read(cls, data: dict[str, object] | None) -> BaselineStory | None:
+        """From a summary.json; one written before identities listed keys (strings): they read as coarse."""
+        if not data:
+            return None
+        lists = [data.get(name) for name in ("new", "known", "fixed")]
+        if any(isinstance(item, str) for items in lists if isinstance(items, list) for item in items):
+            fixed = data.get("fixed")
+            return cls(
+                path=str(data.get("path", "")),
+                fixed_coarse=tuple(map(str, fixed)) if isinstance(fixed, list) else (),
+                note="written before findings had identities: only the fixed keys are kept",
+            )
+        return cls.from_dict(data)
 
 
 class Trip(StrEnum):

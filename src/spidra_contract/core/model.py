@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from spidra_contract.core.codec import Record
-from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, Kind, TestFailure
+from spidra_contract.core.judgement import BaselineStory, ClauseResult, ClauseVerdict, Kind, TestFailure
 from spidra_contract.core.outcome import Outcome, TestCounts
 
 SCHEMA_VERSION = 2
@@ -90,7 +90,7 @@ class Report:
     lifecycle: dict[str, dict[str, Any]] = field(default_factory=dict)
     access_matrix: dict[str, Any] | None = None
     reproduce_mock: str | None = None
-    baseline: dict[str, Any] | None = None
+    baseline: BaselineStory | None = None
     spec_name: str = "openapi.yaml"
     report_dir: str = ""
     # The behavioural fingerprint: per probe class, what came back (`fingerprint.ClassStats.summary`); `diff.py`
@@ -149,7 +149,7 @@ class Report:
             "lifecycle": self.lifecycle,
             "access_matrix": self.access_matrix,
             "reproduce_mock": self.reproduce_mock,
-            "baseline": self.baseline,
+            "baseline": self.baseline.to_dict() if self.baseline is not None else None,
             "spec_name": self.spec_name,
             "report_dir": self.report_dir,
             "fingerprint": self.fingerprint,
@@ -182,7 +182,7 @@ class Report:
             lifecycle=data.get("lifecycle") or {},
             access_matrix=data.get("access_matrix"),
             reproduce_mock=data.get("reproduce_mock"),
-            baseline=data.get("baseline"),
+            baseline=BaselineStory.read(data.get("baseline")),
             spec_name=data.get("spec_name", "openapi.yaml"),
             report_dir=data.get("report_dir", ""),
             fingerprint=data.get("fingerprint") or {},

@@ -15,6 +15,7 @@ from spidra_contract.core.exchange import Reply
 from spidra_contract.core.judgement import (
     ClauseResult,
     ClauseVerdict,
+    Identity,
     Judgement,
     Kind,
     Reproduction,
@@ -98,11 +99,17 @@ class Judge:
     # How to ask a reply's request again (the run's guarded session), and whether the run can spare the reads.
     reread: Callable[[Reply], Reply | None] | None = None
     spare: Callable[[int], str | None] | None = None
+    # The probe class of a test's exchange (the run's: `fingerprint.probe_class` with the known job ids), which
+    # names its findings (`Identity`).
+    probe_of: Callable[[str, Reply], str] | None = None
     _reread_ms: float = 0.0  # what re-reading has cost the run so far (this process)
 
-    def is_known(self, keys: Iterable[str]) -> bool:
-        """Every violation named is already in the baseline: the one place that decides "known"."""
-        return self.baseline is not None and self.baseline.covers(set(keys))
+    def is_known(self, identities: Iterable[Identity]) -> bool:
+        """Every finding named is already in the baseline: the one place that decides "known"."""
+        return self.baseline is not None and self.baseline.covers(set(identities))
+
+    def probe(self, test: str, reply: Reply) -> str:
+        return self.probe_of(test, reply) if self.probe_of is not None else test
 
     # --- judging ----------------------------------------------------------------------------------------
 
@@ -150,7 +157,9 @@ class Judge:
         before: Reply | None = None,
     ) -> list[Judgement]:
         broken = {name: verdict for name, verdict in verdicts.items() if verdict}
-        reproduction = self._reproduce(reply, tuple(broken), rejudge) if broken else {}
+        probe = self.probe(test, reply)
+        named = {name: [violation.identity(probe) for violation in verdict or ()] for name, verdict in broken.items()}
+        reproduction = self._reproduce(reply, named, rejudge) if broken else {}
         exchange, earlier = reply.record(), before.record() if before is not None else None
         judgements = []
         for name, verdict in broken.items():
@@ -163,21 +172,24 @@ class Judge:
                     exchange=exchange,
                     seed=self.seed,
                     earlier=earlier,
-                    kind=Kind.KNOWN if self.is_known(v.key for v in found) else Kind.VIOLATION,
+                    kind=Kind.KNOWN if self.is_known(v.identity(probe) for v in found) else Kind.VIOLATION,
                     reproduction=reproduction[name],
+                    probe=probe,
                 )
             )
-        self.ledger.record(reply, verdicts, judgements)
+        self.ledger.record(reply, verdicts, judgements, probe)
         return judgements
 
-    def _reproduce(self, reply: Reply, names: tuple[str, ...], rejudge: Rejudge) -> dict[str, Reproduction]:
-        """Read the request again (up to `REREADS` times) and judge each answer by the clauses it broke: how many
-        of the reads broke each. Only for judgements kept as evidence, only reads, only what the run can spare."""
+    def _reproduce(self, reply: Reply, named: dict[str, list[Identity]], rejudge: Rejudge) -> dict[str, Reproduction]:
+        """Read the request again (up to `REREADS` times) and judge each answer by the clauses it broke (`named`:
+        each with the findings it names): how many of the reads broke each. Only for judgements kept as
+        evidence, only reads, only what the run can spare."""
+        names = tuple(named)
 
         def unread(note: str) -> dict[str, Reproduction]:
             return {name: Reproduction(note=note) for name in names}
 
-        if not any(self.ledger.wants_example(name) for name in names):
+        if not any(self.ledger.wants_example(name, found) for name, found in named.items()):
             return unread("beyond the evidence kept for this clause")
         if reply.method not in ("GET", "HEAD"):
             return unread(f"{reply.method} is not sent again: only reads are")
@@ -221,7 +233,7 @@ class Judge:
             elif tally.failed == 0:
                 verdict = ClauseVerdict.PASS
             else:
-                verdict = ClauseVerdict.KNOWN if self.is_known(tally.keys) else ClauseVerdict.FAIL
+                verdict = ClauseVerdict.KNOWN if self.is_known(tally.identities) else ClauseVerdict.FAIL
             rows.append(
                 ClauseResult(
                     clause=name,
@@ -231,7 +243,8 @@ class Judge:
                     judged=tally.judged if tally else 0,
                     failed=tally.failed if tally else 0,
                     examples=tuple(tally.examples) if tally else (),
-                    violation_keys=tuple(sorted(tally.keys)) if tally else (),
+                    violation_keys=tuple(identity.key for identity in sorted(tally.identities)) if tally else (),
+                    identities=tuple(sorted(tally.identities)) if tally else (),
                 )
             )
         return tuple(rows)

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES
 from spidra_contract.core.exchange import Reply, json_type, shape_of
-from spidra_contract.core.judgement import Judgement, Verdict, Violation, field_path
+from spidra_contract.core.judgement import Identity, Judgement, Verdict, Violation, field_path
 from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import Contract, at_pointer, follow_ref
 from spidra_contract.judging import fingerprint
 
 EXAMPLES_PER_CLAUSE = 5
+# Beyond those, a clause keeps the first judgement of each finding (identity) it has no evidence for yet, up to
+# this many in all: every caller through a door is a finding with its own request and curl line.
+FINDINGS_WITH_EVIDENCE = 50
 # The JSON Schema keywords whose failure means "a value of another type" (drift), not a value out of range.
 TYPE_KEYWORDS = frozenset({"type", "anyOf", "oneOf"})
 # Response headers a drift entry keeps (with every RateLimit-* and X-RateLimit-* one): what a spec documents.
@@ -34,7 +38,7 @@ class Tally:
     judged: int = 0
     failed: int = 0
     examples: list[Judgement] = field(default_factory=list)
-    keys: set[str] = field(default_factory=set)
+    identities: set[Identity] = field(default_factory=set)
 
 
 @dataclass
@@ -56,14 +60,21 @@ class Ledger:
 
     # --- recording --------------------------------------------------------------------------------
 
-    def wants_example(self, clause: str) -> bool:
-        """Whether a new judgement of `clause` would still be kept as evidence (the first few are)."""
+    def wants_example(self, clause: str, identities: Iterable[Identity] = ()) -> bool:
+        """Whether a new judgement of `clause` naming `identities` would be kept as evidence: the first few of a
+        clause are, and the first of each finding (see `FINDINGS_WITH_EVIDENCE`)."""
         with self.lock:
             tally = self.tallies.get(clause)
-            return tally is None or len(tally.examples) < EXAMPLES_PER_CLAUSE
+            if tally is None or len(tally.examples) < EXAMPLES_PER_CLAUSE:
+                return True
+            if len(tally.examples) >= FINDINGS_WITH_EVIDENCE:
+                return False
+            shown = {identity for example in tally.examples for identity in example.identities}
+            return any(identity not in shown for identity in identities)
 
-    def record(self, reply: Reply, verdicts: dict[str, Verdict], judgements: list[Judgement]) -> None:
-        """Count each clause that applied; keep the first judgements of each clause as its evidence."""
+    def record(self, reply: Reply, verdicts: dict[str, Verdict], judgements: list[Judgement], probe: str = "") -> None:
+        """Count each clause that applied; name each finding by its identity in the probe class `probe`; keep the
+        first judgements of each clause as its evidence."""
         with self.lock:
             for name, verdict in verdicts.items():
                 if verdict is None:
@@ -72,12 +83,12 @@ class Ledger:
                 tally.judged += 1
                 if verdict:
                     tally.failed += 1
-                    tally.keys.update(v.key for v in verdict)
+                    tally.identities.update(v.identity(probe) for v in verdict)
                     for violation in verdict:
                         self._learn_drift_from(reply, violation)
             for judgement in judgements:
                 tally = self.tallies[judgement.clause]
-                if len(tally.examples) < EXAMPLES_PER_CLAUSE:
+                if self.wants_example(judgement.clause, judgement.identities):
                     tally.examples.append(judgement)
 
     def exchange(self, reply: Reply, contract: Contract, probe: str = "", test: str = "") -> None:
@@ -206,9 +217,11 @@ class Ledger:
                 tally = self.tallies.setdefault(name, Tally())
                 tally.judged += raw["judged"]
                 tally.failed += raw["failed"]
-                room = EXAMPLES_PER_CLAUSE - len(tally.examples)
-                tally.examples.extend(Judgement.from_dict(example) for example in raw["examples"][:room])
-                tally.keys.update(raw.get("keys", []))
+                for given in raw["examples"]:
+                    example = Judgement.from_dict(given)
+                    if self.wants_example(name, example.identities):
+                        tally.examples.append(example)
+                tally.identities.update(Identity.from_dict(given) for given in raw.get("identities", []))
             self.observed_statuses.update(data.get("observed_statuses", {}))
             for key, entry in data.get("drift", {}).items():
                 if key in self.drift:
@@ -241,7 +254,7 @@ class Ledger:
                         "judged": t.judged,
                         "failed": t.failed,
                         "examples": [example.to_dict() for example in t.examples],
-                        "keys": sorted(t.keys),
+                        "identities": [identity.to_dict() for identity in sorted(t.identities)],
                     }
                     for name, t in self.tallies.items()
                 },
@@ -263,9 +276,10 @@ class Ledger:
         return sum(t.failed for t in self.tallies.values())
 
     @property
-    def violation_keys(self) -> set[str]:
+    def identities(self) -> set[Identity]:
+        """Every finding of the run, by identity."""
         with self.lock:
-            return set().union(*(t.keys for t in self.tallies.values()))
+            return set().union(*(t.identities for t in self.tallies.values()))
 
 
 def _undescribed_answer(reply: Reply) -> bool:

@@ -99,6 +99,7 @@ class Run:
             baseline=self.baseline,
             reread=lambda reply: self.session().reread(reply),
             spare=self.gate.spare,
+            probe_of=lambda test, reply: probe_class(test, reply, self.known_ids),
         )
 
     def explore(self, test: Any, **overrides: Any) -> Any:
@@ -252,10 +253,15 @@ class Run:
             return self.target.base_url
         return self.settings.base_url or ""
 
+    @property
+    def known_ids(self) -> frozenset[str]:
+        """The run's job ids, which a probe class writes as `{job}`."""
+        if self._known_ids is None:
+            self._known_ids = frozenset(self.job_ids)
+        return self._known_ids
+
     def _on_exchange(self, reply: Reply) -> None:
-        known = self._known_ids
-        if known is None:
-            known = self._known_ids = frozenset(self.job_ids)
+        known = self.known_ids
         probe = self.traffic.current_probe
         self.ledger.exchange(reply, self.contract, probe_class(probe, reply, known), test_of(probe, known))
 

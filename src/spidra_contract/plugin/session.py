@@ -359,9 +359,9 @@ class ContractSession:
                 text = str(exc).strip()
                 message = text.splitlines()[0] if text else type(exc).__name__
             if kind is Kind.KNOWN:
-                keys = sorted({key for judgement in judgements for key in judgement.keys})
+                keys = sorted({i.key for judgement in judgements for i in judgement.identities})
                 name = run.baseline.path.name if run.baseline else "baseline"
-                reason = f"known in baseline {name}: {', '.join(keys)}"
+                reason = f"known in baseline {name}: {'; '.join(keys)}"
                 report.outcome = "skipped"
                 report.wasxfail = reason
                 # A skip's longrepr is (path, line, reason): what every reporter expects of a skipped report

@@ -12,7 +12,7 @@ from typing import Any
 
 from spidra_contract.clauses.doors import open_to_stranger
 from spidra_contract.core.exchange import printable
-from spidra_contract.core.judgement import ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
+from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, ExchangeRecord, Judgement, Kind, Violation
 from spidra_contract.core.model import Report
 from spidra_contract.reporting.specpatch import SpecPatch
 
@@ -24,8 +24,8 @@ def violation_line(violation: Violation) -> str:
     where = f" at {violation.pointer}" if violation.pointer and violation.place.value == "body" else ""
     if violation.place.value == "header" and violation.pointer:
         where = f" in header {violation.pointer}"
-    schema = f" (schema: {violation.rule})" if violation.rule else ""
-    return f"[{violation.clause}] {violation.message}{where}{schema}"
+    rule = f" (rule: {violation.rule})" if violation.rule else ""
+    return f"[{violation.clause}] {violation.message}{where}{rule}"
 
 
 def _exchange_lines(exchange: ExchangeRecord, earlier: ExchangeRecord | None) -> list[str]:
@@ -79,11 +79,15 @@ def brief(judgements: Iterable[Judgement]) -> str:
 
 
 def terminal_lines(report: Report) -> list[str]:
-    """One block per violated clause (count, first evidence, reproduction, seed), then what stood in the way."""
+    """One block per violated clause (count, first evidence, reproduction, seed), then what stood in the way,
+    then, against a baseline, its story: the findings new, known and fixed, by identity."""
+    known = [row.clause for row in report.clauses if row.verdict is ClauseVerdict.KNOWN]
+    against = f" against baseline {report.baseline.path}" if report.baseline else ""
     lines = [
-        f"spidra-contract: {report.verdicts} verdicts over {len(report.clauses)} clauses, "
-        f"{len(report.failing_clauses)} violated; {report.requests.get('sent', 0)} requests sent; "
-        f"tests: {report.tests.line}"
+        f"spidra-contract{against}: {report.verdicts} verdicts over {len(report.clauses)} clauses, "
+        f"{len(report.failing_clauses)} violated"
+        + (f" and {len(known)} with known violations only ({', '.join(known)})" if known else "")
+        + f"; {report.requests.get('sent', 0)} requests sent; tests: {report.tests.line}"
     ]
     for row in report.failing_clauses:
         lines.append(f"VIOLATED {row.clause} ({row.failed} of {row.judged} replies): {row.title}")
@@ -96,6 +100,7 @@ def terminal_lines(report: Report) -> list[str]:
                 f"  reproduce: {example.exchange.curl}",
                 f"  seed:      {example.seed}",
             ]
+            lines += _other_findings(row)
     if report.failing_clauses and report.reproduce_mock:
         lines.append(f"the same mock: {report.reproduce_mock}")
     for failure in report.other_failures:
@@ -111,7 +116,50 @@ def terminal_lines(report: Report) -> list[str]:
         lines.append(f"the target answered 429 {len(rate_limited)} time(s); Retry-After honoured")
     if report.requests.get("stopped"):
         lines.append(f"requests stopped: {report.requests['stopped']}")
+    lines += baseline_lines(report)
     lines.append(f"reports: {report.report_dir}")
+    return lines
+
+
+OTHER_FINDINGS_SHOWN = 8  # findings of a clause beyond its first a terminal lists, each with its curl line
+
+
+def _other_findings(row: ClauseResult) -> list[str]:
+    """The clause's other findings with evidence (another caller through the door, another field), one curl
+    line each."""
+    seen = set(row.examples[0].identities)
+    lines: list[str] = []
+    for example in row.examples[1:]:
+        fresh = [identity for identity in example.identities if identity not in seen]
+        seen.update(example.identities)
+        if not fresh:
+            continue
+        if len(lines) == 2 * OTHER_FINDINGS_SHOWN:
+            lines.append("  and more findings: report.html")
+            break
+        lines += [f"  also {fresh[0].key}", f"    reproduce: {example.exchange.curl}"]
+    return lines
+
+
+BASELINE_SHOWN = 10  # identities a terminal lists per group
+
+
+def baseline_lines(report: Report) -> list[str]:
+    """The baseline's story for a log: which baseline, then each group of findings by identity."""
+    base = report.baseline
+    if base is None:
+        return []
+    lines = [
+        f"baseline {base.path}: {len(base.new)} new, {len(base.known)} known, "
+        f"{len(base.fixed) + len(base.fixed_coarse)} fixed"
+    ]
+    if base.note:
+        lines.append(f"  {base.note}")
+    for label, found in (("NEW", base.new), ("known", base.known), ("fixed", base.fixed)):
+        lines += [f"  {label}: {identity.key}" for identity in found[:BASELINE_SHOWN]]
+        if len(found) > BASELINE_SHOWN:
+            lines.append(f"  {label}: and {len(found) - BASELINE_SHOWN} more (summary.json)")
+    lines += [f"  fixed: {key} (named by clause and field)" for key in base.fixed_coarse]
     return lines
 
 
@@ -187,14 +235,20 @@ def markdown(report: Report) -> str:
         lines += ["", f"Statuses never observed among known jobs: {', '.join(report.statuses_not_observed)}"]
     if report.baseline:
         base = report.baseline
-        lines += [
-            "",
-            f"### Against baseline `{md(base['path'])}`",
-            "",
-            f"- new (fail the run): {md(', '.join(base['new']) or 'none')}",
-            f"- known: {md(', '.join(base['known']) or 'none')}",
-            f"- fixed since the baseline: {md(', '.join(base['fixed']) or 'none')}",
-        ]
+        lines += ["", f"### Against baseline `{md(base.path)}`", ""]
+        if base.note:
+            lines += [f"⚠️ {md(base.note)}", ""]
+        for label, found in (
+            ("new (fail the run)", base.new),
+            ("known", base.known),
+            ("fixed since the baseline", base.fixed),
+        ):
+            shown = [f"  - `{md(identity.key)}`" for identity in found[:MD_SHOWN_ROWS]]
+            if len(found) > MD_SHOWN_ROWS:
+                shown.append(f"  - and {len(found) - MD_SHOWN_ROWS} more (summary.json)")
+            lines += [f"- {label}: {len(found) or 'none'}", *shown]
+        if base.fixed_coarse:
+            lines.append(f"- fixed (named by clause and field): {md(', '.join(base.fixed_coarse))}")
     matrix = report.access_matrix
     if matrix:
         opened = _open_doors(matrix)
@@ -241,9 +295,10 @@ def markdown(report: Report) -> str:
         lines += _details(f"Jobs over time ({len(jobs)} watched)", jobs)
     if report.failures:
         failed = [f"- {md(f.test)} ({f.kind}): {md(f.message)}" for f in report.failures[:50]]
-        more = len(report.failures) - len(failed)
+        beyond = len(report.failures) - len(failed)
         lines += _details(
-            f"Failed tests ({len(report.failures)})", failed + ([f"- and {more} more: report.html"] if more else [])
+            f"Failed tests ({len(report.failures)})",
+            failed + ([f"- and {beyond} more: report.html"] if beyond else []),
         )
     return "\n".join(lines) + "\n"
 
