@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 from click.testing import CliRunner
@@ -86,37 +87,101 @@ def test_serve_mock_on_a_busy_port_is_one_line_and_no_banner():
     assert result.output.strip().splitlines() == [f"Error: cannot serve on 127.0.0.1:{port}: Address already in use"]
 
 
-def _summary(path, keys, *, subset=False, exit_code=1):
+def _finding(clause, pointer, probe="tests/test_job_status.py::t | GET | a known job | status completed"):
+    from spidra_contract.core.judgement import Identity, Place
+
+    return Identity(clause, probe, Place.BODY, pointer, "type")
+
+
+def _summary(path, findings, *, subset=False, exit_code=1):
     import json
 
-    row = {"clause": "result-shape", "violation_keys": keys}
-    path.write_text(json.dumps({"clauses": [row], "subset": subset, "exit_code": exit_code, "headline": "h"}))
+    rows = {}
+    for identity in findings:
+        rows.setdefault(identity.clause, []).append(identity)
+    clauses = [
+        {"clause": clause, "violation_keys": [i.key for i in found], "identities": [i.to_dict() for i in found]}
+        for clause, found in rows.items()
+    ] or [{"clause": "result-shape", "violation_keys": [], "identities": []}]
+    path.write_text(json.dumps({"clauses": clauses, "subset": subset, "exit_code": exit_code, "headline": "h"}))
     return path
 
 
-def test_baseline_update_accepts_a_runs_violations_and_prune_drops_the_ones_gone(tmp_path):
+def test_baseline_update_accepts_a_runs_findings_and_prune_drops_the_ones_gone(tmp_path):
     from spidra_contract.judging.baseline import Baseline
 
+    data, progress, message = (
+        _finding("result-shape", "/result/*/data"),
+        _finding("progress", "/progress"),
+        _finding("error-response", "/message"),
+    )
     baseline = tmp_path / "baselines" / "live.json"
-    first = _summary(tmp_path / "first.json", ["result-shape:/result/*/data", "progress:/progress"])
+    first = _summary(tmp_path / "first.json", [data, progress])
     result = CliRunner().invoke(main, ["baseline", "update", "--from", str(first), str(baseline)])
     assert result.exit_code == 0, result.output
-    assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "progress:/progress"}
+    assert Baseline.load(baseline).identities == {data, progress}
+    assert f"+ {data.key}" in result.output
 
-    later = _summary(tmp_path / "later.json", ["result-shape:/result/*/data", "error-response:/message"])
+    later = _summary(tmp_path / "later.json", [data, message])
     assert CliRunner().invoke(main, ["baseline", "update", "--from", str(later), str(baseline)]).exit_code == 0
-    assert len(Baseline.load(baseline).keys) == 3
+    assert len(Baseline.load(baseline).identities) == 3
 
     partial = _summary(tmp_path / "partial.json", [], subset=True)
     refused = CliRunner().invoke(main, ["baseline", "prune", "--from", str(partial), str(baseline)])
     assert refused.exit_code == 1
     assert "not a complete run" in refused.output
-    assert len(Baseline.load(baseline).keys) == 3
+    assert len(Baseline.load(baseline).identities) == 3
 
     result = CliRunner().invoke(main, ["baseline", "prune", "--from", str(later), str(baseline)])
     assert result.exit_code == 0, result.output
-    assert "- progress:/progress" in result.output
-    assert Baseline.load(baseline).keys == {"result-shape:/result/*/data", "error-response:/message"}
+    assert f"- {progress.key}" in result.output
+    assert Baseline.load(baseline).identities == {data, message}
+
+
+def test_a_known_finding_never_hides_a_new_one_of_the_same_clause():
+    """Known by identity: another door, another caller, another field or another rule of a known clause is new."""
+    from dataclasses import replace
+
+    from spidra_contract.judging.baseline import Baseline
+
+    head = _finding("door-locked", "", "tests/test_doors.py::t[HEAD] | HEAD | door HEAD (axis method), caller: no key")
+    baseline = Baseline(Path("b.json"), frozenset({head}))
+    assert baseline.covers({head})
+    for other in (
+        replace(head, probe=head.probe.replace("HEAD (axis method)", "/crawl/{id}/ (trailing slash) (axis path)")),
+        replace(head, probe=head.probe.replace("no key", "other account (after owner)")),
+        replace(head, pointer="/error"),
+        replace(head, rule="refusal-carries-job"),
+    ):
+        assert not baseline.covers({other}), other.key
+        assert not baseline.covers({head, other})
+        story = baseline.compare({head, other})
+        assert (story.new, story.known, story.fixed) == ((other,), (head,), ())
+
+
+def test_a_baseline_of_the_earlier_format_still_loads_says_what_it_hides_and_update_rewrites_it(tmp_path):
+    """A baseline written before identities (`violation_keys`: clause and field) is read: it accepts the findings
+    of its clauses at its fields, whatever the probe, and says so in one line; `baseline update` rewrites it by
+    identity, replacing each key with the run's findings it stood for."""
+    import json
+
+    from spidra_contract.judging.baseline import Baseline
+
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"kind": "spidra-contract baseline", "violation_keys": ["door-locked:"], "from": "x"}))
+    loaded = Baseline.load(old)
+    door = _finding("door-locked", "", "tests/test_doors.py::t[HEAD] | HEAD | door HEAD (axis method), caller: no key")
+    assert loaded.covers({door})
+    assert "by clause and field only (door-locked:)" in loaded.note
+    assert "baseline update" in loaded.note
+    summary = _summary(tmp_path / "run.json", [door, _finding("result-shape", "/result/*/data")])
+    result = CliRunner().invoke(main, ["baseline", "update", "--from", str(summary), str(old)])
+    assert result.exit_code == 0, result.output
+    rewritten = json.loads(old.read_text())
+    assert rewritten["format"] == 2
+    assert "violation_keys" not in rewritten, "the coarse key is replaced by the finding it stood for"
+    assert Baseline.load(old).identities == {door, _finding("result-shape", "/result/*/data")}
+    assert Baseline.load(old).note == ""
 
 
 def test_run_resolves_every_path_against_the_users_folder(tmp_path, monkeypatch):

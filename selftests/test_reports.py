@@ -176,7 +176,9 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
     )
     assert same.exit_code == 0, same.output
     assert_reports_agree(tmp_path / "same", 0, same.output)
-    assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == ["result-shape:/result/*/data"]
+    accepted = next(row for row in json.loads(baseline.read_text())["clauses"] if row["clause"] == "result-shape")
+    assert accepted["identities"]
+    assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == accepted["identities"]
 
     worse = run_suite(
         "--mock-switch",
@@ -190,13 +192,12 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
     )
     assert worse.exit_code == 1, worse.output
     assert_reports_agree(tmp_path / "worse", 1, worse.output)
-    assert "error-response:/message" in json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
+    new = json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
+    assert {(finding["clause"], finding["pointer"]) for finding in new} == {("error-response", "/message")}
 
     fixed = run_suite(f"--baseline={baseline}", report_dir=tmp_path / "fixed", tests=QUICK)
     assert fixed.exit_code == 0, fixed.output
-    assert json.loads(fixed.artifact("summary.json").read_text())["baseline"]["fixed"] == [
-        "result-shape:/result/*/data"
-    ]
+    assert json.loads(fixed.artifact("summary.json").read_text())["baseline"]["fixed"] == accepted["identities"]
 
 
 def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path):
@@ -247,7 +248,13 @@ def test_the_terminal_gives_one_evidence_block_per_violated_clause_and_one_line_
     lines = result.output.splitlines()
     assert sorted(line.split()[1] for line in lines if line.startswith("VIOLATED ")) == violated
     # The evidence (a curl line) once per clause, not once per failed test; no hypothesis or schemathesis dump.
-    assert sum("reproduce: curl" in line for line in lines) == len(violated)
+    assert sum(line.startswith("  reproduce: curl") for line in lines) == len(violated)
+    # Each other finding of a clause (another caller through the open door) with its own curl line, once.
+    others = [line for line in lines if line.startswith("  also ")]
+    assert len(others) == len(set(others))
+    assert sum(line.startswith("    reproduce: curl") for line in lines) == len(others)
+    door = next(row for row in summary["clauses"] if row["clause"] == "door-locked")
+    assert len(others) >= len(door["identities"]) - 1 >= 3, "every caller through HEAD is a finding of its own"
     assert "Exception Group Traceback" not in result.output
     assert "Falsifying example" not in result.output
     # One line in the FAILURES section per failed test (the short summary repeats it on a wide terminal).

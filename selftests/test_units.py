@@ -238,7 +238,7 @@ def test_merged_ledgers_count_every_workers_verdicts_and_keep_at_most_five_examp
     assert len(tally.examples) == EXAMPLES_PER_CLAUSE
     assert all(isinstance(example, Judgement) for example in tally.examples)
     assert merged.drift["status-value:bogus"]["count"] == 12
-    assert merged.violation_keys == {"status-enum:/status"}
+    assert {(i.clause, i.pointer) for i in merged.identities} == {("status-enum", "/status")}
 
 
 def options(cli: dict[str, object] | None = None, ini: dict[str, object] | None = None):
