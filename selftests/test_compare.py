@@ -150,8 +150,28 @@ def test_a_clause_that_passed_and_fails_now_is_breaking_and_the_reverse_is_not()
     assert [d.severity for d in diff(report(row(ClauseVerdict.FAIL)), report(row(ClauseVerdict.PASS)))] == [
         Severity.NON_BREAKING
     ]
-    more = diff(report(row(ClauseVerdict.FAIL, ("a",))), report(row(ClauseVerdict.FAIL, ("a", "b"))))
-    assert [(d.severity, "new violation" in d.what) for d in more] == [(Severity.BREAKING, True)]
+    more = diff(report(row(ClauseVerdict.FAIL, ("a",))), report(row(ClauseVerdict.FAIL, ("a", "b", "c"))))
+    assert [(d.severity, "new finding" in d.what, d.subject) for d in more] == [
+        (Severity.BREAKING, True, "b"),
+        (Severity.BREAKING, True, "c"),
+    ]
+
+
+def test_six_removed_fields_in_eight_probe_classes_are_six_differences():
+    """The comparison counts differences, not probe classes: six fields gone from the job body, seen in each of
+    the eight probe classes that read it, are six breaking differences touching eight classes (issue 29)."""
+    from spidra_contract.tools.compare import compare_reports
+
+    gone = [f"/result/*/f{n}" for n in range(6)]
+    full = {"/": {"object": 4}, **{path: {"string": 4} for path in gone}}
+    production = report(fingerprint={f"p{n}": stats(fields=full) for n in range(8)})
+    candidate = report(fingerprint={f"p{n}": stats(fields={"/": {"object": 4}}) for n in range(8)})
+    comparison = compare_reports(production, candidate)
+    assert len(comparison.breaking) == 48
+    assert comparison.counts()["breaking"] == 6
+    assert comparison.classes()["breaking"] == 8
+    assert comparison.headline.startswith("NOT safe to release: 6 breaking in 8 probe class(es), 0 non-breaking")
+    assert [count for _, count in comparison.grouped(Severity.BREAKING)] == [8] * 6
 
 
 def test_a_probe_only_one_side_asked_is_noise():

@@ -212,6 +212,11 @@ class ClauseResult(Record):
     def anchor(self) -> str:
         return f"clause-{self.clause}"
 
+    @property
+    def finding_keys(self) -> frozenset[str]:
+        """The clause's findings by identity (read from a summary written before identities: its coarse keys)."""
+        return frozenset(identity.key for identity in self.identities) or frozenset(self.violation_keys)
+
 
 @dataclass(frozen=True)
 class BaselineStory(Record):

@@ -63,29 +63,40 @@ class Comparison:
         return breaking(list(self.differences))
 
     def grouped(self, severity: Severity) -> list[tuple[Difference, int]]:
-        """The differences of one class, the same difference in many probe classes shown once (with how many)."""
-        groups: dict[tuple[str, str, str], list[Difference]] = {}
+        """The distinct differences of one class, each once (its first probe class) with how many probe classes
+        it touched."""
+        groups: dict[tuple[str, str, str, str], list[Difference]] = {}
         for d in self.differences:
             if d.severity is severity:
-                groups.setdefault((d.what, d.production, d.candidate), []).append(d)
-        return [(found[0], len(found)) for found in groups.values()]
+                groups.setdefault(d.distinct, []).append(d)
+        return [(found[0], len({d.probe for d in found})) for found in groups.values()]
 
     def counts(self) -> dict[str, int]:
-        return {severity.value: sum(d.severity is severity for d in self.differences) for severity in Severity}
+        """Distinct differences of each class (one difference in many probe classes counts once)."""
+        return {severity.value: len(self.grouped(severity)) for severity in Severity}
+
+    def classes(self) -> dict[str, int]:
+        """The probe classes each class of difference touched."""
+        return {
+            severity.value: len({d.probe for d in self.differences if d.severity is severity}) for severity in Severity
+        }
 
     @property
     def headline(self) -> str:
-        counts = self.counts()
+        counts, classes = self.counts(), self.classes()
         verdict = "NOT safe to release" if self.breaking else "no breaking difference"
+        touched = f" in {classes['breaking']} probe class(es)" if counts["breaking"] else ""
         return (
-            f"{verdict}: {counts['breaking']} breaking, {counts['non-breaking']} non-breaking, {counts['noise']} "
-            f"noise (production {self.production.outcome.verdict}, candidate {self.candidate.outcome.verdict})"
+            f"{verdict}: {counts['breaking']} breaking{touched}, {counts['non-breaking']} non-breaking, "
+            f"{counts['noise']} noise (production {self.production.outcome.verdict}, candidate "
+            f"{self.candidate.outcome.verdict})"
         )
 
     def to_dict(self) -> dict[str, object]:
         return {
             "headline": self.headline,
             "counts": self.counts(),
+            "classes": self.classes(),
             "production": self.production.outcome.to_dict(),
             "candidate": self.candidate.outcome.to_dict(),
             "differences": [d.to_dict() for d in self.differences],

@@ -46,12 +46,25 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Difference(Record):
+    """One difference in one probe class. `subject` is what it is about, beyond `what` (the statuses on each side,
+    the field's types, the header's values, the clause or finding): the same difference in many probe classes
+    shares (severity, aspect, what, subject), its `distinct` key, and is counted once."""
+
     probe: str
     severity: Severity
     what: str
     production: str
     candidate: str
     aspect: Aspect = Aspect.OTHER
+    subject: str = ""
+
+    @property
+    def distinct(self) -> tuple[str, str, str, str]:
+        return (self.severity.value, self.aspect.value, self.what, self.subject)
+
+
+def _set(values: Any) -> str:
+    return ",".join(sorted(values))
 
 
 def _shown(counts: dict[str, int], reads: int) -> str:
@@ -62,8 +75,8 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
     found: list[Difference] = []
     ra, rb = a["reads"], b["reads"]
 
-    def add(severity: Severity, aspect: Aspect, what: str, left: str, right: str) -> None:
-        found.append(Difference(probe, severity, what, left, right, aspect))
+    def add(severity: Severity, aspect: Aspect, what: str, left: str, right: str, subject: str = "") -> None:
+        found.append(Difference(probe, severity, what, left, right, aspect, subject))
 
     # A door knocked on with a key that is not the job owner's (the fingerprint says so, by the key sent).
     stranger = bool(a.get("stranger") or b.get("stranger"))
@@ -75,6 +88,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
         opened = [s for s in set(sb) - set(sa) if s.startswith("2")]
         closed = [s for s in set(sa) - set(sb) if s.startswith("2")]
         stable = any(sb[s] == rb for s in set(sb) - set(sa)) or any(sa[s] == ra for s in set(sa) - set(sb))
+        moved = f"{_set(sa)} -> {_set(sb)}"
         if stranger and opened:
             add(
                 Severity.BREAKING,
@@ -82,13 +96,14 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
                 "a door opened: a caller who may not read the job gets a 2xx",
                 left,
                 right,
+                moved,
             )
         elif stranger and closed and not opened:
-            add(Severity.NON_BREAKING, Aspect.STATUS, "a door closed", left, right)
+            add(Severity.NON_BREAKING, Aspect.STATUS, "a door closed", left, right, moved)
         elif stable:
-            add(Severity.BREAKING, Aspect.STATUS, "status changed", left, right)
+            add(Severity.BREAKING, Aspect.STATUS, "status changed", left, right, moved)
         else:
-            add(Severity.NOISE, Aspect.STATUS, "statuses vary within a side", left, right)
+            add(Severity.NOISE, Aspect.STATUS, "statuses vary within a side", left, right, moved)
         if found[-1].severity is not Severity.NOISE:
             return found  # another answer altogether: its body, type and headers differ as a consequence
     ma, mb = a["media_types"], b["media_types"]
@@ -100,6 +115,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
             "media type changed",
             _shown(ma, ra),
             _shown(mb, rb),
+            f"{_set(ma)} -> {_set(mb)}",
         )
 
     # Fields and their types.
@@ -120,6 +136,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
                 f"type of {path} changed",
                 _shown(ta, ra),
                 _shown(tb, rb),
+                f"{_set(ta)} -> {_set(tb)}",
             )
 
     # Enum-like values.
@@ -135,6 +152,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
                 f"value(s) of {path} no longer seen",
                 ", ".join(sorted(gone)),
                 ", ".join(sorted(vb[path])),
+                _set(gone),
             )
         if new:
             add(
@@ -143,6 +161,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
                 f"new value(s) of {path}",
                 ", ".join(sorted(va[path])),
                 ", ".join(sorted(new)),
+                _set(new),
             )
 
     # Notable headers.
@@ -168,6 +187,7 @@ def compare_class(probe: str, a: dict[str, Any], b: dict[str, Any]) -> list[Diff
                 f"header {name} changed",
                 _shown(left, ra),
                 _shown(right, rb),
+                f"{_set(left)} -> {_set(right)}",
             )
 
     # Latency.
@@ -212,20 +232,23 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"{old.verdict.value} ({old.failed} of {old.judged})",
                     f"fail ({row.failed} of {row.judged})",
                     Aspect.CLAUSE,
+                    row.clause,
                 )
             )
-        elif row.verdict is ClauseVerdict.FAIL and set(row.violation_keys) - set(old.violation_keys):
-            new = ", ".join(sorted(set(row.violation_keys) - set(old.violation_keys)))
-            found.append(
-                Difference(
-                    f"clause {row.clause}",
-                    Severity.BREAKING,
-                    f"new violation(s): {new}",
-                    ", ".join(old.violation_keys),
-                    ", ".join(row.violation_keys),
-                    Aspect.CLAUSE,
+        elif row.verdict is ClauseVerdict.FAIL and row.finding_keys - old.finding_keys:
+            # A clause that failed on both sides: each finding the candidate adds (by identity) is a difference.
+            for key in sorted(row.finding_keys - old.finding_keys):
+                found.append(
+                    Difference(
+                        f"clause {row.clause}",
+                        Severity.BREAKING,
+                        "a new finding of a clause that already failed",
+                        f"{len(old.finding_keys)} finding(s)",
+                        key,
+                        Aspect.CLAUSE,
+                        key,
+                    )
                 )
-            )
         elif old.verdict is ClauseVerdict.FAIL and row.verdict is ClauseVerdict.PASS:
             found.append(
                 Difference(
@@ -235,6 +258,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     f"fail ({old.failed} of {old.judged})",
                     "pass",
                     Aspect.CLAUSE,
+                    row.clause,
                 )
             )
     pa, pb = production.fingerprint, candidate.fingerprint
@@ -253,6 +277,7 @@ def diff(production: Report, candidate: Report) -> list[Difference]:
                     shown if probe in pa else "-",
                     shown if probe in pb else "-",
                     Aspect.PROBE,
+                    probe,
                 )
             )
     return found

@@ -151,7 +151,8 @@ def analyse(nights: list[Night]) -> Analysis:
     analysis.latency = {group: [] for group in groups}
     for index, night in enumerate(nights):
         report = night.report
-        keys = {key for row in report.clauses for key in row.violation_keys}
+        # Findings by identity (a night written before identities: by its coarse keys, clause and field).
+        keys = {key for row in report.clauses for key in row.finding_keys}
         analysis.new.append(len(keys - previous_keys))
         analysis.known.append(len(keys & previous_keys))
         analysis.fixed.append(len(previous_keys - keys))
@@ -189,7 +190,8 @@ def analyse(nights: list[Night]) -> Analysis:
         ]
         if changed:
             first = changed[0]
-            what = f"{len(changed)} breaking difference(s), first: {first.what} ({first.probe})"
+            distinct = len({difference.distinct for difference in changed})
+            what = f"{distinct} breaking difference(s), first: {first.what} ({first.probe})"
             analysis.steps.append(Step(index, StepKind.FINGERPRINT, what))
     return analysis
 
