@@ -118,3 +118,33 @@ def test_where_is_written_for_each_place(place):
     identity = Identity("c", "p", Place(place), "/result/*/data" if place == "body" else "Content-Type", "r")
     assert identity.where.startswith(place)
     assert Identity.from_dict(json.loads(json.dumps(identity.to_dict()))) == identity
+
+
+@pytest.mark.parametrize(
+    ("switch", "layer", "clause"),
+    [
+        pytest.param("max-pages-changes", "lifecycle", "progress-monotonic", id="lifecycle"),
+        pytest.param("cross-account-read", "cross_account", "foreign-job", id="cross-account"),
+        pytest.param("auth-401", "auth", "auth-required", id="auth"),
+    ],
+)
+def test_replay_judges_the_lifecycle_cross_account_and_auth_again_from_the_cassette(
+    suite_in_process, tmp_path, switch, layer, clause
+):
+    """What the run found over two reads or by what the request asked, replay finds from the cassette alone:
+    exit 1, the same findings; the same layer against the reference replays clean (exit 0)."""
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    broken = suite_in_process(f"--mock-switch={switch}", "-m", layer, report_dir=tmp_path / "broken")
+    assert broken.exit_code == 1, broken.output[-2000:]
+    replay = CliRunner().invoke(main, ["replay", str(broken.artifact("cassette.har"))])
+    assert replay.exit_code == 1, replay.output[-2000:]
+    assert f"[{clause}]" in replay.output
+    run = {f["key"] for f in _findings(broken.artifact("summary.json"), clause)}
+    assert run <= {line.split("finding: ", 1)[1] for line in replay.output.splitlines() if "finding: " in line}
+    clean = suite_in_process("-m", layer, report_dir=tmp_path / "clean")
+    assert clean.exit_code == 0, clean.output[-2000:]
+    again = CliRunner().invoke(main, ["replay", str(clean.artifact("cassette.har"))])
+    assert again.exit_code == 0, again.output[-2000:]

@@ -218,6 +218,38 @@ def test_the_cassette_replays_offline_with_the_same_verdict(broken_run):
     assert replay.exit_code == 1, replay.output
     assert "[result-shape]" in replay.output
     assert "[error-response]" in replay.output
+    assert "[door-locked]" in replay.output, "a door is judged again against the owner's recorded read"
+    # Every finding of the run, by the identity the run gave it, and no other.
+    summary = json.loads(result.artifact("summary.json").read_text())
+    run = {i["key"] for row in summary["clauses"] for i in row["identities"]}
+    replayed = {line.split("finding: ", 1)[1] for line in replay.output.splitlines() if "finding: " in line}
+    assert replayed == run
+
+
+def test_replay_only_takes_a_request_line_exactly_as_a_report_prints_it(broken_run):
+    """The door's evidence as the terminal prints it (`request:   HEAD http://... -> 200`), pasted whole."""
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    result, _ = broken_run
+    printed = next(line for line in result.output.splitlines() if line.startswith("  request:   HEAD "))
+    replay = CliRunner().invoke(main, ["replay", str(result.artifact("cassette.har")), "--only", printed])
+    assert replay.exit_code == 1, replay.output
+    assert "[door-locked]" in replay.output
+    assert all(line.startswith(("HEAD ", " ", "replayed")) for line in replay.output.splitlines()), replay.output
+    known = CliRunner().invoke(
+        main,
+        [
+            "replay",
+            str(result.artifact("cassette.har")),
+            "--only",
+            printed,
+            f"--baseline={result.artifact('summary.json')}",
+        ],
+    )
+    assert known.exit_code == 0, known.output
+    assert "(known)" in known.output
 
 
 def test_replay_only_takes_the_request_line_as_the_readme_writes_it_and_says_when_nothing_matches(broken_run):

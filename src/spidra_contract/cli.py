@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import tempfile
 import time
@@ -282,47 +281,57 @@ def faults(list_only: bool, names: tuple[str, ...], jobs: int, report_dir: Path 
     "--only",
     "only",
     default=None,
-    help="replay only the exchanges whose request line contains this text (a violation's `request:`); "
-    "'...' stands for any text: --only 'GET .../crawl/3f1c...'",
+    help="replay only the exchanges of this request line, exactly as a report prints it (`GET http://.../crawl/"
+    "3f1c -> 404`; `request:` and the status are optional; '...' stands for any text)",
 )
-def replay(cassette: Path, spec: Path | None, only: str | None) -> None:
-    """Judge the exchanges of a cassette.har again, offline, with the current clauses."""
-    from spidra_contract.clauses import EVERY_REPLY, evaluate
-    from spidra_contract.core.exchange import Reply
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="findings known in this baseline (or summary.json) do not fail the replay, as in the run",
+)
+def replay(cassette: Path, spec: Path | None, only: str | None, baseline: Path | None) -> None:
+    """Judge the exchanges of a cassette.har again, offline, with the current clauses: each by the clauses the
+    run judged it with, doors, cross-account and lifecycle against the earlier exchange the run compared it
+    with. Exit 1 on a finding not in --baseline, as the run would."""
     from spidra_contract.core.spec import SpecError, load_contract
+    from spidra_contract.judging import replay as replaying
+    from spidra_contract.judging.baseline import Baseline, BaselineError
     from spidra_contract.reporting.render import violation_line
 
     try:
         contract = load_contract(spec or SUITE / "openapi.yaml")
         entries = json.loads(cassette.read_text(encoding="utf-8"))["log"]["entries"]
-    except (SpecError, ValueError, KeyError) as exc:
+        known = Baseline.load(baseline) if baseline is not None else None
+    except (SpecError, ValueError, KeyError, BaselineError) as exc:
         raise click.UsageError(f"cannot replay {cassette}: {exc}") from None
-    wanted = re.compile(".*?".join(map(re.escape, only.split("...")))) if only is not None else None
-    judged = violated = 0
-    for entry in entries:
-        request, response = entry["request"], entry["response"]
-        reply = Reply(
-            method=request["method"],
-            url=request["url"],
-            request_headers={h["name"]: h["value"] for h in request["headers"]},
-            status=response["status"],
-            headers={h["name"]: h["value"] for h in response["headers"]},
-            content=response["content"].get("text", "").encode("utf-8"),
-            exchange_id=entry.get("_id", ""),
-        )
-        if wanted is not None and not wanted.search(reply.request_line):
+    wanted = replaying.printed_request(only) if only is not None else None
+    replayed = replaying.replay(entries, contract, wanted, known)
+    if wanted is not None and not replayed:
+        raise click.UsageError(f"no exchange of {cassette} has the request line --only {only!r}")
+    steps = violated = known_count = missing = 0
+    for result in replayed:
+        missing += len(result.missing)
+        if not result.judgements:
             continue
-        verdicts = evaluate(reply, contract, EVERY_REPLY).values()
-        lines = [violation_line(v) for verdict in verdicts if verdict for v in verdict]
-        judged += 1
-        if lines:
-            violated += 1
-            click.echo(f"{reply.request_line} -> {reply.status}")
-            for line in lines:
-                click.echo(f"  {line}")
-    if wanted is not None and not judged:
-        raise click.UsageError(f"no exchange of {cassette} has a request line matching --only {only!r}")
-    click.echo(f"replayed {judged} exchanges: {violated} with violations")
+        steps += 1
+        violated += bool(result.new)
+        known_count += len(result.judgements) - len(result.new)
+        click.echo(f"{result.reply.request_line} -> {result.reply.status}")
+        for judgement in result.judgements:
+            label = " (known)" if judgement not in result.new else ""
+            for violation in judgement.violations:
+                click.echo(f"  {violation_line(violation)}{label}")
+            for identity in judgement.identities:
+                click.echo(f"    finding: {identity.key}")
+    for result in replayed:
+        for reason in result.missing:
+            click.echo(f"not judged: {result.reply.request_line}: {reason}")
+    click.echo(
+        f"replayed {len(replayed)} exchanges: {violated} with new violations"
+        + (f", {known_count} known finding(s)" if known_count else "")
+        + (f", {missing} pairwise judgement(s) without their earlier read" if missing else "")
+    )
     sys.exit(1 if violated else 0)
 
 

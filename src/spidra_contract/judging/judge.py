@@ -177,7 +177,7 @@ class Judge:
                     probe=probe,
                 )
             )
-        self.ledger.record(reply, verdicts, judgements, probe)
+        self.ledger.record(reply, verdicts, judgements, probe, test=test, before=before)
         return judgements
 
     def _reproduce(self, reply: Reply, named: dict[str, list[Identity]], rejudge: Rejudge) -> dict[str, Reproduction]:

@@ -57,6 +57,7 @@ class Ledger:
     fingerprints: dict[str, fingerprint.ClassStats] = field(default_factory=dict)
     ok_replies: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _entries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # cassette entries by `_id`
 
     # --- recording --------------------------------------------------------------------------------
 
@@ -72,10 +73,31 @@ class Ledger:
             shown = {identity for example in tally.examples for identity in example.identities}
             return any(identity not in shown for identity in identities)
 
-    def record(self, reply: Reply, verdicts: dict[str, Verdict], judgements: list[Judgement], probe: str = "") -> None:
+    def record(
+        self,
+        reply: Reply,
+        verdicts: dict[str, Verdict],
+        judgements: list[Judgement],
+        probe: str = "",
+        *,
+        test: str = "",
+        before: Reply | None = None,
+    ) -> None:
         """Count each clause that applied; name each finding by its identity in the probe class `probe`; keep the
-        first judgements of each clause as its evidence."""
+        first judgements of each clause as its evidence; write on the exchange's cassette entry how it was judged
+        (`_judged`: the test, the probe class, the clauses, the earlier exchange a pairwise clause compared it
+        with), so `replay` judges it again the same way."""
         with self.lock:
+            entry = self._entries.get(reply.exchange_id) if reply.exchange_id else None
+            if entry is not None:
+                entry["_judged"].append(
+                    {
+                        "test": test,
+                        "probe": probe,
+                        "clauses": list(verdicts),
+                        "earlier": before.exchange_id if before is not None else "",
+                    }
+                )
             for name, verdict in verdicts.items():
                 if verdict is None:
                     continue
@@ -98,7 +120,10 @@ class Ledger:
             if probe:
                 self.fingerprints.setdefault(probe, fingerprint.ClassStats(test=test)).observe(reply)
             if len(self.exchanges) < CASSETTE_LIMIT:
-                self.exchanges.append(_har_entry(reply))
+                entry = _har_entry(reply)
+                self.exchanges.append(entry)
+                if reply.exchange_id:
+                    self._entries[reply.exchange_id] = entry
             else:
                 self.exchanges_dropped += 1
             if reply.status == 200 and reply.method == "GET":
@@ -237,6 +262,7 @@ class Ledger:
             room = CASSETTE_LIMIT - len(self.exchanges)
             incoming = data.get("exchanges", [])
             self.exchanges.extend(incoming[:room])
+            self._entries.update((entry["_id"], entry) for entry in incoming[:room] if entry.get("_id"))
             self.exchanges_dropped += data.get("exchanges_dropped", 0) + max(0, len(incoming) - room)
             self.ok_replies += data.get("ok_replies", 0)
             for probe, given in data.get("fingerprints", {}).items():
@@ -343,6 +369,15 @@ def _har_entry(reply: Reply) -> dict[str, Any]:
     comment = "; ".join(notes)
     return {
         "_id": reply.exchange_id,  # what a judgement's `exchange.id` names
+        # What a clause reads of a reply beyond HTTP (who asked through which door, a rewritten route, a body
+        # problem), and how the run judged it (`Ledger.record`): what `replay` needs to judge it again.
+        "_reply": {
+            "context": reply.context,
+            "rewritten": reply.rewritten,
+            "stranger": reply.stranger,
+            "problem": reply.problem,
+        },
+        "_judged": [],
         "startedDateTime": datetime.now(UTC).isoformat(),
         "time": round(reply.elapsed_ms, 2),
         "request": {
