@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from spidra_contract.clauses.doors import carried, is_job_body, is_open, job_marks, lets_in
+from spidra_contract.clauses.requests import classify, no_client_refusal
 from spidra_contract.core.exchange import Reply, shown, with_short_integers
 from spidra_contract.core.judgement import Place, Verdict, Violation
 from spidra_contract.core.model import DriftKind
@@ -156,8 +157,8 @@ def documented_status(reply: Reply, contract: Contract) -> Verdict:
     """Any code the operation does not document is a violation, reported with its body."""
     if reply.method not in ("GET", "HEAD") or not reply.status:
         return None  # no status line to judge: `complete-body` says what came instead
-    if reply.status in contract.documented_statuses:
-        return []
+    if reply.status in contract.documented_statuses or no_client_refusal(reply):
+        return []  # (a request no client sends may be refused by any 4xx, from any layer: clauses.requests)
     location = reply.header("location")
     redirect = f", redirecting to {location!r} (not followed)" if 300 <= reply.status < 400 and location else ""
     return [
@@ -198,7 +199,7 @@ def complete_body(reply: Reply, contract: Contract) -> Verdict:
     layer="job_body",
 )
 def json_body(reply: Reply, contract: Contract) -> Verdict:
-    if reply.method != "GET" or reply.status not in contract.documented_statuses:
+    if reply.method != "GET" or reply.status not in contract.documented_statuses or no_client_refusal(reply):
         return None
     found = []
     if reply.media_type != JSON_MEDIA_TYPE:
@@ -379,6 +380,8 @@ def status_semantics(reply: Reply, contract: Contract) -> Verdict:
 def error_response(reply: Reply, contract: Contract) -> Verdict:
     if reply.method != "GET" or reply.status == 200 or reply.status not in contract.documented_statuses:
         return None
+    if no_client_refusal(reply):
+        return None  # any layer may refuse bytes no client sends, in any form (clauses.requests)
     body = _body_object(reply)
     if body is None:
         return [
@@ -481,6 +484,8 @@ def _expect_status(name: str, reply: Reply, allowed: tuple[int, ...], message: s
     layer="unknown",
 )
 def unknown_job(reply: Reply, contract: Contract) -> Verdict:
+    if no_client_refusal(reply):
+        return []
     return _expect_status(
         "unknown-job", reply, (404, 403), f"expected 404 (or 403) for an id that names no job, got {reply.status}"
     )
@@ -554,7 +559,13 @@ def _job_id_of(reply: Reply) -> str:
     layer="hostile",
 )
 def hostile_id(reply: Reply, contract: Contract) -> Verdict:
-    message = f"hostile id answered {reply.status} (expected 403 or 404)"
+    """An id a client could hold gets 403 or 404; bytes no client sends (`clauses.requests`) any 4xx, from any
+    layer. Neither ever a 5xx nor a 2xx."""
+    if no_client_refusal(reply):
+        return []
+    why = classify(reply).why
+    expected = "a 4xx (bytes no client sends: " + why + ")" if why else "403 or 404"
+    message = f"hostile id answered {reply.status} (expected {expected})"
     return _expect_status("hostile-id", reply, (403, 404), message)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from spidra_contract import clauses
+from spidra_contract.clauses import requests as request_classes
 from spidra_contract.core.exchange import Reply
 from spidra_contract.core.judgement import (
     ClauseResult,
@@ -119,11 +120,31 @@ class Judge:
         verdicts = clauses.evaluate(reply, self.contract, names)
         if reply.status == 200 and isinstance(reply.body, dict) and "status" in reply.body:
             self.ledger.observe_status(reply.body["status"])
+        self._another_layer(reply)
 
         def rejudge(again: Reply) -> dict[str, Verdict]:
             return clauses.evaluate(again, self.contract, names)
 
         return self._conclude(test, reply, verdicts, rejudge)
+
+    def _another_layer(self, reply: Reply) -> None:
+        """A request no client sends, refused in a form that is not the API's (no ErrorResponse): another layer
+        (an edge, a proxy, a framework's router) answered. Allowed (`clauses.requests`), and reported once per
+        form, with its evidence, so nobody reads it as the API's answer."""
+        if reply.method != "GET" or not request_classes.no_client_refusal(reply):
+            return
+        if self.contract.is_error_response(reply.body):
+            return
+        server = reply.header("server")
+        form = f"{reply.status} {reply.media_type or 'no media type'}" + (f", Server: {server}" if server else "")
+        self.ledger.finding(
+            "answered by another layer",
+            f"a request no client sends ({request_classes.classify(reply).why}) was refused with {form}, not an "
+            "ErrorResponse: another layer than the API answered it (allowed for such bytes; every id a client "
+            "could hold still gets the API's ErrorResponse)",
+            {"reply": reply.as_evidence()},
+            once=f"another layer: {form}",
+        )
 
     def judge_pair(self, test: str, before: Reply, after: Reply, names: tuple[str, ...]) -> list[Judgement]:
         """The clauses that compare two reads (`before`, then `after`); a re-read reads `after` again."""

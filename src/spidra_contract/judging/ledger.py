@@ -136,9 +136,15 @@ class Ledger:
         with self.lock:
             self.observed_statuses[str(status)] += 1
 
-    def finding(self, kind: str, message: str, evidence: dict[str, Any] | None = None) -> None:
+    def finding(self, kind: str, message: str, evidence: dict[str, Any] | None = None, once: str = "") -> None:
+        """A finding for every report; `once`: a key under which it is kept once (the first one's evidence)."""
         with self.lock:
-            self.findings.append({"kind": kind, "message": message, "evidence": evidence or {}})
+            if once and any(found.get("once") == once for found in self.findings):
+                return
+            entry: dict[str, Any] = {"kind": kind, "message": message, "evidence": evidence or {}}
+            if once:
+                entry["once"] = once
+            self.findings.append(entry)
 
     def door(self, door: str, cells: dict[str, int | str], axis: str = "front") -> None:
         """One row of the access matrix: what each caller got at this door, and the axis (or axes) it varies."""

@@ -379,6 +379,10 @@ class Instrument:
             if scope["path"].startswith(f"{API_PREFIX}/crawl/") and state.switches & TRANSPORT_FAULTS:
                 await transport_fault(state, chain, self.app, scope, receive, send, number, headers)
                 return
+            edged = chain.first(lambda fault: fault.edge(scope, headers))
+            if edged is not None:
+                await edged(scope, receive, send)
+                return
             for fault in chain:
                 paced = await fault.pace(number, concurrent, partial(error, chain))
                 if paced is not None:

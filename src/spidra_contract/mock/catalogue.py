@@ -318,6 +318,12 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
     Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),
     Switch(
+        "edge-pages",
+        "conformant",
+        "an edge in front refuses bytes no client sends with its own HTML page: an encoded control octet gets "
+        "nginx's 400, an encoded / or \\ Apache httpd's 404",
+    ),
+    Switch(
         "normalizing-router",
         "conformant",
         "the router merges slashes, resolves dot segments, drops ;parameters, .json and case; key and owner checked",

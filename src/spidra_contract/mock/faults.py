@@ -111,6 +111,10 @@ class Fault:
         """Wait before the answer, or answer instead of the app (a 429, a 503)."""
         return None
 
+    def edge(self, scope: dict[str, Any], headers: dict[str, str]) -> Response | None:
+        """An answer from a layer in front of the app (an edge's own page), before it sees the request."""
+        return None
+
     def root(self) -> Any | None:
         """A body for GET /api/ (None: no such route)."""
         return None
@@ -829,6 +833,34 @@ class OptionsPreflight(Fault):
             return None
         headers = {"Allow": "GET, HEAD, OPTIONS", "Access-Control-Allow-Methods": "GET, HEAD"}
         return Response(status_code=204, headers=headers)  # to anyone, as a CORS preflight
+
+
+# What edges refuse in a request-target with pages of their own, whatever the route (nginx answers an encoded NUL
+# or other control octet with its 400 page; Apache httpd, with AllowEncodedSlashes Off, an encoded / or \ with
+# its 404 page): bytes no client sends.
+_EDGE_CONTROL = re.compile(r"%(?:[01][0-9A-Fa-f]|7[Ff])")
+_EDGE_SEPARATOR = re.compile(r"%(?:2[Ff]|5[Cc])")
+_NGINX_400 = (
+    "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>"
+    "\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+_HTTPD_404 = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>404 Not Found</title>\n</head><body>\n'
+    "<h1>Not Found</h1>\n<p>The requested URL was not found on this server.</p>\n</body></html>\n"
+)
+
+
+@registered
+class EdgePages(Fault):
+    name = "edge-pages"
+
+    def edge(self, scope: dict[str, Any], headers: dict[str, str]) -> Response | None:
+        target = scope.get("raw_path", b"").decode("latin-1")
+        if _EDGE_CONTROL.search(target):
+            return HTMLResponse(_NGINX_400, status_code=400, headers={"Server": "nginx/1.22.1"})
+        if _EDGE_SEPARATOR.search(target):
+            return HTMLResponse(_HTTPD_404, status_code=404, headers={"Server": "Apache/2.4.62 (Debian)"})
+        return None
 
 
 @registered

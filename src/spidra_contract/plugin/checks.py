@@ -16,23 +16,24 @@ PROPERTY_TEST = "property-based: GET /crawl/{jobId}"
 Check = Callable[[Any, Any, Any], bool | None]
 
 
+def reply_for(response: Any, session: GuardedSession) -> Reply:
+    """The reply to a generated case: the one the guarded session attached, or one built here."""
+    request = getattr(response, "request", None)
+    attached = getattr(request, "spidra_reply", None)
+    if isinstance(attached, Reply):
+        return attached
+    elapsed_ms = float(getattr(response, "elapsed", 0) or 0) * 1000
+    return reply_from_response(response, session.redactor, elapsed_ms)
+
+
 def checks_for(judging: Judge, target: Target, session: Callable[[], GuardedSession]) -> list[Check]:
     """`clause_contract` and `clause_auth_required`, judging with `judging`, probing through `session()`."""
     probed: set[str] = set()
 
-    def reply_for(response: Any) -> Reply:
-        # The guarded session attached the reply it built; a response from elsewhere is built here.
-        request = getattr(response, "request", None)
-        attached = getattr(request, "spidra_reply", None)
-        if isinstance(attached, Reply):
-            return attached
-        elapsed_ms = float(getattr(response, "elapsed", 0) or 0) * 1000
-        return reply_from_response(response, session().redactor, elapsed_ms)
-
     def clause_contract(ctx: Any, response: Any, case: Any) -> bool | None:
         """Every single-reply clause on one generated case; an id the generator made up is also held to
         `unknown-job`, where only a 200 is evidence of a problem."""
-        reply = reply_for(response)
+        reply = reply_for(response, session())
         names: tuple[str, ...] = clause_defs.EVERY_REPLY
         job_id = (case.path_parameters or {}).get("jobId")
         if reply.status == 200 and job_id not in target.job_ids:

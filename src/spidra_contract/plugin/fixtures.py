@@ -158,6 +158,16 @@ def api_schema(run: Run) -> Any:
 
 
 @pytest.fixture(scope="session")
+def exempt_checks(run: Run) -> Callable[[Any], list[Any]]:
+    """For a generated case's response, the built-in checks it is not held to (a refusal of bytes no client sends:
+    `generation.exempt_checks`)."""
+    from spidra_contract.plugin.checks import reply_for
+    from spidra_contract.plugin.generation import exempt_checks as exempt
+
+    return lambda response: exempt(reply_for(response, run.session()))
+
+
+@pytest.fixture(scope="session")
 def clause_checks(run: Run) -> list[Any]:
     """The clauses as schemathesis checks, bound to this run."""
     from spidra_contract.plugin.checks import checks_for
