@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from selftests.conftest import ROOT
-from spidra_contract.clauses import CLAUSES, EVERY_REPLY, Applies, evaluate
+from spidra_contract.clauses import CLAUSES, EVERY_REPLY, METHOD_PAIRS, Applies, evaluate
 from spidra_contract.clauses.doors import OPTIONS_DOOR, covering_doors
 from spidra_contract.core.exchange import Redactor
 from spidra_contract.core.spec import load_contract
@@ -38,9 +38,12 @@ def side_by_side():
     """One served mock whose requests may each name faults of their own; its clock fast enough that every job
     has finished, so every status is there to read."""
     state = make_state(time_scale=1000.0, per_request=True)
+    redactor = Redactor()
+    redactor.add(ALPHA_KEY, "$SPIDRA_API_KEY")  # as a run does: a reply that hands a key out is seen
+    redactor.add(BETA_KEY, "$SPIDRA_OTHER_API_KEY")
     with MockServer(state) as server:
         session = GuardedSession(
-            redactor=Redactor(),
+            redactor=redactor,
             gate=Gate(rate=0, max_requests=0),
             origin=server.base_url,
             timeout=10,
@@ -79,6 +82,8 @@ def violated(side_by_side, switches: tuple[str, ...]) -> set[str]:
     for job_id in state.job_ids("alpha"):
         owner = ask(job_id, {"x-api-key": ALPHA_KEY})
         judge(owner)
+        head = reply_of(session.head(f"{server.base_url}/crawl/{job_id}", headers=chosen | {"x-api-key": ALPHA_KEY}))
+        broken.update(name for name in METHOD_PAIRS if CLAUSES[name].check(owner, head, contract))
         for _, headers, clause in STRANGERS:
             stranger = ask(job_id, headers)
             judge(stranger, clause)
@@ -99,7 +104,14 @@ def violated(side_by_side, switches: tuple[str, ...]) -> set[str]:
     # The key in the query string alone (a channel the spec does not give it).
     url = f"{server.base_url}/crawl/{job_id}?api_key={ALPHA_KEY}"
     judge(reply_of(session.get(url, headers=chosen)), "auth-required")
-    for odd in (f"no-such-{uuid.uuid4()}", "x" * 1500, "a'; DROP TABLE jobs; --", f"..%2F{state.job_ids('alpha')[0]}"):
+    odd_ids = (
+        f"no-such-{uuid.uuid4()}",
+        "x" * 1500,
+        "a'; DROP TABLE jobs; --",
+        f"..%2F{state.job_ids('alpha')[0]}",
+        "%0D%0AX-Injected%3A%201",  # a CR LF that would start a header (response splitting)
+    )
+    for odd in odd_ids:
         reply = ask(odd, {"x-api-key": ALPHA_KEY})
         judge(reply, "unknown-job", "hostile-id")
     return broken

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from jsonschema import Draft202012Validator
 
@@ -38,6 +39,7 @@ class Applies(StrEnum):
     REQUEST = "what the request decides"  # the answer a request alone calls for (a test names it)
     DOOR = "a stranger's reply beside the owner's"
     PAIR = "two reads of one job, in time order"
+    METHOD_PAIR = "the owner's HEAD beside the same GET"
 
 
 @dataclass(frozen=True)
@@ -662,12 +664,197 @@ def terminal_stable(first: Reply, later: Reply, contract: Contract) -> Verdict:
     ]
 
 
+# --- what a reply carries ------------------------------------------------------------------------------
+
+
+@clause(
+    "no-credential",
+    "No reply hands out a credential: no key the suite holds (the one sent included) in a body, a header or an "
+    "error message, as it is or encoded (base64, hex, percent, JSON escapes)",
+    "security: OWASP API3:2023 (broken object property level authorization) / CWE-200, CWE-532",
+    applies=Applies.TRANSPORT,
+    layer="job_body",
+)
+def no_credential(reply: Reply, contract: Contract) -> Verdict:
+    """Judged on `Reply.credentials`: where the transport saw a secret of the run before redacting it (the
+    reports show its label, never its value)."""
+    if not reply.status:
+        return None
+    found = []
+    for where in reply.credentials:
+        place, _, label = where.partition(": ")
+        header = place.removeprefix("header ") if place.startswith("header ") else ""
+        found.append(
+            Violation(
+                "no-credential",
+                f"the reply carries a credential the suite holds ({label}) in its {place}",
+                header,
+                place=Place.HEADER if header else Place.BODY,
+                expected="no credential",
+                observed=label,
+                rule="credential-handed-out",
+            )
+        )
+    return found
+
+
+def _cache_directives(reply: Reply) -> dict[str, str]:
+    """Cache-Control's directives (RFC 9111 5.2), names lower-cased, values unquoted."""
+    directives = {}
+    for part in reply.header("cache-control").split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            directives[name.strip().lower()] = value.strip().strip('"')
+    return directives
+
+
+@clause(
+    "private-job",
+    "A reply carrying one account's job is not storable by a shared cache: no `public` or `s-maxage`, and no "
+    "freshness or validator for a shared cache to reuse without `private` or `no-store`, unless it varies on the key",
+    "RFC 9111 3 (storing), 4.2 (freshness, heuristics), 4.1 (Vary), 5.2.2.6 (no-store), 5.2.2.7 (private), "
+    "5.2.2.9 (public), 5.2.2.10 (s-maxage)",
+    applies=Applies.JOB_BODY,
+    layer="job_body",
+)
+def private_job(reply: Reply, contract: Contract) -> Verdict:
+    """A shared cache keyed on the URL alone would hand one account's job to whoever asks next (the API key is a
+    header no cache keys on unless told: `Vary`). The reply may say so (`private`, `no-store`), vary on the key,
+    or give a cache nothing to reuse it by (no freshness, no validator, or `no-cache`)."""
+    if _job_body(reply) is None:
+        return None
+    directives = _cache_directives(reply)
+    varies = {name.strip().lower() for name in reply.header("vary").split(",")}
+    if "*" in varies or contract.api_key_header.lower() in varies:
+        return []
+    if "private" in directives or "no-store" in directives:
+        return []
+    shared = [name for name in ("public", "s-maxage") if name in directives]
+    reusable = []
+    if not shared and "no-cache" in directives:
+        return []  # stored, but reused only once the origin (which checks the key) says so
+    max_age = directives.get("max-age", "")
+    if max_age.isdigit() and int(max_age) > 0:
+        reusable.append(f"max-age={max_age}")
+    if reply.header("expires") and "max-age" not in directives:
+        reusable.append(f"Expires: {reply.header('expires')}")
+    if reply.header("last-modified") and "max-age" not in directives and not reply.header("expires"):
+        reusable.append("Last-Modified (heuristic freshness, RFC 9111 4.2.2)")
+    if not shared and not reusable:
+        return []
+    said = ", ".join(shared + reusable)
+    return [
+        Violation(
+            "private-job",
+            f"a reply carrying one account's job is storable by a shared cache ({said}; no private or no-store, no "
+            f"Vary on {contract.api_key_header}): a cache in front would serve it to another caller",
+            "cache-control",
+            place=Place.HEADER,
+            expected=f"Cache-Control: private or no-store, or Vary: {contract.api_key_header}",
+            observed=reply.header("cache-control") or "(none)",
+            rule="shared-cache-storable",
+        )
+    ]
+
+
+# A header field name (RFC 9110 5.1: a token) after a CR or LF the request sent: what response splitting needs.
+_INJECTED_FIELD = re.compile(r"[\r\n]+[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*:")
+
+
+def injected_names(reply: Reply) -> frozenset[str]:
+    """The header names the request spelled after a CR or LF (in its target, decoded as a server decodes it)."""
+    parts = urlsplit(reply.url)
+    text = unquote(parts.path) + "\n" + unquote(parts.query)
+    return frozenset(name.lower() for name in _INJECTED_FIELD.findall(text))
+
+
+@clause(
+    "no-split",
+    "No response header carries bytes the request put there: a CR or LF the request sent never starts a field "
+    "of the reply",
+    "CWE-113 (HTTP response splitting); RFC 9110 5.5 (field values carry no CR or LF), RFC 9112 2.2",
+    applies=Applies.TRANSPORT,
+    layer="hostile",
+)
+def no_split(reply: Reply, contract: Contract) -> Verdict:
+    if not reply.status:
+        return None
+    injected = injected_names(reply)
+    if not injected:
+        return []
+    return [
+        Violation(
+            "no-split",
+            f"the reply carries the header {name!r}, which the request spelled after a CR LF: the request's bytes "
+            "became a field of the response",
+            name,
+            place=Place.HEADER,
+            expected="no field the request spelled",
+            observed=name,
+            rule="crlf-injected-field",
+        )
+        for name in reply.headers
+        if name.lower() in injected
+    ]
+
+
+@clause(
+    "head-as-get",
+    "HEAD answers as GET would, without content: the same status (or 405/501: HEAD not offered), the same media type",
+    "RFC 9110 9.3.2 (HEAD), 9.1 (GET and HEAD)",
+    applies=Applies.METHOD_PAIR,
+    layer="job_body",
+)
+def head_as_get(get: Reply, head: Reply, contract: Contract) -> Verdict:
+    if get.method != "GET" or head.method != "HEAD" or not get.status or not head.status:
+        return None
+    if head.status in (405, 501):
+        return []  # HEAD not offered, and said so
+    found = []
+    if head.status != get.status:
+        found.append(
+            Violation(
+                "head-as-get",
+                f"HEAD answered {head.status} where GET answers {get.status}",
+                place=Place.STATUS,
+                expected=str(get.status),
+                observed=str(head.status),
+                rule="same-status",
+            )
+        )
+    elif head.media_type and get.media_type and head.media_type != get.media_type:
+        found.append(
+            Violation(
+                "head-as-get",
+                f"HEAD says Content-Type {head.media_type!r} where GET sends {get.media_type!r}",
+                "content-type",
+                place=Place.HEADER,
+                expected=get.media_type,
+                observed=head.media_type,
+                rule="same-media-type",
+            )
+        )
+    if head.content:
+        found.append(
+            Violation(
+                "head-as-get",
+                f"HEAD carried {len(head.content)} bytes of content",
+                place=Place.MESSAGE,
+                expected="no content",
+                observed=f"{len(head.content)} bytes",
+                rule="no-content",
+            )
+        )
+    return found
+
+
 # Groups, read off the registry: which clauses judge which kind of reply.
 TRANSPORT = names(Applies.TRANSPORT)
 JOB_BODY = names(Applies.JOB_BODY)
 ERROR_BODY = names(Applies.ERROR_BODY)
 EVERY_REPLY = TRANSPORT + JOB_BODY + ERROR_BODY
 PAIRWISE = names(Applies.PAIR)
+METHOD_PAIRS = names(Applies.METHOD_PAIR)
 # A reply with no status line (the target sent something that is not HTTP) is judged on its framing alone.
 FRAMING = tuple(name for name, spec in CLAUSES.items() if spec.framing)
 

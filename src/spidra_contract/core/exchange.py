@@ -166,6 +166,17 @@ def encoded_forms(secret: str) -> set[str]:
     return forms
 
 
+def redacted_in(value: Any) -> bool:
+    """Whether a parsed (already redacted) JSON value holds the redactor's mark: a secret was there."""
+    if isinstance(value, str):
+        return REDACTED in value
+    if isinstance(value, dict):
+        return any(redacted_in(key) or redacted_in(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(redacted_in(item) for item in value)
+    return False
+
+
 class Redactor:
     """Replaces every known secret, and anything close to one (case-changed, cut, extended), by a label."""
 
@@ -174,6 +185,7 @@ class Redactor:
         # key in (the door catalogue's, given by whoever builds the run).
         self.names = SENSITIVE_NAMES | {name.lower() for name in names}
         self._secrets: dict[str, str] = {}
+        self._forms: dict[str, frozenset[str]] = {}  # each secret, as sent and as a server may echo it encoded
         self._pattern: re.Pattern[str] | None = None
         self._needles: tuple[str, ...] | None = None
         self._overlap = 0  # a needle across a slice's edge is whole in the next slice
@@ -182,6 +194,8 @@ class Redactor:
         if not secret:
             return
         self._secrets[secret] = label
+        if len(secret) >= MIN_FUZZY_SECRET:
+            self._forms[secret] = frozenset({secret} | encoded_forms(secret))
         patterns = []
         # Every alternative starts with a literal (its needle): no match without one of them in the text.
         needles: list[str] = []
@@ -207,6 +221,16 @@ class Redactor:
     @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(self._secrets)
+
+    def carried(self, text: str) -> tuple[str, ...]:
+        """The labels (never the values) of the secrets `text` holds, as they are or in a common encoding
+        (`encoded_forms`): what a reply hands out. Secrets too short to tell apart from other text are not
+        hunted for."""
+        if not text or not self._forms or not self._may_hold_secret(text):
+            return ()
+        return tuple(
+            self._secrets[secret] for secret, forms in self._forms.items() if any(form in text for form in forms)
+        )
 
     def label_for(self, value: str) -> str:
         """How a secret-bearing value is shown: a shell expression over the environment variable that rebuilds
@@ -367,6 +391,9 @@ class Reply:
     # The exchange's id in the cassette (its HAR entry's `_id`), and how to ask the same again (see
     # `GuardedSession.reread`).
     exchange_id: str = ""
+    # Where the response carried a secret the run holds, by label (`body: $SPIDRA_API_KEY`), seen before the
+    # redaction that keeps it out of every report: what the `no-credential` clause judges.
+    credentials: tuple[str, ...] = ()
 
     @property
     def media_type(self) -> str:
@@ -515,6 +542,8 @@ def reply_from_parts(
 ) -> Reply:
     req = dict(request_headers.items() if isinstance(request_headers, Mapping) else request_headers)
     res = dict(headers.items() if isinstance(headers, Mapping) else headers)
+    credentials = [f"header {name}: {label}" for name, value in res.items() for label in redactor.carried(value)]
+    credentials += [f"body: {label}" for label in _carried_in_body(content, redactor)]
     return Reply(
         method=method.upper(),
         url=redactor.url(url),
@@ -525,7 +554,31 @@ def reply_from_parts(
         elapsed_ms=elapsed_ms,
         problem=redactor.text(problem),
         exchange_id=exchange_id,
+        credentials=tuple(dict.fromkeys(credentials)),
     )
+
+
+def _carried_in_body(content: bytes, redactor: Redactor) -> tuple[str, ...]:
+    """The secrets a body holds, in its text or behind JSON escapes (a `\\u0073` for an `s`)."""
+    if not redactor.secrets or not content:
+        return ()
+    text = content.decode("utf-8", errors="replace")
+    found = list(redactor.carried(text))
+    if "\\" in text:
+        document = parse_json(content)
+        if not isinstance(document, ValueError):
+            found += redactor.carried("\n".join(_strings_of(document)))
+    return tuple(dict.fromkeys(found))
+
+
+def _strings_of(node: Any) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [*node.keys(), *(text for item in node.values() for text in _strings_of(item))]
+    if isinstance(node, list):
+        return [text for item in node for text in _strings_of(item)]
+    return []
 
 
 def reply_from_response(

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from spidra_contract.clauses import CLAUSES
-from spidra_contract.core.exchange import Reply, json_type, shape_of
+from spidra_contract.core.exchange import Reply, json_type, redacted_in, shape_of
 from spidra_contract.core.judgement import Identity, Judgement, Verdict, Violation, field_path
 from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import Contract, at_pointer, follow_ref
@@ -205,14 +205,20 @@ class Ledger:
         body = reply.body if reply.method == "GET" else None
         if isinstance(body, dict):
             schema = contract.response_schema(reply.status)
-            for path, seen in undescribed_fields(body, schema, schema):
+            for path, seen, credential in undescribed_fields(body, schema, schema):
+                # A field that carried a credential is a leak to stop (`no-credential`), never one to describe.
+                suggestion = (
+                    f"remove {path}: it carried a credential (no-credential)"
+                    if credential
+                    else f"describe {path} as an optional {seen} property of the {reply.status} body"
+                )
                 self._drift(
                     f"field:{reply.status}:{path}:{seen}",
                     DriftKind.UNDESCRIBED_FIELD,
                     f"{path} ({seen}) in {reply.status} bodies",
                     reply,
-                    f"describe {path} as an optional {seen} property of the {reply.status} body",
-                    {"status": reply.status, "path": path, "type": seen},
+                    suggestion,
+                    {"status": reply.status, "path": path, "type": seen, "credential": credential},
                 )
 
     def _learn_drift_from(self, reply: Reply, violation: Violation) -> None:
@@ -324,10 +330,13 @@ def _undescribed_answer(reply: Reply) -> bool:
     return 200 <= reply.status < 300
 
 
-def undescribed_fields(body: Any, schema: dict[str, Any] | None, root: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The fields of `body` its schema does not name (`properties`), as (path with items folded, JSON type):
-    walked where the schema describes objects and arrays, `$ref`s resolved against `root`."""
-    found: list[tuple[str, str]] = []
+def undescribed_fields(
+    body: Any, schema: dict[str, Any] | None, root: dict[str, Any] | None
+) -> list[tuple[str, str, bool]]:
+    """The fields of `body` its schema does not name (`properties`), as (path with items folded, JSON type,
+    whether it carried a credential: the redactor's mark is in it): walked where the schema describes objects and
+    arrays, `$ref`s resolved against `root`."""
+    found: list[tuple[str, str, bool]] = []
 
     def walk(value: Any, node: Any, path: str) -> None:
         node = follow_ref(root, node)[0]
@@ -338,7 +347,7 @@ def undescribed_fields(body: Any, schema: dict[str, Any] | None, root: dict[str,
                 if key in node["properties"]:
                     walk(item, node["properties"][key], f"{path}/{key}")
                 elif len(found) < MAX_UNDESCRIBED:
-                    found.append((f"{path}/{key}", json_type(item)))
+                    found.append((f"{path}/{key}", json_type(item), redacted_in(item)))
         elif isinstance(value, list) and isinstance(node.get("items"), dict):
             for item in value[:50]:
                 walk(item, node["items"], f"{path}/*")

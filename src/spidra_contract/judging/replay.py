@@ -22,7 +22,7 @@ from spidra_contract.judging.baseline import Baseline
 from spidra_contract.judging.judge import Judge
 from spidra_contract.judging.ledger import Ledger
 
-PAIRED = (Applies.PAIR, Applies.DOOR)
+PAIRED = (Applies.PAIR, Applies.DOOR, Applies.METHOD_PAIR)
 # A request line as a report prints it: `request:   GET http://... -> 404` (the label and the status optional).
 _PRINTED = re.compile(r"^\s*(?:request:\s*)?(?P<line>.*?)(?:\s+(?:->|→)\s+(?P<status>\d{3}))?\s*$")
 

@@ -192,6 +192,24 @@ FAULTS: tuple[Switch, ...] = (
     ),
     Switch("max-pages-changes", "lifecycle", "maxPages grows while a job runs", "progress-monotonic"),
     Switch("result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"),
+    # what a reply carries
+    Switch(
+        "job-carries-key", "reply carries", "the job body carries its owner's record, API key and all", "no-credential"
+    ),
+    Switch(
+        "cache-public",
+        "reply carries",
+        "a job's 200 says Cache-Control: public, max-age=60 (no Vary on the key)",
+        "private-job",
+    ),
+    Switch(
+        "crlf-echo",
+        "reply carries",
+        "an unknown id is echoed into a response header, each CR LF in it starting a field",
+        "no-split",
+        layers="hostile",
+    ),
+    Switch("head-404", "reply carries", "HEAD answers 404 for jobs GET reads", "head-as-get"),
     # hostile input
     Switch("long-id-500", "hostile input", "ids over 1 KB crash the handler (500)", "hostile-id"),
     Switch(
@@ -228,7 +246,7 @@ FAULTS: tuple[Switch, ...] = (
     Switch("truncated-body", "transport", "200 bodies stop short of their Content-Length", "complete-body"),
     Switch("deep-json", "transport", "200 bodies are a 10,000-deep JSON array", "json-body"),
     Switch("nan-json", "transport", "progress.pagesCrawled is NaN (not JSON)", "json-body"),
-    Switch("key-echo", "transport", "the key comes back as the status value and in error messages", "status-enum"),
+    Switch("key-echo", "transport", "the key comes back as the status value and in error messages", "no-credential"),
     Switch(
         "drip-body",
         "transport",
@@ -317,6 +335,8 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("sparse-items", "conformant", "result items omit title and data (optional keys)"),
     Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
     Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),
+    Switch("cache-private", "conformant", "a job's 200 says Cache-Control: private, max-age=60 with an ETag"),
+    Switch("cache-vary-key", "conformant", "a job's 200 says Cache-Control: public, max-age=60 and Vary: x-api-key"),
     Switch(
         "edge-pages",
         "conformant",

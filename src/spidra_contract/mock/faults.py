@@ -436,6 +436,87 @@ class SparseItems(Fault):
         return item
 
 
+# --- what a reply carries --------------------------------------------------------------------------------
+
+
+@registered
+class JobCarriesKey(Fault):
+    name = "job-carries-key"
+
+    def job_body(self, body: Any, read: JobRead) -> Any:
+        key = next(key for key, account in ACCOUNTS.items() if account == read.job.account)
+        body["owner"] = {"account": read.job.account, "apiKey": key}  # the owner's record, key and all
+        return body
+
+
+def _is_job(out: Outgoing) -> bool:
+    return out.status == 200 and isinstance(out.body, dict) and "progress" in out.body
+
+
+@registered
+class CachePublic(Fault):
+    name = "cache-public"
+
+    def shape(self, out: Outgoing) -> None:
+        if _is_job(out):
+            out.headers["Cache-Control"] = "public, max-age=60"
+
+
+@registered
+class CachePrivate(Fault):
+    name = "cache-private"
+
+    def shape(self, out: Outgoing) -> None:
+        if _is_job(out):
+            out.headers["Cache-Control"] = "private, max-age=60"
+            out.headers["ETag"] = '"v1"'
+
+
+@registered
+class CacheVaryKey(Fault):
+    name = "cache-vary-key"
+
+    def shape(self, out: Outgoing) -> None:
+        if _is_job(out):
+            out.headers["Cache-Control"] = "public, max-age=60"
+            out.headers["Vary"] = "x-api-key, Accept-Encoding"
+
+
+@registered
+class CrlfEcho(Fault):
+    name = "crlf-echo"
+
+    def edge(self, scope: dict[str, Any], headers: dict[str, str]) -> Response | None:
+        """The id echoed into a header as a server that writes raw bytes would: each CR LF in it starts a field."""
+        path = scope.get("path", "")
+        if "/crawl/" not in path or ("\r" not in path and "\n" not in path):
+            return None
+        first, *rest = re.split(r"\r?\n|\r", path.split("/crawl/", 1)[1])
+        fields = {"X-Job-Id": _header_text(first)}
+        for line in rest:
+            name, colon, value = line.partition(":")
+            if colon and re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+                fields[name.strip()] = _header_text(value.strip())
+        body = json.dumps({"status": "error", "message": NOT_FOUND})
+        return Response(body, status_code=404, headers=fields, media_type="application/json")
+
+
+def _header_text(text: str) -> str:
+    """What a field value can hold (no control octets; Latin-1)."""
+    kept = "".join(char for char in text if char >= " " and char != "\x7f")
+    return kept.encode("latin-1", "replace").decode("latin-1")
+
+
+@registered
+class Head404(Fault):
+    name = "head-404"
+
+    def answer_first(self, ask: Ask) -> Response | None:
+        if ask.request.method == "HEAD" and ask.account() is not None:
+            return ask.refuse(404, NOT_FOUND)  # HEAD says no such job where GET reads it
+        return None
+
+
 @registered
 class ExtraFields(Fault):
     name = "extra-fields"

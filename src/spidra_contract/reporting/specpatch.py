@@ -280,6 +280,9 @@ def _apply(
             changes.append(Change(f"{where}/type", f"allow {seen} at {path} (observed)"))
     elif drift.kind is DriftKind.UNDESCRIBED_FIELD:
         path, seen, status = str(detail.get("path", "")), str(detail.get("type", "")), int(detail.get("status", 200))
+        if detail.get("credential"):
+            refused.append(Refused(f"describe {path}", "it carried a credential: a leak to remove, not a field"))
+            return
         parent_path, _, name = path.rpartition("/")
         node, where = _schema_at(document, status, parent_path)
         if not isinstance(node, dict) or not name:
