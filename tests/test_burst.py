@@ -21,18 +21,17 @@ def test_concurrent_polls_all_honour_the_contract(options, target, api, known_jo
     if not known_jobs:
         pytest.skip("needs a known job id to poll")
 
-    # The first round leaves together: each of its threads waits at the barrier until all are there (so the
-    # pool must start one thread per poll), however slowly a loaded machine schedules them.
+    # The polls leave together: each thread waits at the barrier until all are there (so the pool must start one
+    # thread per poll), however slowly a loaded machine schedules them.
     start = threading.Barrier(BURST)
 
     def poll(index):
-        if index < BURST:
-            # A thread that could not start in time breaks the barrier: the others go anyway.
-            with contextlib.suppress(threading.BrokenBarrierError):
-                start.wait(timeout=10)
+        # A thread that could not start in time breaks the barrier: the others go anyway.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            start.wait(timeout=10)
         return reply_of(api.get(target.url(known_jobs[index % len(known_jobs)]), headers=target.auth()))
 
     with ThreadPoolExecutor(max_workers=BURST) as pool:
-        replies = list(pool.map(poll, range(BURST * 2)))
+        replies = list(pool.map(poll, range(BURST)))
     for reply in replies:
         judge(reply)

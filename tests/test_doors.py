@@ -1,8 +1,10 @@
 """Every door to a job is locked: whatever method, path or id spelling, key channel or routing header a request
 uses (`spidra_contract.clauses.doors`: axes of members from public bypass catalogues), a caller who is not the owner
 never gets a 2xx, and no reply of any status carries the job. The doors of the access matrix are asked by every
-caller (another account before and right after the owner, so a response cache that ignores the key shows);
-every other member of every axis by the owner and one stranger; combinations of axes are drawn by hypothesis."""
+caller (another account before and right after the owner, so a response cache that ignores the key shows).
+Every other member of every axis is asked by reach: first by the owner; a member that reaches something for the
+owner (the job, or any answer but the front door's own refusals) is then asked by every caller, one that reaches
+nothing by the other account and one caller without a valid key. Combinations of axes are drawn by hypothesis."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from spidra_contract.clauses.doors import (
     CATALOGUE,
     CHANNEL,
     EMPTY_KEY,
+    FRONT_DOOR,
     MATRIX_DOORS,
     NEAR_MISS,
     NO_KEY,
@@ -30,6 +33,7 @@ from spidra_contract.clauses.doors import (
     is_open,
     job_marks,
     near_miss_keys,
+    reaches,
     wrong_key,
 )
 
@@ -58,6 +62,16 @@ def door_reference(known_jobs, fetch):
 
 
 @pytest.fixture(scope="session")
+def front_refusals(door_reference, knock, target) -> frozenset[int]:
+    """The front door's own refusals: its status for an id that names no job (asked by the owner) and for no key.
+    A member whose answer to the owner is one of them reached nothing."""
+    job_id, _ = door_reference
+    unknown = knock(FRONT_DOOR, f"spidra-contract-no-such-job-{uuid.uuid4()}", f"{OWNER}, unknown id", target.api_key)
+    keyless = knock(FRONT_DOOR, job_id, NO_KEY, None)
+    return frozenset({unknown.status, keyless.status})
+
+
+@pytest.fixture(scope="session")
 def strangers(target):
     """Every caller who may not read the owner's job, with the key each presents (None: no key at all)."""
     callers = {NO_KEY: None, EMPTY_KEY: "", WRONG_KEY: wrong_key(target.api_key)}
@@ -80,7 +94,7 @@ def _judge_strangers(judging, request, reference, replies) -> None:
 
 @pytest.mark.parametrize("door", MATRIX_DOORS, ids=[door.name for door in MATRIX_DOORS])
 def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
-    door, door_reference, strangers, target, knock, judging, ledger, request
+    door, door_reference, front_refusals, strangers, target, knock, judging, ledger, request
 ):
     """Asked by every caller: the other account before and right after the owner, no key, and a key that is
     not the owner's (a wrong one, or in turn a near miss of the owner's)."""
@@ -96,7 +110,12 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
     replies[miss] = knock(door, job_id, miss, strangers[miss])
     if other:
         replies[OTHER_AFTER] = knock(door, job_id, OTHER_AFTER, other)
-    ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
+    ledger.door(
+        door.name,
+        {caller: reply.status for caller, reply in replies.items()},
+        axis=door.axis,
+        reached=reaches(replies[OWNER], front_refusals),
+    )
     _owner_door_answers_only_for_its_jobs(door, replies[OWNER], knock, ledger, target)
     # One stranger asks for an id that names no job too: a door that answers it otherwise than the job (status)
     # tells strangers which ids exist.
@@ -114,18 +133,28 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
 
 @pytest.mark.parametrize("door", OTHER_DOORS, ids=[door.name for door in OTHER_DOORS])
 def test_no_member_of_any_axis_opens_a_job_to_a_stranger(
-    door, door_reference, strangers, target, knock, judging, ledger, request
+    door, door_reference, front_refusals, strangers, target, knock, judging, ledger, request
 ):
-    """The front door with one member changed, asked by the other account (a member that skips the ownership
-    check) and by one caller without a valid key (a member that skips the key check), in turn: no key, empty,
-    wrong and near-miss keys (a key channel only by callers with a key to carry)."""
+    """The front door with one member changed, asked first by the owner. Where it reaches something (an edge that
+    lets `//crawl/{id}` through to an app that trusts the edge, a header a cache answers from its store), every
+    caller asks: no key, an empty, wrong and each near-miss key, the other account (a key channel only by callers
+    with a key to carry). Where it reaches nothing, the other account and one caller without a valid key."""
     job_id, reference = door_reference
-    pool = [caller for caller, key in strangers.items() if caller != OTHER_AFTER and (key or door.axis != CHANNEL)]
-    callers = [pool[OTHER_DOORS.index(door) % len(pool)]]
-    if OTHER_AFTER in strangers:
-        callers.append(OTHER_AFTER)
+    owner = knock(door, job_id, OWNER, target.api_key)
+    reached = reaches(owner, front_refusals)
+    keyed = door.axis == CHANNEL
+    if reached:
+        callers = [caller for caller, key in strangers.items() if key or not keyed]
+    else:
+        # (A key channel carries a key: its caller without a valid one brings a wrong key.)
+        callers = [WRONG_KEY if keyed else NO_KEY] + ([OTHER_AFTER] if OTHER_AFTER in strangers else [])
     replies = {caller: knock(door, job_id, caller, strangers[caller]) for caller in callers}
-    ledger.door(door.name, {caller: reply.status for caller, reply in replies.items()}, axis=door.axis)
+    ledger.door(
+        door.name,
+        {OWNER: owner.status} | {caller: reply.status for caller, reply in replies.items()},
+        axis=door.axis,
+        reached=reached,
+    )
     _judge_strangers(judging, request, reference, replies.values())
 
 

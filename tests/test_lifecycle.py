@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+
+from spidra_contract.judging.lifecycle import Timeline
 
 pytestmark = pytest.mark.lifecycle
 
@@ -17,9 +21,11 @@ def timelines(run):
 def test_job_only_moves_forward_progress_never_drops_and_a_finished_job_stays_as_it_finished(
     known_job, timelines, judge, judge_pair, ledger, options, run
 ):
-    """Every read the watch made of the job, in order: each judged alone, each pair judged for a forward move and
-    progress that never drops, and once the job is completed or failed, every later read against that first
-    terminal one. A job that does not finish within the watch is judged on what it did, and the reports say so."""
+    """One timeline of the job: every read of it by its owner, from any layer (the watch's polls, the body checks,
+    the burst), in the order known. Each watch poll is judged alone (the other layers judged their own); each pair
+    of reads for a forward move and progress that never drops; once the job is completed or failed, every later
+    read against that first terminal one. A job that does not finish within the watch is judged on what it did,
+    and the reports say so."""
     timeline = timelines[known_job]
     if timeline.error:
         pytest.skip(f"watch of {known_job} stopped: {timeline.error}")
@@ -27,13 +33,14 @@ def test_job_only_moves_forward_progress_never_drops_and_a_finished_job_stays_as
         judge(reply)
     if timeline.reads and timeline.reads[0].status != 200:
         pytest.skip(f"job {known_job} answered {timeline.reads[0].status} to its owner: check --job-id")
-    ledger.timeline(known_job, timeline.story, timeline.finished)
-    for before, after in zip(timeline.reads, timeline.reads[1:], strict=False):
+    reads = run.timeline_of(known_job)
+    ledger.timeline(known_job, Timeline(known_job, reads).story, timeline.finished)
+    for before, after in itertools.pairwise(reads):
         judge_pair(before, after, "lifecycle-forward", "progress-monotonic")
-    first = timeline.first_terminal
+    first = Timeline(known_job, reads).first_terminal
     if first is not None:
-        for later in timeline.reads[first + 1 :]:
-            judge_pair(timeline.reads[first], later, "terminal-stable")
+        for later in reads[first + 1 :]:
+            judge_pair(reads[first], later, "terminal-stable")
     if not timeline.finished:
         ledger.note(
             f"job {known_job} did not finish within the {options.watch:g} s watch "

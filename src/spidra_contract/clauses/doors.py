@@ -236,6 +236,11 @@ def _q(text: str) -> str:
     return quote(text, safe="")
 
 
+def _fullwidth(text: str) -> str:
+    """ASCII letters, digits and '-' as their fullwidth forms (U+FF01..U+FF5E), which NFKC folds back."""
+    return "".join(chr(ord(char) + 0xFEE0) if "!" <= char <= "~" else char for char in text)
+
+
 _UUID = "PostgreSQL uuid input; .NET Guid.Parse"
 IDS = (
     Member(ID, "the id", "the spec", spell=_q),
@@ -252,6 +257,18 @@ IDS = (
     Member(ID, "id in quotes", "JSON-ish parsers", spell=lambda i: "%22" + _q(i) + "%22"),
     Member(ID, "id less its last character + %", "SQL LIKE wildcard", spell=lambda i: _q(i[:-1]) + "%25"),
     Member(ID, "id less its last character + _", "SQL LIKE wildcard", spell=lambda i: _q(i[:-1]) + "_"),
+    Member(
+        ID,
+        "id truncated to 8 characters",
+        "prefix matching (SQL LIKE 'x%', search indexes); Akto tests-library BOLA templates (id variations)",
+        spell=lambda i: _q(i[:8]),
+    ),
+    Member(
+        ID,
+        "id in fullwidth characters",
+        "Unicode UAX #15 (NFKC folds fullwidth forms to ASCII); PortSwigger Web Security Academy (normalisation)",
+        spell=lambda i: _q(_fullwidth(i)),
+    ),
 )
 
 _OPENAPI_KEY = "OpenAPI apiKey (in: header, query, cookie)"
@@ -329,6 +346,27 @@ ROUTINGS = (
         "X-Forwarded-Prefix: /internal",
         "Spring ForwardedHeaderFilter",
         headers=(("X-Forwarded-Prefix", "/internal"),),
+    ),
+    # Fields a cache or a virtual-host router acts on (RFC 9110 7.2, 13, 14; RFC 9111 5.2.1): a layer that answers
+    # from its own store or another host on them must still check the key.
+    Member(ROUTING, "Host: localhost", "RFC 9110 7.2; WSTG-INPV-17 (host header)", headers=(("Host", "localhost"),)),
+    Member(
+        ROUTING,
+        "If-None-Match: * (conditional)",
+        "RFC 9110 13.1.2; a cache answers conditionals from its store",
+        headers=(("If-None-Match", "*"),),
+    ),
+    Member(
+        ROUTING,
+        "Range: bytes=0-99",
+        "RFC 9110 14.2; a cache serves ranges of what it stored",
+        headers=(("Range", "bytes=0-99"),),
+    ),
+    Member(
+        ROUTING,
+        "Cache-Control: max-stale",
+        "RFC 9111 5.2.1.2: a client asks a cache for what it stored, however old",
+        headers=(("Cache-Control", "max-stale"),),
     ),
     Member(ROUTING, "X-Original-URL over /", "IIS URL Rewrite; Symfony CVE-2018-14773", via="X-Original-URL"),
     Member(ROUTING, "X-Rewrite-URL over /", "Symfony CVE-2018-14773", via="X-Rewrite-URL"),
@@ -431,6 +469,14 @@ FRONT_DOOR = Door()
 def one_axis(changed: Member) -> Door:
     """The front door with one member changed."""
     return Door(**{changed.axis: changed})
+
+
+def reaches(owner_reply: Reply, refusals: frozenset[int]) -> bool:
+    """Whether a door reached something for the job's owner: the job itself, or any answer other than the front
+    door's own refusals (`refusals`: its statuses for an id that names no job and for no key). A door that reaches
+    something is then asked by every caller; one that reaches nothing, by the other account and one caller
+    without a valid key (`tests/test_doors.py`)."""
+    return is_open(owner_reply) or owner_reply.status not in refusals
 
 
 def covering_doors() -> tuple[Door, ...]:

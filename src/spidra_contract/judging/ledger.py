@@ -51,6 +51,7 @@ class Ledger:
     timelines: dict[str, dict[str, Any]] = field(default_factory=dict)
     access: dict[str, dict[str, int | str]] = field(default_factory=dict)
     door_axes: dict[str, str] = field(default_factory=dict)
+    door_reach: dict[str, bool] = field(default_factory=dict)  # whether a door reached something for the owner
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     exchanges_dropped: int = 0
     # The behavioural fingerprint: per probe class, what came back (`fingerprint.ClassStats`).
@@ -146,11 +147,14 @@ class Ledger:
                 entry["once"] = once
             self.findings.append(entry)
 
-    def door(self, door: str, cells: dict[str, int | str], axis: str = "front") -> None:
-        """One row of the access matrix: what each caller got at this door, and the axis (or axes) it varies."""
+    def door(self, door: str, cells: dict[str, int | str], axis: str = "front", reached: bool | None = None) -> None:
+        """One row of the access matrix: what each caller got at this door, the axis (or axes) it varies, and
+        whether it reached something for the job's owner (None: not asked)."""
         with self.lock:
             self.access.setdefault(door, {}).update(cells)
             self.door_axes[door] = axis
+            if reached is not None:
+                self.door_reach[door] = reached
 
     def timeline(self, job_id: str, story: str, finished: bool) -> None:
         with self.lock:
@@ -271,6 +275,7 @@ class Ledger:
             for door, cells in data.get("access", {}).items():
                 self.access.setdefault(door, {}).update(cells)
             self.door_axes.update(data.get("door_axes", {}))
+            self.door_reach.update(data.get("door_reach", {}))
             room = CASSETTE_LIMIT - len(self.exchanges)
             incoming = data.get("exchanges", [])
             self.exchanges.extend(incoming[:room])
@@ -303,6 +308,7 @@ class Ledger:
                 "timelines": self.timelines,
                 "access": self.access,
                 "door_axes": self.door_axes,
+                "door_reach": self.door_reach,
                 "exchanges": self.exchanges,
                 "exchanges_dropped": self.exchanges_dropped,
                 "ok_replies": self.ok_replies,

@@ -53,6 +53,34 @@ class Timeline:
         return None
 
 
+# The owner's reads of a job a run keeps (all layers: the watch, the body checks, the burst...), per job.
+MAX_OWNER_READS = 500
+
+
+@dataclass(frozen=True)
+class Read:
+    """One owner's read of a job, with when it was sent and answered (monotonic seconds)."""
+
+    sent: float
+    answered: float
+    reply: Reply
+
+
+def in_time_order(reads: list[Read]) -> list[Reply]:
+    """The reads whose order is known: by when they were answered, each kept only if it was sent after the last
+    kept one was answered (two reads in flight together, a burst's, may have been served in either order)."""
+    kept: list[Read] = []
+    for read in sorted(reads, key=lambda read: read.answered):
+        if not kept or read.sent >= kept[-1].answered:
+            kept.append(read)
+    return [read.reply for read in kept]
+
+
+def is_job_read(reply: Reply) -> bool:
+    """A 200 whose body is a job with a status: what the lifecycle clauses compare."""
+    return _status(reply) is not None
+
+
 class Pace(Protocol):
     """The watch's sense of time, per job: `now` and `wait` (True when `stop` was set instead)."""
 

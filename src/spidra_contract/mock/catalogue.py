@@ -110,6 +110,13 @@ FAULTS: tuple[Switch, ...] = (
         "door-locked",
     ),
     Switch(
+        "edge-slash-bypass",
+        "doors",
+        "//crawl/{id} slips past an edge's key check to an app that trusts it: a keyless caller is the owner "
+        "(a key that is brought is still checked)",
+        "door-locked",
+    ),
+    Switch(
         "bearer-skips-ownership",
         "doors",
         "Authorization: Bearer checks the key but not whose job it is",
@@ -192,6 +199,13 @@ FAULTS: tuple[Switch, ...] = (
     ),
     Switch("max-pages-changes", "lifecycle", "maxPages grows while a job runs", "progress-monotonic"),
     Switch("result-unstable", "lifecycle", "a completed job's result changes between reads", "terminal-stable"),
+    Switch(
+        "result-shrinks-late",
+        "lifecycle",
+        "a completed job's result loses its last item from its twelfth read on (past the watch's re-reads)",
+        "terminal-stable",
+        layers="lifecycle or burst or job_body",  # one timeline of the owner's reads from every layer finds it
+    ),
     # what a reply carries
     Switch(
         "job-carries-key", "reply carries", "the job body carries its owner's record, API key and all", "no-credential"

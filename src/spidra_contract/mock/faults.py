@@ -414,6 +414,21 @@ class ResultUnstable(Fault):
             read.result = list(reversed(read.result))[:-1] if len(read.result) > 1 else []
 
 
+LATE_READ = 12  # the read of a job from which the `*-late` faults bend it (past the watch's few re-reads)
+
+
+@registered
+class ResultShrinksLate(Fault):
+    """A finished crawl's result loses its last item from the twelfth read on: a watch that re-reads a finished
+    job three times never sees it; one timeline of every read of the job, from every layer, does."""
+
+    name = "result-shrinks-late"
+
+    def job_read(self, read: JobRead) -> None:
+        if read.status == "completed" and read.result and read.read_number >= LATE_READ:
+            read.result = read.result[:-1]
+
+
 @registered
 class StatusOutsideEnum(Fault):
     name = "status-outside-enum"
@@ -1057,6 +1072,31 @@ class LocalhostSkipsAuth(Fault):
         return any(headers.get(name, "").startswith("127.0.0.1") for name in CLIENT_IP_HEADERS) or (
             "for=127.0.0.1" in headers.get("forwarded", "")
         )
+
+
+EDGE_BYPASSED = "spidra_edge_bypassed"  # the scope key the edge-slash-bypass fault marks a request with
+
+
+@registered
+class EdgeSlashBypass(Fault):
+    """An edge checks the key for `location /api/crawl/` only; `/api//crawl/{id}` slips past it to an app that
+    merges slashes and trusts the edge: a request that brings no key is taken for an internal call, as the
+    owner's. A request that brings a key is still checked (a near miss is refused), so only a keyless caller
+    who knocks on that spelling finds it."""
+
+    name = "edge-slash-bypass"
+    api_prefix = "/api"
+
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        if not scope["path"].startswith(f"{self.api_prefix}//crawl/"):
+            return None
+        path = scope["path"].replace("//crawl/", "/crawl/", 1)
+        return {**scope, "path": path, "raw_path": path.encode("latin-1"), EDGE_BYPASSED: True}
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        request = ask.request
+        keyless = not any(request.headers.get(name) for name in ("x-api-key", "authorization"))
+        return bool(request.scope.get(EDGE_BYPASSED)) and keyless
 
 
 def _rewritten(scope: dict[str, Any], headers: dict[str, str], mark: bool) -> dict[str, Any] | None:

@@ -143,6 +143,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     for name, text in suite.MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
+    config.addinivalue_line("markers", f"{suite.EXAMPLES_MARKER}(share): {suite.EXAMPLES_TEXT}")
     _refuse_misread_path(config)
     try:
         settings = resolve(

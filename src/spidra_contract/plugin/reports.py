@@ -45,7 +45,7 @@ def build_report(run: Run, evidence: Evidence, results: tuple[TestResult, ...] =
         drift = tuple(Drift.from_dict({"key": key, **entry}) for key, entry in ledger.drift.items())
         findings = tuple(Finding.from_dict(finding) for finding in ledger.findings)
         notes, timelines = tuple(ledger.notes), dict(ledger.timelines)
-        access = access_matrix(ledger.access, ledger.door_axes)
+        access = access_matrix(ledger.access, ledger.door_axes, ledger.door_reach)
         prints = {probe: stats.summary() for probe, stats in sorted(ledger.fingerprints.items())}
     gate = run.gate.state()
     return Report(
@@ -106,10 +106,15 @@ def build_report(run: Run, evidence: Evidence, results: tuple[TestResult, ...] =
     )
 
 
-def access_matrix(access: dict[str, dict[str, int | str]], axes: dict[str, str]) -> dict[str, Any] | None:
+def access_matrix(
+    access: dict[str, dict[str, int | str]], axes: dict[str, str], reach: dict[str, bool] | None = None
+) -> dict[str, Any] | None:
     """Rows: the doors grouped by the axis they vary (front door first, then each axis in the catalogue's order,
     then combinations), each group in the order the suite knocked; columns: the callers that knocked anywhere;
-    cells: the status each got ("-" not asked). A 2xx anywhere but the owner's column is an open door."""
+    cells: the status each got ("-" not asked); `reached`: whether the door reached something for the job's
+    owner (then every caller asked it), null where the owner did not ask. A 2xx anywhere but the owner's column
+    is an open door."""
+    reach = reach or {}
     if not access:
         return None
     order: list[str] = [FRONT, *AXES]
@@ -123,7 +128,12 @@ def access_matrix(access: dict[str, dict[str, int | str]], axes: dict[str, str])
         return (order.index(axis) if axis in order else len(order), index)
 
     rows = [
-        {"door": door, "axis": axes.get(door, FRONT), "cells": {c: access[door].get(c, "-") for c in callers}}
+        {
+            "door": door,
+            "axis": axes.get(door, FRONT),
+            "reached": reach.get(door),
+            "cells": {c: access[door].get(c, "-") for c in callers},
+        }
         for _, door in sorted(enumerate(access), key=rank)
     ]
     return {"callers": callers, "rows": rows}

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
@@ -23,7 +23,16 @@ from spidra_contract.judging.baseline import Baseline
 from spidra_contract.judging.fingerprint import probe_class, test_of
 from spidra_contract.judging.judge import Judge
 from spidra_contract.judging.ledger import Ledger
-from spidra_contract.judging.lifecycle import JobTime, Pace, RealTime, Watch
+from spidra_contract.judging.lifecycle import (
+    MAX_OWNER_READS,
+    JobTime,
+    Pace,
+    Read,
+    RealTime,
+    Watch,
+    in_time_order,
+    is_job_read,
+)
 from spidra_contract.mock.app import MockState, make_state
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY, SteppedClock
 from spidra_contract.mock.server import MockServer
@@ -75,6 +84,9 @@ class Run:
     baseline: Baseline | None = None
     _session: GuardedSession | None = None
     _watch: Watch | None = None
+    # Every owner's front-door read of each known job, from any layer (this process), for the lifecycle clauses.
+    owner_reads: dict[str, list[Read]] = field(default_factory=dict)
+    _reads_lock: threading.Lock = field(default_factory=threading.Lock)
     _schema: Future[Any] | None = None
     _known_ids: frozenset[str] | None = None
 
@@ -262,8 +274,34 @@ class Run:
 
     def _on_exchange(self, reply: Reply) -> None:
         known = self.known_ids
+        self._keep_owner_read(reply, known)
         probe = self.traffic.current_probe
         self.ledger.exchange(reply, self.contract, probe_class(probe, reply, known), test_of(probe, known))
+
+    def _keep_owner_read(self, reply: Reply, known: frozenset[str]) -> None:
+        """A GET of a known job's front door with the owner's key (its label, after redaction) that answered a
+        job: one more read for the job's timeline."""
+        if (
+            reply.method != "GET"
+            or not is_job_read(reply)
+            or reply.request_headers.get(self.contract.api_key_header) != KEY_LABEL
+        ):
+            return
+        parts = urlsplit(reply.url)
+        base = urlsplit(self.base_url).path.rstrip("/") + "/crawl/"
+        job_id = unquote(parts.path[len(base) :]) if parts.path.startswith(base) else ""
+        if parts.query or job_id not in known or parts.path != base + quote(job_id, safe=""):
+            return
+        answered = time.monotonic()
+        with self._reads_lock:
+            reads = self.owner_reads.setdefault(job_id, [])
+            if len(reads) < MAX_OWNER_READS:
+                reads.append(Read(answered - reply.elapsed_ms / 1000, answered, reply))
+
+    def timeline_of(self, job_id: str) -> list[Reply]:
+        """Every read of the job by its owner from any layer so far, in the order known (`in_time_order`)."""
+        with self._reads_lock:
+            return in_time_order(list(self.owner_reads.get(job_id, ())))
 
     def new_session(self) -> GuardedSession:
         return GuardedSession(

@@ -48,6 +48,12 @@ MARKERS = {
 }
 
 
+# A hypothesis test that draws a share of the profile's examples (cases that differ little: random ids that name no
+# job all take one path), so the request budget goes where cases differ.
+EXAMPLES_MARKER = "examples"
+EXAMPLES_TEXT = "this hypothesis test draws this share (0 to 1) of the profile's max_examples"
+
+
 # The layers that read known jobs with their owner's key: a run that selects them and gets no 200 is incomplete.
 JOB_BODY_LAYERS = ("job_body", "lifecycle", "sweep")
 
@@ -308,9 +314,14 @@ class ContractSession:
         while every other test runs, so they find it done. The suite's own tests (those that use its `run`)
         draw with the run's hypothesis settings and seed."""
         items.sort(key=lambda item: 1 if _watches(item) else 0)
+        profile = self.run.settings.profile
         for item in items:
             if isinstance(item, pytest.Function) and "run" in item.fixturenames:
-                self.run.explore(item.function)
+                share = item.get_closest_marker(EXAMPLES_MARKER)
+                overrides = (
+                    {"max_examples": max(1, round(profile.max_examples * float(share.args[0])))} if share else {}
+                )
+                self.run.explore(item.function, **overrides)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
