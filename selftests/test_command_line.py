@@ -105,6 +105,7 @@ def test_429_is_honoured_and_reported(served_mock, tmp_path):
     server, state = served_mock
     result = run_suite(
         *live_args(server, state),
+        "--burst",
         report_dir=tmp_path,
         # Enough requests for the 429 the mock sends every 120th.
         tests=(
@@ -112,6 +113,7 @@ def test_429_is_honoured_and_reported(served_mock, tmp_path):
             "tests/test_job_status.py",
             "tests/test_hostile_input.py",
             "tests/test_cross_account.py",
+            "tests/test_burst.py",
         ),
     )
     assert result.exit_code == 0, result.output

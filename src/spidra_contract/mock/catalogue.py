@@ -204,7 +204,7 @@ FAULTS: tuple[Switch, ...] = (
         "lifecycle",
         "a completed job's result loses its last item from its twelfth read on (past the watch's re-reads)",
         "terminal-stable",
-        layers="lifecycle or burst or job_body",  # one timeline of the owner's reads from every layer finds it
+        layers="lifecycle or job_body",  # one timeline of the owner's reads from every layer finds it
     ),
     # what a reply carries
     Switch(
