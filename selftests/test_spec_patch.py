@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from selftests.conftest import ROOT, run_suite
+from selftests.conftest import ROOT
 from spidra_contract.core.judgement import ClauseResult, ClauseVerdict, ExchangeRecord, Judgement, RunVerdict, Violation
 from spidra_contract.core.model import Drift, DriftKind, Report
 from spidra_contract.core.outcome import Outcome, TestCounts
@@ -43,10 +43,10 @@ def applies(patch_file: Path, workdir: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("patch") is None or shutil.which("git") is None, reason="needs git and patch")
 def test_the_patch_describes_the_sdk_realistic_service_and_a_rerun_with_it_shows_no_drift_but_the_real_faults(
-    tmp_path,
+    tmp_path, suite_in_process
 ):
     switches = [f"--mock-switch={name}" for name in (*SDK_REALISTIC, REAL_FAULT)]
-    first = run_suite(*switches, *LAYERS, report_dir=tmp_path / "first")
+    first = suite_in_process(*switches, *LAYERS, report_dir=tmp_path / "first")
     assert first.exit_code == 1, first.output[-2000:]
     summary = json.loads(first.artifact("summary.json").read_text())
     failing = {row["clause"] for row in summary["clauses"] if row["verdict"] == "fail"}
@@ -64,7 +64,7 @@ def test_the_patch_describes_the_sdk_realistic_service_and_a_rerun_with_it_shows
     assert suggested.read_text().splitlines()[:2] == SPEC.splitlines()[:2]
     assert "Not written, each would hide a violation" in first.artifact("summary.md").read_text()
 
-    again = run_suite(*switches, *LAYERS, f"--spec={suggested}", report_dir=tmp_path / "again")
+    again = suite_in_process(*switches, *LAYERS, f"--spec={suggested}", report_dir=tmp_path / "again")
     assert again.exit_code == 1, again.output[-2000:]
     rerun = json.loads(again.artifact("summary.json").read_text())
     assert rerun["drift"] == []
