@@ -266,7 +266,7 @@ FAULTS: tuple[Switch, ...] = (
         "transport",
         "200 bodies arrive one byte every 2 s",
         exit_code=6,
-        options=("--spidra-timeout=2",),
+        options=("--spidra-timeout=1",),
         layers="job_body",
     ),
     Switch(
@@ -296,7 +296,7 @@ FAULTS: tuple[Switch, ...] = (
         "wire",
         "the status line and headers arrive one byte a second",
         exit_code=6,
-        options=("--spidra-timeout=2",),
+        options=("--spidra-timeout=1",),
         layers="job_body",
     ),
     Switch(
@@ -312,7 +312,7 @@ FAULTS: tuple[Switch, ...] = (
         "wire",
         "100 Continue every 0.2 s, for ever, and no final reply",
         exit_code=6,
-        options=("--spidra-timeout=2",),
+        options=("--spidra-timeout=1",),
         layers="job_body",
     ),
     Switch(
