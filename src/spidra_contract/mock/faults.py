@@ -1225,8 +1225,8 @@ class PublicRoot(Fault):
 
 # --- pacing: how fast and how often an answer comes ---------------------------------------------------------
 
-# `slow`: every response waits SLOW_S, every SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail past hypothesis'
-# default deadline). `rate-limited`: every RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first
+# `slow`: every other response waits SLOW_S (p95 moves by it: the history's latency step), every SLOW_TAIL_EVERY-th
+# SLOW_TAIL_S (a latency tail past hypothesis' default deadline). `rate-limited`: every RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first
 # answer takes SLOW_FIRST_S (a cold start). `burst-503`: more than BURST_LIMIT at once get 503.
 SLOW_S = 0.015
 SLOW_TAIL_EVERY = 100
@@ -1243,7 +1243,10 @@ class Slow(Fault):
     async def pace(self, number: int, concurrent: int, refuse: Callable[..., Response]) -> Response | None:
         import asyncio
 
-        await asyncio.sleep(SLOW_TAIL_S if number % SLOW_TAIL_EVERY == 0 else SLOW_S)
+        if number % SLOW_TAIL_EVERY == 0:
+            await asyncio.sleep(SLOW_TAIL_S)
+        elif number % 2 == 0:
+            await asyncio.sleep(SLOW_S)
         return None
 
 
