@@ -1225,9 +1225,10 @@ class PublicRoot(Fault):
 
 # --- pacing: how fast and how often an answer comes ---------------------------------------------------------
 
-# `slow`: every other response waits SLOW_S (p95 moves by it: the history's latency step), every SLOW_TAIL_EVERY-th
-# SLOW_TAIL_S (a latency tail past hypothesis' default deadline). `rate-limited`: every RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first
-# answer takes SLOW_FIRST_S (a cold start). `burst-503`: more than BURST_LIMIT at once get 503.
+# `slow`: every other response waits SLOW_S (p95 moves by it: the history's latency step), every
+# SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail past hypothesis' default deadline). `rate-limited`: every
+# RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first answer takes SLOW_FIRST_S (a cold start).
+# `burst-503`: more than BURST_LIMIT at once get 503.
 SLOW_S = 0.015
 SLOW_TAIL_EVERY = 100
 SLOW_TAIL_S = 0.6  # three times hypothesis' default deadline
