@@ -32,6 +32,7 @@ from spidra_contract.clauses.doors import (
     covering_doors,
     is_open,
     job_marks,
+    leads_elsewhere,
     near_miss_keys,
     reaches,
     wrong_key,
@@ -133,7 +134,7 @@ def test_no_door_of_the_matrix_opens_a_job_to_anyone_but_its_owner(
 
 @pytest.mark.parametrize("door", OTHER_DOORS, ids=[door.name for door in OTHER_DOORS])
 def test_no_member_of_any_axis_opens_a_job_to_a_stranger(
-    door, door_reference, front_refusals, strangers, target, knock, judging, ledger, request
+    door, door_reference, front_refusals, strangers, target, knock, judging, ledger, request, run
 ):
     """The front door with one member changed, asked first by the owner. Where it reaches something (an edge that
     lets `//crawl/{id}` through to an app that trusts the edge, a header a cache answers from its store), every
@@ -142,13 +143,14 @@ def test_no_member_of_any_axis_opens_a_job_to_a_stranger(
     job_id, reference = door_reference
     owner = knock(door, job_id, OWNER, target.api_key)
     reached = reaches(owner, front_refusals)
+    elsewhere = leads_elsewhere(owner, reference, run.contract.status_enum)
     keyed = door.axis == CHANNEL
     if reached:
         callers = [caller for caller, key in strangers.items() if key or not keyed]
     else:
         # (A key channel carries a key: its caller without a valid one brings a wrong key.)
         callers = [WRONG_KEY if keyed else NO_KEY] + ([OTHER_AFTER] if OTHER_AFTER in strangers else [])
-    replies = {caller: knock(door, job_id, caller, strangers[caller]) for caller in callers}
+    replies = {caller: knock(door, job_id, caller, strangers[caller], elsewhere=elsewhere) for caller in callers}
     ledger.door(
         door.name,
         {OWNER: owner.status} | {caller: reply.status for caller, reply in replies.items()},

@@ -479,6 +479,18 @@ def reaches(owner_reply: Reply, refusals: frozenset[int]) -> bool:
     return is_open(owner_reply) or owner_reply.status not in refusals
 
 
+def leads_elsewhere(owner_reply: Reply, reference: Reply, job_statuses: tuple[str, ...]) -> bool:
+    """Whether a door leads somewhere other than the job: the owner, asking through it, gets a 2xx body that is not
+    the job and carries nothing of it (an edge's page for a host it does not serve, a service index). A stranger's
+    2xx there is open only if it carries the job (as for a request sent to another route). A HEAD has no body to
+    tell: a door the owner HEADs into is held to "never 2xx"."""
+    if owner_reply.method != "GET" or not is_open(owner_reply):
+        return False
+    if is_job_body(owner_reply.body, job_statuses):
+        return False
+    return not carried(job_marks(reference, reference.url.rstrip("/").rsplit("/", 1)[-1]), owner_reply)
+
+
 def covering_doors() -> tuple[Door, ...]:
     """Every member of every axis at least once: the front door, then the front door with each other member."""
     doors = [FRONT_DOOR]

@@ -383,8 +383,9 @@ class Reply:
     problem: str = ""
     # Who asked, through which door (`door HEAD /crawl/{id}, caller: no key`), when a test says so.
     context: str = ""
-    # The request went to another route, a header naming the job's (X-Original-URL over /): a 2xx there is the
-    # job only if its body is.
+    # The request went elsewhere than the job: another route, a header naming the job's (X-Original-URL over /), or
+    # a door where the owner too gets something other than the job (an edge's page for another host). A 2xx there
+    # is the job only if its body is (or carries it).
     rewritten: bool = False
     # A door was knocked on with a key that is not the job owner's (or none): who may not read it asked.
     stranger: bool = False

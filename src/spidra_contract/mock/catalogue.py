@@ -98,6 +98,12 @@ FAULTS: tuple[Switch, ...] = (
         "auth-required",
     ),
     Switch("query-key", "authentication", "a key in the query string (?api_key=) is accepted", "auth-required"),
+    Switch(
+        "trusts-edge",
+        "authentication",
+        "the app trusts an edge to refuse keyless calls: a request with no key is the owner's (an internal call)",
+        "auth-required",
+    ),
     # cross-account
     Switch("cross-account-read", "cross-account", "any valid key reads any account's job", "foreign-job"),
     # doors: one way in left unlocked

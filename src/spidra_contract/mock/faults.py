@@ -1099,6 +1099,28 @@ class EdgeSlashBypass(Fault):
         return bool(request.scope.get(EDGE_BYPASSED)) and keyless
 
 
+@registered
+class TrustsEdge(Fault):
+    """An app that trusts the edge in front of it to refuse keyless calls: a request that brings no key at all is
+    taken for an internal call, as the job's owner's; slashes are merged. Alone, any keyless caller reads any
+    job; behind an edge that checks keys for every spelling, nobody does (the suite's real-edge self-tests put
+    `edges/nginx-key-check.conf` in front, which misses `//crawl/{id}`)."""
+
+    name = "trusts-edge"
+    api_prefix = "/api"
+
+    def route(self, scope: dict[str, Any], headers: dict[str, str]) -> dict[str, Any] | None:
+        path = scope["path"]
+        if "//" not in path or not path.startswith(self.api_prefix):
+            return None
+        merged = re.sub(r"/{2,}", "/", path)
+        return {**scope, "path": merged, "raw_path": merged.encode("latin-1")}
+
+    def opens(self, ask: Ask, trailing: bool) -> bool:
+        headers = ask.request.headers
+        return not any(headers.get(name) for name in ("x-api-key", "authorization"))
+
+
 def _rewritten(scope: dict[str, Any], headers: dict[str, str], mark: bool) -> dict[str, Any] | None:
     rewrite = next((headers[name] for name in REWRITE_HEADERS if name in headers), None)
     if not rewrite:

@@ -115,12 +115,13 @@ class Knock:
         self.api = api
         self.target = target
 
-    def __call__(self, door: Door, job_id: str, caller: str, key: str | None) -> Reply:
+    def __call__(self, door: Door, job_id: str, caller: str, key: str | None, *, elsewhere: bool = False) -> Reply:
+        """`elsewhere`: the door leads somewhere other than the job (`doors.leads_elsewhere`)."""
         method, url, headers = door.request(self.target.base_url, job_id, key, self.target.key_header)
         context = f"door {door.name} (axis {door.axis}), caller: {caller}"
         stranger = key != self.target.api_key
         reply = reply_of(self.api.send_raw(method, url, headers, context=context, stranger=stranger))
-        return dataclasses.replace(reply, rewritten=bool(door.routing.via))
+        return dataclasses.replace(reply, rewritten=bool(door.routing.via) or elsewhere)
 
 
 @pytest.fixture(scope="session")
