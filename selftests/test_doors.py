@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from selftests.conftest import ROOT, live_args, run_suite
-from spidra_contract.clauses.doors import AXES, CALLERS, FRONT, FRONT_DOOR, MATRIX_DOORS
+from spidra_contract.clauses.doors import AXES, CALLERS, FRONT, FRONT_DOOR, MATRIX_DOORS, NEAR_MISS
 
 
 def test_every_traversal_probe_reaches_the_server_as_written(served_mock, tmp_path):
@@ -247,3 +247,25 @@ def test_every_reproduction_line_runs_and_gets_what_the_suite_got(tmp_path):
                 status = int(done.stdout.split(None, 2)[1])
                 assert status == reply.status, (door.name, line, done.stdout[:200])
         session.close()
+
+
+def test_doors_are_asked_by_reach_and_the_matrix_says_which_reached(suite_in_process, tmp_path):
+    """A member that reaches the job for its owner (a client-IP header changes no route) is asked by every caller;
+    one that reaches nothing (a trailing dot segment the reference refuses) by the other account and one caller
+    without a valid key; the access matrix says which reached (issue 28)."""
+    result = suite_in_process("-m", "doors", report_dir=tmp_path)
+    assert result.exit_code == 0, result.output[-3000:]
+    rows = {
+        row["door"]: row for row in json.loads(result.artifact("summary.json").read_text())["access_matrix"]["rows"]
+    }
+    reached = rows["X-Forwarded-For: 127.0.0.1"]
+    assert reached["reached"] is True
+    asked = {caller for caller, status in reached["cells"].items() if status != "-"}
+    assert asked >= {"owner", "no key", "empty key", "wrong key", "other account (after owner)", *NEAR_MISS}
+    nothing = rows["/crawl/{id}/. (trailing dot segment)"]
+    assert nothing["reached"] is False
+    assert {caller for caller, status in nothing["cells"].items() if status != "-"} == {
+        "owner",
+        "no key",
+        "other account (after owner)",
+    }

@@ -258,15 +258,16 @@ def markdown(report: Report) -> str:
             if len(opened) > MD_SHOWN_ROWS:
                 lines += _details(f"{len(opened) - MD_SHOWN_ROWS} more open doors", opened[MD_SHOWN_ROWS:])
         grid = [
-            "| axis | door | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
-            "|---|---|" + "---:|" * len(matrix["callers"]),
+            "| axis | door | reaches | " + " | ".join(md(caller) for caller in matrix["callers"]) + " |",
+            "|---|---|---|" + "---:|" * len(matrix["callers"]),
         ]
         for door in matrix["rows"]:
             cells = [
                 f"**{status} open**" if open_to_stranger(caller, status) else str(status)
                 for caller, status in door["cells"].items()
             ]
-            grid.append(f"| {md(door['axis'])} | {md(door['door'])} | " + " | ".join(cells) + " |")
+            reached = {True: "yes", False: "no"}.get(door.get("reached"), "-")
+            grid.append(f"| {md(door['axis'])} | {md(door['door'])} | {reached} | " + " | ".join(cells) + " |")
         lines += _details(
             f"Access matrix: the status each caller got at each of {len(matrix['rows'])} doors ({len(opened)} open)",
             grid,
