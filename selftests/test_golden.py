@@ -64,6 +64,6 @@ def test_the_default_run_says_what_it_said(suite_in_process, tmp_path):
     if UPDATE:
         GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    for key in expected:
-        assert got.get(key) == expected[key], f"{key} differs from {GOLDEN.name}"
+    differing = {key: got.get(key) for key in expected if got.get(key) != expected[key]}
+    assert not differing, f"{sorted(differing)} differ from {GOLDEN.name}: {json.dumps(differing)[:3000]}"
     assert set(got) == set(expected)

@@ -59,19 +59,22 @@ MAX_OWNER_READS = 500
 
 @dataclass(frozen=True)
 class Read:
-    """One owner's read of a job, with when it was sent and answered (monotonic seconds)."""
+    """One owner's read of a job, with when it was sent and answered (monotonic seconds) and the thread that made
+    it (one thread's reads are one after another)."""
 
     sent: float
     answered: float
     reply: Reply
+    thread: int = 0
 
 
 def in_time_order(reads: list[Read]) -> list[Reply]:
-    """The reads whose order is known: by when they were answered, each kept only if it was sent after the last
-    kept one was answered (two reads in flight together, a burst's, may have been served in either order)."""
+    """The reads whose order is known: by when they were answered, each kept if the same thread made the last kept
+    one (its reads are sequential) or it was sent after that one was answered (two reads of two threads in flight
+    together may have been served in either order)."""
     kept: list[Read] = []
     for read in sorted(reads, key=lambda read: read.answered):
-        if not kept or read.sent >= kept[-1].answered:
+        if not kept or read.thread == kept[-1].thread or read.sent >= kept[-1].answered:
             kept.append(read)
     return [read.reply for read in kept]
 

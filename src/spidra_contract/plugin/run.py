@@ -280,11 +280,13 @@ class Run:
 
     def _keep_owner_read(self, reply: Reply, known: frozenset[str]) -> None:
         """A GET of a known job's front door with the owner's key (its label, after redaction) that answered a
-        job: one more read for the job's timeline."""
+        job: one more read for the job's timeline. Not the burst's: its reads are in flight together by design, so
+        their order is not known (`in_time_order` would keep a share of them that depends on scheduling)."""
         if (
             reply.method != "GET"
             or not is_job_read(reply)
             or reply.request_headers.get(self.contract.api_key_header) != KEY_LABEL
+            or self.traffic.current_layer == "burst"
         ):
             return
         parts = urlsplit(reply.url)
@@ -296,7 +298,7 @@ class Run:
         with self._reads_lock:
             reads = self.owner_reads.setdefault(job_id, [])
             if len(reads) < MAX_OWNER_READS:
-                reads.append(Read(answered - reply.elapsed_ms / 1000, answered, reply))
+                reads.append(Read(answered - reply.elapsed_ms / 1000, answered, reply, threading.get_ident()))
 
     def timeline_of(self, job_id: str) -> list[Reply]:
         """Every read of the job by its owner from any layer so far, in the order known (`in_time_order`)."""
