@@ -57,6 +57,7 @@ def failure_text(judgements: Iterable[Judgement]) -> str:
         lines = [violation_line(v) for judgement in group for v in judgement.violations]
         lines += _exchange_lines(first.exchange, first.earlier)
         lines.append("  reproduces: " + "; ".join(f"{j.clause} {j.reproduction.label}" for j in group))
+        lines += [f"  finding:   {identity.key}" for judgement in group for identity in judgement.identities]
         lines += [f"  reproduce: {first.exchange.curl}", f"  seed:      {first.seed}"]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
@@ -97,6 +98,7 @@ def terminal_lines(report: Report) -> list[str]:
                 f"  {violation_line(example.violations[0])}",
                 f"  request:   {example.exchange.request} -> {example.exchange.status}",
                 f"  reproduces: {example.reproduction.label}",
+                *(f"  finding:   {identity.key}" for identity in example.identities),
                 f"  reproduce: {example.exchange.curl}",
                 f"  seed:      {example.seed}",
             ]
