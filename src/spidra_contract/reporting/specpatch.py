@@ -14,7 +14,9 @@ but listed as "would hide a violation", and every clause the suite holds beyond 
 
 from __future__ import annotations
 
+import copy
 import difflib
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -83,6 +85,12 @@ class SpecPatch:
     @property
     def empty(self) -> bool:
         return self.original == self.suggested
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(spec_text: str) -> Any:
+    """The spec parsed round trip, once per text (a process that runs the suite many times parses it once)."""
+    return _yaml().load(spec_text)
 
 
 def _yaml() -> Any:
@@ -187,7 +195,7 @@ def suggest(spec_text: str, spec_name: str, report: Report) -> SpecPatch:
     from ruamel.yaml.comments import CommentedMap
 
     yaml = _yaml()
-    document = yaml.load(spec_text)
+    document = copy.deepcopy(_parsed(spec_text))  # a copy to edit: the parse is kept for the next run
     changes: list[Change] = []
     refused: list[Refused] = []
 
