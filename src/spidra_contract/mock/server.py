@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import socket
 import threading
 import time
@@ -51,34 +50,20 @@ class MockServer:
         return self
 
     def stop(self, wait: bool = True) -> None:
-        """Stop serving; without `wait`, uvicorn's shutdown (up to 0.1 s, its next tick) runs on in its thread
-        while the caller goes on, and a later `stop()`, or the process' exit, waits for it (it must end before the
-        interpreter finalises)."""
+        """Stop serving; without `wait`, uvicorn's shutdown (about 0.2 s of ticks) runs on in its thread while
+        the caller goes on, and a later `stop()` waits for it (it must end before the interpreter does)."""
         self._server.should_exit = True
         if self._wire is not None:
             self._wire.stop()
         if wait:
             self._thread.join(timeout=5)
             self._sock.close()
-            _STOPPING.discard(self)
-        else:
-            _STOPPING.add(self)
 
     def __enter__(self) -> MockServer:
         return self.start()
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.stop()
-
-
-# Servers told to stop and not waited for: their threads end before the interpreter does.
-_STOPPING: set[MockServer] = set()
-
-
-@atexit.register
-def _join_stopping() -> None:
-    for server in list(_STOPPING):
-        server.stop(wait=True)
 
 
 def bind(host: str, port: int) -> socket.socket:

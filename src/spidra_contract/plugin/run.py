@@ -244,13 +244,12 @@ class Run:
             self.mock_server.stop(wait=False)
 
     def close(self) -> None:
-        """Wait for the schema build; the embedded mock is told to stop, and its thread (uvicorn ends at its next
-        tick) is joined at the process' exit at the latest (`mock.server`): a thread still running while the
-        interpreter finalises can crash the process, but a process that runs the suite again need not wait."""
+        """Wait for the background work to end (the schema build, the embedded mock's thread): a thread still
+        running while the interpreter finalises can crash the process."""
         if self._schema is not None:
             wait_for([self._schema], timeout=60)
         if self.mock_server is not None:
-            self.mock_server.stop(wait=False)
+            self.mock_server.stop(wait=True)
             self.mock_server = None
 
     def session(self) -> GuardedSession:
