@@ -23,7 +23,7 @@ SCHEDULE = [("reference", ())] * 10 + [("slow", ("slow",))] * 10 + [("broken", (
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> Path:
-    """A history of 30 nights: 1-10 the reference mock, 11-20 every other answer 15 ms slower (a latency step), 21-30
+    """A history of 30 nights: 1-10 the reference mock, 11-20 every third answer 15 ms slower (a latency step), 21-30
     also an empty ErrorResponse message (a clause starts failing)."""
     base = tmp_path_factory.mktemp("runs")
     runs = {}

@@ -132,7 +132,7 @@ def test_replay_judges_the_lifecycle_cross_account_and_auth_again_from_the_casse
     suite_in_process, tmp_path, switch, layer, clause
 ):
     """What the run found over two reads or by what the request asked, replay finds from the cassette alone:
-    exit 1, the same findings; the same layer against the reference replays clean (exit 0)."""
+    exit 1, the same findings (the same layers against the reference replay clean: below)."""
     from click.testing import CliRunner
 
     from spidra_contract.cli import main
@@ -144,7 +144,15 @@ def test_replay_judges_the_lifecycle_cross_account_and_auth_again_from_the_casse
     assert f"[{clause}]" in replay.output
     run = {f["key"] for f in _findings(broken.artifact("summary.json"), clause)}
     assert run <= {line.split("finding: ", 1)[1] for line in replay.output.splitlines() if "finding: " in line}
-    clean = suite_in_process("-m", layer, report_dir=tmp_path / "clean")
+
+
+def test_replay_of_a_clean_run_of_those_layers_finds_nothing(suite_in_process, tmp_path):
+    from click.testing import CliRunner
+
+    from spidra_contract.cli import main
+
+    clean = suite_in_process("-m", "lifecycle or cross_account or auth", report_dir=tmp_path)
     assert clean.exit_code == 0, clean.output[-2000:]
     again = CliRunner().invoke(main, ["replay", str(clean.artifact("cassette.har"))])
     assert again.exit_code == 0, again.output[-2000:]
+    assert "0 with new violations" in again.output

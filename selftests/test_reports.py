@@ -11,6 +11,8 @@ from selftests.conftest import ARTIFACTS, assert_reports_agree, live_args, run_s
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/test_cross_account.py")
+# The same layers by marker, for a run in this process.
+QUICK_LAYERS = ("-m", "job_body or auth or unknown or cross_account")
 
 
 @pytest.fixture(scope="module")
@@ -161,18 +163,18 @@ def test_no_key_value_appears_in_any_artifact_or_output(served_mock, tmp_path):
     assert "$SPIDRA_API_KEY" in result.artifact("summary.json").read_text()
 
 
-def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
-    first = run_suite("--mock-switch", "result-data-string", report_dir=tmp_path / "first", tests=QUICK)
+def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path, suite_in_process):
+    first = suite_in_process("--mock-switch", "result-data-string", *QUICK_LAYERS, report_dir=tmp_path / "first")
     assert first.exit_code == 1
     baseline = first.artifact("summary.json")
 
-    same = run_suite(
+    same = suite_in_process(
         "--mock-switch",
         "result-data-string",
         "--baseline",
         str(baseline),
+        *QUICK_LAYERS,
         report_dir=tmp_path / "same",
-        tests=QUICK,
     )
     assert same.exit_code == 0, same.output
     assert_reports_agree(tmp_path / "same", 0, same.output)
@@ -180,30 +182,30 @@ def test_baseline_reports_known_fails_new_and_lists_fixed(tmp_path):
     assert accepted["identities"]
     assert json.loads(same.artifact("summary.json").read_text())["baseline"]["known"] == accepted["identities"]
 
-    worse = run_suite(
+    worse = suite_in_process(
         "--mock-switch",
         "result-data-string",
         "--mock-switch",
         "error-empty-message",
         "--baseline",
         str(baseline),
+        *QUICK_LAYERS,
         report_dir=tmp_path / "worse",
-        tests=QUICK,
     )
     assert worse.exit_code == 1, worse.output
     assert_reports_agree(tmp_path / "worse", 1, worse.output)
     new = json.loads(worse.artifact("summary.json").read_text())["baseline"]["new"]
     assert {(finding["clause"], finding["pointer"]) for finding in new} == {("error-response", "/message")}
 
-    fixed = run_suite(f"--baseline={baseline}", report_dir=tmp_path / "fixed", tests=QUICK)
+    fixed = suite_in_process(f"--baseline={baseline}", *QUICK_LAYERS, report_dir=tmp_path / "fixed")
     assert fixed.exit_code == 0, fixed.output
     assert json.loads(fixed.artifact("summary.json").read_text())["baseline"]["fixed"] == accepted["identities"]
 
 
-def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path):
+def test_a_file_that_is_not_a_summary_is_a_bad_baseline(tmp_path, suite_in_process):
     bogus = tmp_path / "bogus.json"
     bogus.write_text("[1, 2]")
-    result = run_suite(f"--baseline={bogus}", report_dir=tmp_path / "r")
+    result = suite_in_process(f"--baseline={bogus}", report_dir=tmp_path / "r")
     assert result.exit_code == 4
     assert "is not a summary.json" in result.output
 

@@ -349,7 +349,7 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("zero-pages", "conformant", "a completed crawl with zero pages: result []"),
     Switch("non-ascii", "conformant", "non-ASCII titles, messages and data everywhere"),
     Switch("gzip", "conformant", "gzip-compressed bodies when the client accepts them"),
-    Switch("slow", "conformant", "every other response takes 15 ms, every 100th 0.6 s"),
+    Switch("slow", "conformant", "every third response takes 15 ms, every 100th 0.6 s"),
     Switch("foreign-403", "conformant", "403 instead of 404 for another account's job"),
     Switch("rate-limited", "conformant", "every 120th request gets 429 with Retry-After: 1"),
     Switch("sparse-items", "conformant", "result items omit title and data (optional keys)"),

@@ -1247,7 +1247,7 @@ class PublicRoot(Fault):
 
 # --- pacing: how fast and how often an answer comes ---------------------------------------------------------
 
-# `slow`: every other response waits SLOW_S (p95 moves by it: the history's latency step), every
+# `slow`: every third response waits SLOW_S (p95 moves by it: the history's latency step), every
 # SLOW_TAIL_EVERY-th SLOW_TAIL_S (a latency tail past hypothesis' default deadline). `rate-limited`: every
 # RATE_LIMITED_EVERY-th request gets 429. `slow-first`: the first answer takes SLOW_FIRST_S (a cold start).
 # `burst-503`: more than BURST_LIMIT at once get 503.
@@ -1268,7 +1268,7 @@ class Slow(Fault):
 
         if number % SLOW_TAIL_EVERY == 0:
             await asyncio.sleep(SLOW_TAIL_S)
-        elif number % 2 == 0:
+        elif number % 3 == 0:
             await asyncio.sleep(SLOW_S)
         return None
 
