@@ -99,15 +99,19 @@ def test_request_budget_is_never_exceeded(served_mock, tmp_path):
 
 
 @pytest.mark.parametrize("served_mock", [("rate-limited",)], indirect=True)
-def test_429_is_honoured_and_reported(served_mock, tmp_path):
+def test_429_is_honoured_and_reported(served_mock, tmp_path, monkeypatch):
     import json
+
+    import spidra_contract.mock.faults as faults
+
+    monkeypatch.setattr(faults, "RATE_LIMITED_EVERY", 120)  # the mock runs in this process: a 429 within this run
 
     server, state = served_mock
     result = run_suite(
         *live_args(server, state),
         "--burst",
         report_dir=tmp_path,
-        # Enough requests for the 429 the mock sends every 120th.
+        # Enough requests for the 429 the mock sends every 120th here.
         tests=(
             "tests/test_error_responses.py",
             "tests/test_job_status.py",

@@ -43,8 +43,11 @@ def applies(patch_file: Path, workdir: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("patch") is None or shutil.which("git") is None, reason="needs git and patch")
 def test_the_patch_describes_the_sdk_realistic_service_and_a_rerun_with_it_shows_no_drift_but_the_real_faults(
-    tmp_path, suite_in_process
+    tmp_path, suite_in_process, monkeypatch
 ):
+    import spidra_contract.mock.faults as faults
+
+    monkeypatch.setattr(faults, "RATE_LIMITED_EVERY", 120)  # the embedded mock: a 429 within these layers
     switches = [f"--mock-switch={name}" for name in (*SDK_REALISTIC, REAL_FAULT)]
     first = suite_in_process(*switches, *LAYERS, report_dir=tmp_path / "first")
     assert first.exit_code == 1, first.output[-2000:]

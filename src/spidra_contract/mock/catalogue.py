@@ -351,7 +351,7 @@ VARIANTS: tuple[Switch, ...] = (
     Switch("gzip", "conformant", "gzip-compressed bodies when the client accepts them"),
     Switch("slow", "conformant", "every third response takes 15 ms, every 100th 0.6 s"),
     Switch("foreign-403", "conformant", "403 instead of 404 for another account's job"),
-    Switch("rate-limited", "conformant", "every 120th request gets 429 with Retry-After: 1"),
+    Switch("rate-limited", "conformant", "every 250th request gets 429 with Retry-After: 1"),
     Switch("sparse-items", "conformant", "result items omit title and data (optional keys)"),
     Switch("lenient-router", "conformant", "/crawl/{id}/ (trailing slash) is served too, key and owner checked"),
     Switch("head-405", "conformant", "HEAD gets 405 with Allow: GET"),

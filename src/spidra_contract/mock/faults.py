@@ -1254,7 +1254,7 @@ class PublicRoot(Fault):
 SLOW_S = 0.015
 SLOW_TAIL_EVERY = 100
 SLOW_TAIL_S = 0.6  # three times hypothesis' default deadline
-RATE_LIMITED_EVERY = 120
+RATE_LIMITED_EVERY = 250
 SLOW_FIRST_S = 3.0
 BURST_LIMIT = 8
 
