@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,39 @@ def test_an_integer_of_a_million_digits_is_judged_by_value_by_every_check(suite_
     result = suite_in_process("--mock-switch=huge-ints", "-m", "property", report_dir=tmp_path)
     assert result.exit_code == 0, result.output[-3000:]
     assert deserialization._DESERIALIZERS["application/json"] is not suite_json
+
+
+def test_a_second_run_in_one_process_draws_with_its_own_profile_not_the_last_ones(tmp_path, monkeypatch):
+    """Hypothesis refuses a second `settings` on one test function, and `pytest.main` called twice in a process
+    keeps the test modules (their functions) loaded: a run's settings are taken back at its end, so a `ci` run
+    after a `dev` run in the same process draws the `ci` number of examples."""
+    import contextlib
+    import io
+    import json
+    import os
+    import sys
+
+    from selftests.conftest import ROOT
+    from spidra_contract.tools import runner
+
+    for name in [name for name in os.environ if name.startswith("SPIDRA_")]:
+        monkeypatch.delenv(name)
+    loaded = set(sys.modules)
+
+    def unknown_requests(*options: str) -> int:
+        folder = tmp_path / "-".join(options or ("ci",))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = pytest.main([*runner.suite_args(), "-q", "-m", "unknown", *options, f"--report-dir={folder}"])
+        assert code == 0
+        return int(json.loads((folder / "summary.json").read_text())["requests"]["by_layer"]["unknown"])
+
+    try:
+        first = unknown_requests()
+        assert unknown_requests("--profile=dev") > first
+        assert unknown_requests() == first
+    finally:  # the suite's test modules this test loaded: gone again, as the other in-process runs expect
+        suite = runner.SUITE.resolve()
+        for name in set(sys.modules) - loaded:
+            path = getattr(sys.modules[name], "__file__", None) or ""
+            if path and (Path(path).resolve().is_relative_to(suite) or Path(path).resolve().parent == ROOT / "tests"):
+                del sys.modules[name]

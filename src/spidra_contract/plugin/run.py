@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import types
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ class Run:
     _reads_lock: threading.Lock = field(default_factory=threading.Lock)
     _schema: Future[Any] | None = None
     _known_ids: frozenset[str] | None = None
+    # The test functions `explore` decorated, each with its attributes before (given back by `restore_tests`).
+    _explored: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -117,18 +120,30 @@ class Run:
     def explore(self, test: Any, **overrides: Any) -> Any:
         """`test` (a hypothesis test, or schemathesis' lazy one, which reads the settings put on it) drawn with
         the run's hypothesis settings and seed: the suite's own tests get them one by one, the process' profile
-        and seed stay as they were. A test that chose its own settings keeps them."""
+        and seed stay as they were. A test that chose its own settings keeps them. What the decorators write on
+        the function is taken back at the run's end (`restore_tests`): a process that runs the suite again
+        (another profile, another seed) starts from the test as written, not from the last run's settings
+        (hypothesis refuses a second `settings` on one function, so those would stay)."""
         from hypothesis import is_hypothesis_test, seed, settings
         from hypothesis.errors import InvalidArgument
 
         if not is_hypothesis_test(test):
             return test
+        if isinstance(test, types.FunctionType) and all(test is not done for done, _ in self._explored):
+            self._explored.append((test, dict(test.__dict__)))
         if self.hypothesis is not None or overrides:
             with contextlib.suppress(InvalidArgument):  # decorated with settings of its own: they rule
                 test = settings(self.hypothesis, **overrides)(test)
         if self.hypothesis_seed is not None:
             test = seed(self.hypothesis_seed)(test)
         return test
+
+    def restore_tests(self) -> None:
+        """Give every test `explore` decorated back its attributes as they were before the run."""
+        for test, attributes in self._explored:
+            test.__dict__.clear()
+            test.__dict__.update(attributes)
+        self._explored.clear()
 
     @property
     def api_key(self) -> str:

@@ -315,6 +315,7 @@ class ContractSession:
         draw with the run's hypothesis settings and seed."""
         items.sort(key=lambda item: 1 if _watches(item) else 0)
         profile = self.run.settings.profile
+        self.config.add_cleanup(self.run.restore_tests)  # the functions as written, for a later run in this process
         for item in items:
             if isinstance(item, pytest.Function) and "run" in item.fixturenames:
                 share = item.get_closest_marker(EXAMPLES_MARKER)
