@@ -21,10 +21,6 @@ LAYERS = ("-m", "job_body or unknown")
 SCHEDULE = [("reference", ())] * 10 + [("slow", ("slow",))] * 10 + [("broken", ("slow", "error-empty-message"))] * 10
 
 
-# Its module fixture (a run, a history, a built wheel) is made once: every test of it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("history")
-
-
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> Path:
     """A history of 30 nights: 1-10 the reference mock, 11-20 every third answer 15 ms slower (a latency step), 21-30

@@ -10,10 +10,6 @@ import pytest
 from selftests.conftest import ARTIFACTS, assert_reports_agree, live_args, run_suite
 from spidra_contract.mock.jobs import ALPHA_KEY, BETA_KEY
 
-# Its module fixture (a run, a history, a built wheel) is made once: every test of it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("reports")
-
-
 QUICK = ("tests/test_job_status.py", "tests/test_error_responses.py", "tests/test_cross_account.py")
 # The same layers by marker, for a run in this process.
 QUICK_LAYERS = ("-m", "job_body or auth or unknown or cross_account")

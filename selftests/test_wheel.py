@@ -15,9 +15,6 @@ import pytest
 
 from selftests.conftest import ARTIFACTS, ROOT, assert_reports_agree, live_args
 
-# Its module fixture (a run, a history, a built wheel) is made once: every test of it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("wheel")
-
 
 @pytest.fixture(scope="module")
 def wheel_python(tmp_path_factory) -> Path:
