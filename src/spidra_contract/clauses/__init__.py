@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from spidra_contract.clauses.doors import carried, is_job_body, is_open, job_marks, lets_in
 from spidra_contract.clauses.requests import classify, no_client_refusal
-from spidra_contract.core.exchange import Reply, shown, with_short_integers
+from spidra_contract.core.exchange import Reply, shown, strings_of, with_short_integers
 from spidra_contract.core.judgement import Place, Verdict, Violation
 from spidra_contract.core.model import DriftKind
 from spidra_contract.core.spec import JSON_MEDIA_TYPE, Contract
@@ -433,23 +433,12 @@ _LEAK_PATTERNS = {
 def error_hygiene(reply: Reply, contract: Contract) -> Verdict:
     if reply.status < 400:
         return None
-    text = "\n".join(_strings(reply.body)) if isinstance(reply.body, (dict, list)) else reply.text
+    text = "\n".join(strings_of(reply.body)) if isinstance(reply.body, (dict, list)) else reply.text
     return [
         Violation("error-hygiene", f"{kind} in a {reply.status} body: {match.group(0)[:120]!r}", rule=kind)
         for kind, pattern in _LEAK_PATTERNS.items()
         if (match := pattern.search(text))
     ]
-
-
-def _strings(node: Any) -> list[str]:
-    """Every string in a JSON document (keys too): what a reader of the decoded message would see."""
-    if isinstance(node, str):
-        return [node]
-    if isinstance(node, dict):
-        return [*node.keys(), *(text for value in node.values() for text in _strings(value))]
-    if isinstance(node, list):
-        return [text for value in node for text in _strings(value)]
-    return []
 
 
 # --- expectations set by the request -------------------------------------------------------------------

@@ -568,17 +568,18 @@ def _carried_in_body(content: bytes, redactor: Redactor) -> tuple[str, ...]:
     if "\\" in text:
         document = parse_json(content)
         if not isinstance(document, ValueError):
-            found += redactor.carried("\n".join(_strings_of(document)))
+            found += redactor.carried("\n".join(strings_of(document)))
     return tuple(dict.fromkeys(found))
 
 
-def _strings_of(node: Any) -> list[str]:
+def strings_of(node: Any) -> list[str]:
+    """Every string in a JSON document (keys too): what a reader of the decoded message would see."""
     if isinstance(node, str):
         return [node]
     if isinstance(node, dict):
-        return [*node.keys(), *(text for item in node.values() for text in _strings_of(item))]
+        return [*node.keys(), *(text for item in node.values() for text in strings_of(item))]
     if isinstance(node, list):
-        return [text for item in node for text in _strings_of(item)]
+        return [text for item in node for text in strings_of(item)]
     return []
 
 
